@@ -1,0 +1,139 @@
+// Package config holds trailgate's configuration: one struct with defaults,
+// loaded once (file, TRAILGATE_* environment, flags), validated once, and passed
+// down as a value. Workflows receive the parts they need as input; they never
+// read the environment.
+package config
+
+import "time"
+
+// Config is the whole of trailgate's configuration. The mapstructure tags are the
+// keys users write in YAML and, upper-cased with dots as underscores and the
+// TRAILGATE_ prefix, in the environment (temporal.address is
+// TRAILGATE_TEMPORAL_ADDRESS).
+type Config struct {
+	Temporal      Temporal       `mapstructure:"temporal" yaml:"temporal" json:"temporal"`
+	AWS           AWS            `mapstructure:"aws" yaml:"aws" json:"aws"`
+	Organizations []Organization `mapstructure:"organizations" yaml:"organizations" json:"organizations"`
+	Trail         Trail          `mapstructure:"trail" yaml:"trail" json:"trail"`
+	Approvals     Approvals      `mapstructure:"approvals" yaml:"approvals" json:"approvals"`
+	Metrics       Metrics        `mapstructure:"metrics" yaml:"metrics" json:"metrics"`
+	Log           Log            `mapstructure:"log" yaml:"log" json:"log"`
+	Dev           Dev            `mapstructure:"dev" yaml:"dev" json:"dev"`
+}
+
+// Temporal says where the Temporal frontend is and how to reach it.
+type Temporal struct {
+	Address   string `mapstructure:"address" yaml:"address" json:"address"`
+	Namespace string `mapstructure:"namespace" yaml:"namespace" json:"namespace"`
+	TaskQueue string `mapstructure:"task_queue" yaml:"task_queue" json:"task_queue"`
+	TLS       TLS    `mapstructure:"tls" yaml:"tls" json:"tls"`
+	// APIKey authenticates to Temporal Cloud; it implies TLS.
+	APIKey string `mapstructure:"api_key" yaml:"api_key,omitempty" json:"-"`
+	// UIURL is the base of the Temporal UI, used to print links to changes.
+	UIURL string `mapstructure:"ui_url" yaml:"ui_url" json:"ui_url"`
+}
+
+// TLS configures TLS or mTLS to the Temporal frontend. A client certificate
+// needs both CertFile and KeyFile.
+type TLS struct {
+	CertFile   string `mapstructure:"cert_file" yaml:"cert_file,omitempty" json:"cert_file,omitempty"`
+	KeyFile    string `mapstructure:"key_file" yaml:"key_file,omitempty" json:"key_file,omitempty"`
+	CAFile     string `mapstructure:"ca_file" yaml:"ca_file,omitempty" json:"ca_file,omitempty"`
+	ServerName string `mapstructure:"server_name" yaml:"server_name,omitempty" json:"server_name,omitempty"`
+}
+
+// AWS configures the AWS SDK clients.
+type AWS struct {
+	// Region is the home region for CloudTrail, IAM and S3 calls.
+	// Organizations is always called in us-east-1.
+	Region string `mapstructure:"region" yaml:"region" json:"region"`
+	// EndpointURL overrides every service endpoint (the AWS sandbox, for
+	// example). The SDK's own AWS_ENDPOINT_URL is honoured too.
+	EndpointURL string `mapstructure:"endpoint_url" yaml:"endpoint_url,omitempty" json:"endpoint_url,omitempty"`
+}
+
+// Organization is one AWS organization that changes can target, reached
+// through its management account.
+type Organization struct {
+	Name                string `mapstructure:"name" yaml:"name" json:"name"`
+	ManagementAccountID string `mapstructure:"management_account_id" yaml:"management_account_id" json:"management_account_id"`
+	// RoleARN, when set, is assumed (with ExternalID) to act in the
+	// management account; otherwise the default credential chain is used.
+	RoleARN    string `mapstructure:"role_arn" yaml:"role_arn,omitempty" json:"role_arn,omitempty"`
+	ExternalID string `mapstructure:"external_id" yaml:"external_id,omitempty" json:"external_id,omitempty"`
+}
+
+// Trail describes the organization trail trailgate manages when enabling.
+// The trail is managed only when Name is set.
+type Trail struct {
+	Name              string `mapstructure:"name" yaml:"name,omitempty" json:"name,omitempty"`
+	Bucket            string `mapstructure:"bucket" yaml:"bucket,omitempty" json:"bucket,omitempty"`
+	MultiRegion       bool   `mapstructure:"multi_region" yaml:"multi_region" json:"multi_region"`
+	LogFileValidation bool   `mapstructure:"log_file_validation" yaml:"log_file_validation" json:"log_file_validation"`
+	KMSKeyID          string `mapstructure:"kms_key_id" yaml:"kms_key_id,omitempty" json:"kms_key_id,omitempty"`
+}
+
+// Approvals is the policy at a change's gates.
+type Approvals struct {
+	// Required is how many distinct approvers a gate needs.
+	Required int `mapstructure:"required" yaml:"required" json:"required"`
+	// Approvers may approve or reject changes.
+	Approvers []string `mapstructure:"approvers" yaml:"approvers" json:"approvers"`
+	// CloudTrailAdmins may confirm CloudTrail-side cleanup before a disable.
+	CloudTrailAdmins []string `mapstructure:"cloudtrail_admins" yaml:"cloudtrail_admins" json:"cloudtrail_admins"`
+	// Timeout is how long a gate waits before the change ends as expired.
+	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout" json:"timeout"`
+	// ReminderEvery is how often people are reminded while a gate waits.
+	ReminderEvery time.Duration `mapstructure:"reminder_every" yaml:"reminder_every" json:"reminder_every"`
+	// WebhookURL receives reminders as JSON POSTs; empty means log only.
+	WebhookURL string `mapstructure:"webhook_url" yaml:"webhook_url,omitempty" json:"webhook_url,omitempty"`
+}
+
+// Metrics configures the worker's Prometheus endpoint; empty disables it.
+type Metrics struct {
+	Address string `mapstructure:"address" yaml:"address,omitempty" json:"address,omitempty"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `mapstructure:"level" yaml:"level" json:"level"`   // debug, info, warn, error
+	Format string `mapstructure:"format" yaml:"format" json:"format"` // text or json
+}
+
+// Dev configures the embedded default (trailgate-worker --dev).
+type Dev struct {
+	DataDir      string `mapstructure:"data_dir" yaml:"data_dir" json:"data_dir"`
+	TemporalPort int    `mapstructure:"temporal_port" yaml:"temporal_port" json:"temporal_port"`
+	UIPort       int    `mapstructure:"ui_port" yaml:"ui_port" json:"ui_port"`
+	SandboxPort  int    `mapstructure:"sandbox_port" yaml:"sandbox_port" json:"sandbox_port"`
+}
+
+// Default returns the configuration used when nothing else is said: the
+// embedded default's addresses and a conservative approval policy.
+func Default() Config {
+	return Config{
+		Temporal: Temporal{
+			Address:   "127.0.0.1:7233",
+			Namespace: "default",
+			TaskQueue: "trailgate",
+			UIURL:     "http://127.0.0.1:8233",
+		},
+		AWS: AWS{Region: "us-east-1"},
+		Trail: Trail{
+			MultiRegion:       true,
+			LogFileValidation: true,
+		},
+		Approvals: Approvals{
+			Required:      1,
+			Timeout:       7 * 24 * time.Hour,
+			ReminderEvery: 24 * time.Hour,
+		},
+		Log: Log{Level: "info", Format: "text"},
+		Dev: Dev{
+			DataDir:      ".trailgate",
+			TemporalPort: 7233,
+			UIPort:       8233,
+			SandboxPort:  4566,
+		},
+	}
+}
