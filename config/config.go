@@ -50,6 +50,12 @@ type AWS struct {
 	// EndpointURL overrides every service endpoint (the AWS sandbox, for
 	// example). The SDK's own AWS_ENDPOINT_URL is honoured too.
 	EndpointURL string `mapstructure:"endpoint_url" yaml:"endpoint_url,omitempty" json:"endpoint_url,omitempty"`
+	// Profile, ConfigFile and CredentialsFile select the base credentials of
+	// the default chain (the SDK's AWS_PROFILE, AWS_CONFIG_FILE and
+	// AWS_SHARED_CREDENTIALS_FILE). Empty means the SDK's own defaults.
+	Profile         string `mapstructure:"profile" yaml:"profile,omitempty" json:"profile,omitempty"`
+	ConfigFile      string `mapstructure:"config_file" yaml:"config_file,omitempty" json:"config_file,omitempty"`
+	CredentialsFile string `mapstructure:"credentials_file" yaml:"credentials_file,omitempty" json:"credentials_file,omitempty"`
 }
 
 // Organization is one AWS organization that changes can target, reached
