@@ -102,7 +102,7 @@ type Metrics struct {
 
 // Log configures structured logging.
 type Log struct {
-	Level  string `mapstructure:"level" yaml:"level" json:"level"`   // debug, info, warn, error
+	Level  string `mapstructure:"level" yaml:"level" json:"level"`    // debug, info, warn, error
 	Format string `mapstructure:"format" yaml:"format" json:"format"` // text or json
 }
 
