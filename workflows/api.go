@@ -1,13 +1,371 @@
 // Package workflows holds trailgate's deterministic workflow code. This file
 // is its API: every name another package (the worker, the CLI, the embedded
-// default) needs — workflow, query and update names, payloads, search
+// default) needs — workflow, query, update and signal names, payloads, search
 // attributes and workflow-ID helpers.
 package workflows
 
 import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/trailgate/trailgate/config"
 )
+
+// Workflow type names, as registered with the worker and shown in the UI.
+const (
+	// TargetWorkflowName changes one organization: a change of one, or a
+	// child of a rollout.
+	TargetWorkflowName = "trailgate.Target"
+	// ChangeWorkflowName rolls a change out over many organizations in waves.
+	ChangeWorkflowName = "trailgate.Change"
+	// PlanWorkflowName reads organizations and says what a change would do;
+	// it never mutates.
+	PlanWorkflowName = "trailgate.Plan"
+)
+
+// Query, update and signal names.
+const (
+	// QueryProgress returns a TargetProgress (target) or ChangeProgress (change).
+	QueryProgress = "progress"
+	// UpdateApprove records an approval (Decision) at an approval gate.
+	UpdateApprove = "approve"
+	// UpdateReject rejects the change at any gate (Decision).
+	UpdateReject = "reject"
+	// UpdateConfirmCleanup records the CloudTrail administrator's cleanup
+	// confirmation (CleanupConfirmation) before a disable.
+	UpdateConfirmCleanup = "confirm-cleanup"
+	// UpdatePause, UpdateResume and UpdateCancel steer a change (Control).
+	UpdatePause  = "pause"
+	UpdateResume = "resume"
+	UpdateCancel = "cancel"
+
+	// SignalParentDecision carries a decision taken at the parent change to a
+	// target workflow (ParentDecision).
+	SignalParentDecision = "parent-decision"
+	// SignalTargetReport tells a parent change where a target stands
+	// (TargetReport).
+	SignalTargetReport = "target-report"
+)
+
+// Action is what a change does to trusted access for CloudTrail.
+type Action string
+
+// The actions of a change.
+const (
+	ActionEnable  Action = "enable"
+	ActionDisable Action = "disable"
+	// ActionRollback re-enables trusted access after a disable and verifies
+	// that organization trails log again, without reconfiguring them.
+	ActionRollback Action = "rollback"
+)
+
+// ParseAction reads an action as a user types it.
+func ParseAction(s string) (Action, error) {
+	switch a := Action(strings.ToLower(strings.TrimSpace(s))); a {
+	case ActionEnable, ActionDisable, ActionRollback:
+		return a, nil
+	}
+	return "", fmt.Errorf("unknown action %q: use enable, disable or rollback", s)
+}
+
+// Phase is where a target or a change stands. Phases are search-attribute
+// values too, so they are stable words.
+type Phase string
+
+// The phases of a target (and, where they apply, of a change).
+const (
+	PhasePending          Phase = "pending"
+	PhasePreflight        Phase = "preflight"
+	PhasePlanning         Phase = "planning"
+	PhaseAwaitingCleanup  Phase = "awaiting-cleanup"
+	PhaseAwaitingApproval Phase = "awaiting-approval"
+	PhaseAwaitingWindow   Phase = "awaiting-window"
+	PhasePaused           Phase = "paused"
+	PhaseApplying         Phase = "applying"
+	PhaseVerifying        Phase = "verifying"
+	// Final phases.
+	PhaseSucceeded  Phase = "succeeded"
+	PhaseNoChange   Phase = "nothing-to-do"
+	PhaseRejected   Phase = "rejected"
+	PhaseExpired    Phase = "expired"
+	PhaseFailed     Phase = "failed"
+	PhaseCancelled  Phase = "cancelled"
+	PhaseHalted     Phase = "halted"
+	PhaseRolledBack Phase = "rolled-back"
+)
+
+// Final reports whether a phase ends a workflow.
+func (p Phase) Final() bool {
+	switch p {
+	case PhaseSucceeded, PhaseNoChange, PhaseRejected, PhaseExpired, PhaseFailed, PhaseCancelled, PhaseHalted, PhaseRolledBack:
+		return true
+	}
+	return false
+}
+
+// Successful reports whether a final phase means the change did what was
+// asked (or found nothing to do) and was verified.
+func (p Phase) Successful() bool {
+	return p == PhaseSucceeded || p == PhaseNoChange || p == PhaseRolledBack
+}
+
+// GatePolicy is who may decide at a change's gates and how long they wait.
+type GatePolicy struct {
+	// RequiredApprovals is how many distinct approvers an approval gate needs.
+	RequiredApprovals int      `json:"required_approvals"`
+	Approvers         []string `json:"approvers"`
+	CloudTrailAdmins  []string `json:"cloudtrail_admins"`
+	// Timeout is how long a gate waits before the change ends as expired,
+	// with nothing changed.
+	Timeout time.Duration `json:"timeout"`
+	// ReminderEvery is how often a waiting gate reminds people.
+	ReminderEvery time.Duration `json:"reminder_every"`
+	// WebhookURL receives reminders; empty means they are only logged.
+	WebhookURL string `json:"webhook_url,omitempty"`
+}
+
+// PolicyFromConfig is the gate policy the configuration describes.
+func PolicyFromConfig(a config.Approvals) GatePolicy {
+	return GatePolicy{
+		RequiredApprovals: a.Required,
+		Approvers:         a.Approvers,
+		CloudTrailAdmins:  a.CloudTrailAdmins,
+		Timeout:           a.Timeout,
+		ReminderEvery:     a.ReminderEvery,
+		WebhookURL:        a.WebhookURL,
+	}
+}
+
+// TargetInput starts a TargetWorkflow: one action on one organization.
+type TargetInput struct {
+	ChangeID     string              `json:"change_id"`
+	Action       Action              `json:"action"`
+	Organization config.Organization `json:"organization"`
+	// Trail is the organization trail to manage when enabling; it is managed
+	// only when its Name is set.
+	Trail     config.Trail `json:"trail"`
+	Policy    GatePolicy   `json:"policy"`
+	Requester string       `json:"requester"`
+	Reason    string       `json:"reason,omitempty"`
+	// ParentWorkflowID is set when a change workflow runs this target as a
+	// child: the parent holds the gates and sends decisions by signal.
+	ParentWorkflowID string `json:"parent_workflow_id,omitempty"`
+	// PreApproved skips the approval gate: the parent's policy needs no
+	// approval for this target's wave.
+	PreApproved bool `json:"pre_approved,omitempty"`
+}
+
+// Validate says what is wrong with a target input, all at once.
+func (in TargetInput) Validate() error {
+	var problems []string
+	if err := ValidateChangeID(in.ChangeID); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if _, err := ParseAction(string(in.Action)); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if in.Organization.Name == "" {
+		problems = append(problems, "organization name is empty")
+	}
+	if in.Requester == "" {
+		problems = append(problems, "requester is empty: say who asks for the change")
+	}
+	if !in.PreApproved && in.ParentWorkflowID == "" {
+		if in.Policy.RequiredApprovals < 1 {
+			problems = append(problems, "the approval policy requires no approval: set approvals.required to 1 or more")
+		} else if len(in.Policy.Approvers) > 0 && len(in.Policy.Approvers) < in.Policy.RequiredApprovals {
+			problems = append(problems, fmt.Sprintf("approvals.required is %d but only %d approvers are listed", in.Policy.RequiredApprovals, len(in.Policy.Approvers)))
+		}
+	}
+	if in.Policy.Timeout <= 0 {
+		problems = append(problems, "the gate timeout must be positive")
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid target input: %s", strings.Join(problems, "; "))
+}
+
+// PlanStep is one mutation a target would make.
+type PlanStep struct {
+	// Kind is a stable word: enable-trusted-access, create-service-linked-role,
+	// ensure-bucket-policy, create-trail, convert-trail, start-logging,
+	// disable-trusted-access.
+	Kind        string `json:"kind"`
+	Description string `json:"description"`
+}
+
+// Plan is what a target would change, computed from live state before any
+// mutation. An empty plan means nothing to do.
+type Plan struct {
+	Steps []PlanStep `json:"steps"`
+	// Current is the state the plan was computed from.
+	Current State `json:"current"`
+}
+
+// Empty reports whether the plan has nothing to do.
+func (p Plan) Empty() bool { return len(p.Steps) == 0 }
+
+// State is what AWS says about one organization's CloudTrail integration.
+type State struct {
+	OrganizationID      string     `json:"organization_id"`
+	ManagementAccountID string     `json:"management_account_id"`
+	TrustedAccess       bool       `json:"trusted_access"`
+	DateEnabled         *time.Time `json:"date_enabled,omitempty"`
+	ServiceLinkedRole   bool       `json:"service_linked_role"`
+	// Trail is the managed trail, when one is configured.
+	Trail *TrailState `json:"trail,omitempty"`
+	// BucketPolicyReady says the managed trail's bucket exists with the
+	// organization-trail policy.
+	BucketPolicyReady bool `json:"bucket_policy_ready"`
+}
+
+// TrailState is one trail as CloudTrail reports it.
+type TrailState struct {
+	Name                string `json:"name"`
+	ARN                 string `json:"arn"`
+	HomeRegion          string `json:"home_region"`
+	IsOrganizationTrail bool   `json:"is_organization_trail"`
+	IsLogging           bool   `json:"is_logging"`
+	// OwnerHint names the tool that seems to own the trail (Control Tower,
+	// Landing Zone Accelerator, Terraform), or is empty.
+	OwnerHint string `json:"owner_hint,omitempty"`
+}
+
+// Inventory is what a disable would affect in one organization.
+type Inventory struct {
+	OrganizationTrails []TrailState `json:"organization_trails"`
+	// EventDataStores are CloudTrail Lake organization event data stores (ARNs).
+	EventDataStores []string `json:"event_data_stores"`
+	// DelegatedAdministrators are CloudTrail's delegated administrator accounts.
+	DelegatedAdministrators []string `json:"delegated_administrators"`
+}
+
+// Empty reports whether nothing depends on trusted access.
+func (i Inventory) Empty() bool {
+	return len(i.OrganizationTrails) == 0 && len(i.EventDataStores) == 0 && len(i.DelegatedAdministrators) == 0
+}
+
+// Evidence is what verification read back from AWS.
+type Evidence struct {
+	At                time.Time    `json:"at"`
+	TrustedAccess     bool         `json:"trusted_access"`
+	DateEnabled       *time.Time   `json:"date_enabled,omitempty"`
+	ServiceLinkedRole bool         `json:"service_linked_role"`
+	Trails            []TrailState `json:"trails,omitempty"`
+	// Checks is how many reads it took until AWS showed the desired state.
+	Checks int `json:"checks"`
+	// Notes say what AWS documents about the result, for the record.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Decision is an approval or a rejection, as a person gives it.
+type Decision struct {
+	By      string `json:"by"`
+	Comment string `json:"comment,omitempty"`
+	// Wave, for a change, is the wave the decision is for (1-based);
+	// zero means the wave now awaiting approval.
+	Wave int `json:"wave,omitempty"`
+}
+
+// CleanupConfirmation is the CloudTrail administrator's word that
+// CloudTrail-side cleanup is done before trusted access is disabled.
+type CleanupConfirmation struct {
+	By      string `json:"by"`
+	Comment string `json:"comment,omitempty"`
+	// Organization, for a change, limits the confirmation to one
+	// organization; empty confirms for every organization awaiting it.
+	Organization string `json:"organization,omitempty"`
+	// AcknowledgeMemberLoggingStops says the administrator knows that
+	// organization trails remain and stop logging for member accounts.
+	AcknowledgeMemberLoggingStops bool `json:"acknowledge_member_logging_stops"`
+}
+
+// Control pauses, resumes or cancels a change, with who and why.
+type Control struct {
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+}
+
+// ParentDecision is a decision a parent change forwards to a target.
+type ParentDecision struct {
+	// Kind is approve, reject, confirm-cleanup or cancel.
+	Kind    string              `json:"kind"`
+	By      []string            `json:"by"`
+	Comment string              `json:"comment,omitempty"`
+	Cleanup CleanupConfirmation `json:"cleanup,omitempty"`
+	At      time.Time           `json:"at"`
+}
+
+// TargetReport tells a parent change where a target stands.
+type TargetReport struct {
+	Organization string     `json:"organization"`
+	Phase        Phase      `json:"phase"`
+	Plan         *Plan      `json:"plan,omitempty"`
+	Inventory    *Inventory `json:"inventory,omitempty"`
+	Message      string     `json:"message,omitempty"`
+}
+
+// RecordEntry is one line of a change record: a gate, a decision, a
+// mutation, a verification or an error, with its time and people.
+type RecordEntry struct {
+	At           time.Time `json:"at"`
+	Organization string    `json:"organization,omitempty"`
+	// Kind is a stable word: requested, preflight, plan, inventory, gate,
+	// approved, rejected, cleanup-confirmed, mutation, verified, error,
+	// reminder, expired, paused, resumed, cancelled, wave, outcome.
+	Kind   string   `json:"kind"`
+	People []string `json:"people,omitempty"`
+	Detail string   `json:"detail"`
+}
+
+// Awaiting says what a gate waits for and since when.
+type Awaiting struct {
+	What  string    `json:"what"`
+	Since time.Time `json:"since"`
+	// Expires is when the gate gives up and the change ends as expired.
+	Expires time.Time `json:"expires"`
+	// Who may act at this gate.
+	Who []string `json:"who"`
+}
+
+// TargetProgress is the answer of a target's progress query and, when the
+// target ends, its result.
+type TargetProgress struct {
+	ChangeID     string        `json:"change_id"`
+	Organization string        `json:"organization"`
+	Action       Action        `json:"action"`
+	Requester    string        `json:"requester"`
+	Phase        Phase         `json:"phase"`
+	Plan         *Plan         `json:"plan,omitempty"`
+	Inventory    *Inventory    `json:"inventory,omitempty"`
+	Approvals    []Decision    `json:"approvals"`
+	Awaiting     *Awaiting     `json:"awaiting,omitempty"`
+	Evidence     *Evidence     `json:"evidence,omitempty"`
+	LastError    string        `json:"last_error,omitempty"`
+	Record       []RecordEntry `json:"record"`
+}
+
+// TargetWorkflowID is the workflow ID of one organization's part of a
+// change: <change-id>/<org-name>.
+func TargetWorkflowID(changeID, orgName string) string {
+	return changeID + "/" + orgName
+}
+
+var changeIDPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$`)
+
+// ValidateChangeID says whether a change ID can name workflows.
+func ValidateChangeID(id string) error {
+	if !changeIDPattern.MatchString(id) {
+		return fmt.Errorf("change ID %q is not valid: use 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit", id)
+	}
+	return nil
+}
 
 // Typed search attributes, kept current by the workflows so that the Temporal
 // UI can filter changes by change, action, organization and phase.
