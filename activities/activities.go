@@ -1,21 +1,75 @@
 // Package activities holds trailgate's I/O: every AWS call and every
-// notification, as Temporal activities. AWS errors become typed application
-// errors here, once.
+// notification, as Temporal activities. Each activity does one thing, reads
+// before it writes, and treats "already so" as success, so that a retry after
+// a partial failure converges. AWS errors become typed application errors
+// here, once.
 package activities
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/awsclient"
 )
+
+// ServicePrincipal is the one service principal trailgate touches.
+const ServicePrincipal = "cloudtrail.amazonaws.com"
+
+// ServiceLinkedRoleName is the role CloudTrail's integration with
+// Organizations uses.
+const ServiceLinkedRoleName = "AWSServiceRoleForCloudTrail"
+
+// Polling bounds verification: AWS is eventually consistent, so a 200 is
+// not proof, and verification reads back until AWS shows the desired state.
+type Polling struct {
+	// First is the wait after the first read that falls short.
+	First time.Duration
+	// Max caps the wait between reads.
+	Max time.Duration
+}
 
 // Activities carries the clients that trailgate's activities use; it is
 // registered with a worker as a whole.
 type Activities struct {
-	cfg config.Config
+	clients *awsclient.Factory
+	http    *http.Client
+	polling Polling
 }
 
 // New builds the activities for a worker from its configuration.
 func New(ctx context.Context, cfg config.Config) (*Activities, error) {
-	return &Activities{cfg: cfg}, nil
+	f, err := awsclient.NewFactory(ctx, cfg.AWS)
+	if err != nil {
+		return nil, fmt.Errorf("build activities: %w", err)
+	}
+	return NewWithFactory(f, Polling{First: time.Second, Max: 20 * time.Second}), nil
+}
+
+// NewWithFactory builds the activities around existing AWS clients.
+func NewWithFactory(f *awsclient.Factory, p Polling) *Activities {
+	return &Activities{
+		clients: f,
+		http:    &http.Client{Timeout: 15 * time.Second},
+		polling: p,
+	}
+}
+
+// forOrg returns the clients of an organization's management account.
+func (a *Activities) forOrg(ctx context.Context, org config.Organization) (*awsclient.Clients, error) {
+	c, err := a.clients.ForOrganization(ctx, org)
+	if err != nil {
+		return nil, awsError(fmt.Sprintf("reach organization %s", org.Name), err)
+	}
+	return c, nil
+}
+
+// orgLabel names an organization in messages: name and management account.
+func orgLabel(org config.Organization) string {
+	if org.ManagementAccountID == "" {
+		return org.Name
+	}
+	return fmt.Sprintf("%s (%s)", org.Name, org.ManagementAccountID)
 }

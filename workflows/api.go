@@ -13,6 +13,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
 )
 
@@ -211,58 +212,18 @@ type Plan struct {
 // Empty reports whether the plan has nothing to do.
 func (p Plan) Empty() bool { return len(p.Steps) == 0 }
 
-// State is what AWS says about one organization's CloudTrail integration.
-type State struct {
-	OrganizationID      string     `json:"organization_id"`
-	ManagementAccountID string     `json:"management_account_id"`
-	TrustedAccess       bool       `json:"trusted_access"`
-	DateEnabled         *time.Time `json:"date_enabled,omitempty"`
-	ServiceLinkedRole   bool       `json:"service_linked_role"`
-	// Trail is the managed trail, when one is configured.
-	Trail *TrailState `json:"trail,omitempty"`
-	// BucketPolicyReady says the managed trail's bucket exists with the
-	// organization-trail policy.
-	BucketPolicyReady bool `json:"bucket_policy_ready"`
-}
-
-// TrailState is one trail as CloudTrail reports it.
-type TrailState struct {
-	Name                string `json:"name"`
-	ARN                 string `json:"arn"`
-	HomeRegion          string `json:"home_region"`
-	IsOrganizationTrail bool   `json:"is_organization_trail"`
-	IsLogging           bool   `json:"is_logging"`
-	// OwnerHint names the tool that seems to own the trail (Control Tower,
-	// Landing Zone Accelerator, Terraform), or is empty.
-	OwnerHint string `json:"owner_hint,omitempty"`
-}
-
-// Inventory is what a disable would affect in one organization.
-type Inventory struct {
-	OrganizationTrails []TrailState `json:"organization_trails"`
-	// EventDataStores are CloudTrail Lake organization event data stores (ARNs).
-	EventDataStores []string `json:"event_data_stores"`
-	// DelegatedAdministrators are CloudTrail's delegated administrator accounts.
-	DelegatedAdministrators []string `json:"delegated_administrators"`
-}
-
-// Empty reports whether nothing depends on trusted access.
-func (i Inventory) Empty() bool {
-	return len(i.OrganizationTrails) == 0 && len(i.EventDataStores) == 0 && len(i.DelegatedAdministrators) == 0
-}
-
-// Evidence is what verification read back from AWS.
-type Evidence struct {
-	At                time.Time    `json:"at"`
-	TrustedAccess     bool         `json:"trusted_access"`
-	DateEnabled       *time.Time   `json:"date_enabled,omitempty"`
-	ServiceLinkedRole bool         `json:"service_linked_role"`
-	Trails            []TrailState `json:"trails,omitempty"`
-	// Checks is how many reads it took until AWS showed the desired state.
-	Checks int `json:"checks"`
-	// Notes say what AWS documents about the result, for the record.
-	Notes []string `json:"notes,omitempty"`
-}
+// The AWS state types are the activities' results; they are named here too
+// so that the CLI needs only this package.
+type (
+	// State is what AWS says about one organization's CloudTrail integration.
+	State = activities.State
+	// TrailState is one trail as CloudTrail reports it.
+	TrailState = activities.TrailState
+	// Inventory is what a disable would affect in one organization.
+	Inventory = activities.Inventory
+	// Evidence is what verification read back from AWS.
+	Evidence = activities.Evidence
+)
 
 // Decision is an approval or a rejection, as a person gives it.
 type Decision struct {
