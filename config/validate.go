@@ -1,0 +1,264 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// ExitUsage is the exit status of a command whose configuration or flags the
+// user must fix before anything starts.
+const ExitUsage = 2
+
+// ExitCode is the exit status for an error a command ends with: 0 for nil,
+// ExitUsage for configuration problems (a *ValidationError anywhere in the
+// chain), 1 for anything else.
+func ExitCode(err error) int {
+	var verr *ValidationError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &verr):
+		return ExitUsage
+	default:
+		return 1
+	}
+}
+
+// ValidationError lists every problem found in a configuration, each saying
+// what is wrong and what to do.
+type ValidationError struct {
+	Problems []string
+}
+
+// Error lists the problems, one per line.
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	if len(e.Problems) == 1 {
+		b.WriteString("invalid configuration, 1 problem:")
+	} else {
+		fmt.Fprintf(&b, "invalid configuration, %d problems:", len(e.Problems))
+	}
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+var (
+	// Organization names end workflow IDs (<change-id>/<org-name>) and label
+	// metrics and search attributes: no slashes, no spaces.
+	organizationNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$`)
+	accountIDPattern        = regexp.MustCompile(`^[0-9]{12}$`)
+	roleARNPattern          = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]{1,512}$`)
+	externalIDPattern       = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+	regionPattern           = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	trailNamePattern        = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{2,127}$`)
+)
+
+// Validate checks the configuration and reports every problem at once in a
+// *ValidationError; nil means it can be used.
+func (c Config) Validate() error {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+
+	t := c.Temporal
+	if t.Address == "" {
+		add("temporal.address is empty; set the Temporal frontend as host:port, such as 127.0.0.1:7233")
+	} else if err := checkHostPort(t.Address); err != nil {
+		add("temporal.address %q %v; set the Temporal frontend as host:port, such as 127.0.0.1:7233", t.Address, err)
+	}
+	if t.Namespace == "" {
+		add("temporal.namespace is empty; set the Temporal namespace, such as default")
+	}
+	if t.TaskQueue == "" {
+		add("temporal.task_queue is empty; set the task queue the worker polls, such as trailgate")
+	}
+	if t.TLS.CertFile != "" && t.TLS.KeyFile == "" {
+		add("temporal.tls.cert_file is set without temporal.tls.key_file; mTLS needs both the client certificate and its private key")
+	}
+	if t.TLS.KeyFile != "" && t.TLS.CertFile == "" {
+		add("temporal.tls.key_file is set without temporal.tls.cert_file; mTLS needs both the client certificate and its private key")
+	}
+	if t.UIURL != "" {
+		if err := checkHTTPURL(t.UIURL); err != nil {
+			add("temporal.ui_url %q %v; set the Temporal UI's base URL, such as http://127.0.0.1:8233, or leave it empty", t.UIURL, err)
+		}
+	}
+
+	if c.AWS.Region == "" {
+		add("aws.region is empty; set the home region of CloudTrail, such as us-east-1")
+	} else if !regionPattern.MatchString(c.AWS.Region) {
+		add("aws.region %q is not an AWS region name; write it like us-east-1", c.AWS.Region)
+	}
+	if c.AWS.EndpointURL != "" {
+		if err := checkHTTPURL(c.AWS.EndpointURL); err != nil {
+			add("aws.endpoint_url %q %v; set an http(s) URL such as http://127.0.0.1:4566, or leave it empty for AWS itself", c.AWS.EndpointURL, err)
+		}
+	}
+
+	names := map[string]int{}
+	accounts := map[string]int{}
+	for i, o := range c.Organizations {
+		label := fmt.Sprintf("organizations[%d]", i)
+		if o.Name != "" {
+			label = fmt.Sprintf("organizations[%d] (%s)", i, o.Name)
+		}
+		switch {
+		case o.Name == "":
+			add("%s: name is empty; give the organization a short name such as prod", label)
+		case !organizationNamePattern.MatchString(o.Name):
+			add("%s: name %q cannot name workflows; use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", label, o.Name)
+		default:
+			if first, dup := names[o.Name]; dup {
+				add("%s: name %q is already used by organizations[%d]; give each organization its own name", label, o.Name, first)
+			} else {
+				names[o.Name] = i
+			}
+		}
+		switch {
+		case o.ManagementAccountID == "":
+			add("%s: management_account_id is empty; write the management account's 12-digit ID in quotes, such as \"012345678901\"", label)
+		case !accountIDPattern.MatchString(o.ManagementAccountID):
+			add("%s: management_account_id %q is not a 12-digit AWS account ID; write all 12 digits in quotes, such as \"012345678901\", so that leading zeros are kept", label, o.ManagementAccountID)
+		default:
+			if first, dup := accounts[o.ManagementAccountID]; dup {
+				add("%s: management account %s is already the management account of organizations[%d]; list each organization once", label, o.ManagementAccountID, first)
+			} else {
+				accounts[o.ManagementAccountID] = i
+			}
+		}
+		if o.RoleARN != "" {
+			m := roleARNPattern.FindStringSubmatch(o.RoleARN)
+			switch {
+			case m == nil:
+				add("%s: role_arn %q is not an IAM role ARN; write it like arn:aws:iam::123456789012:role/TrailgateAccess", label, o.RoleARN)
+			case accountIDPattern.MatchString(o.ManagementAccountID) && m[1] != o.ManagementAccountID:
+				add("%s: role_arn is in account %s but the management account is %s; trusted access can only be changed from the management account, so use a role there", label, m[1], o.ManagementAccountID)
+			}
+		}
+		if o.ExternalID != "" {
+			if o.RoleARN == "" {
+				add("%s: external_id is set without role_arn; an external ID is only used when assuming a role, so set role_arn or remove external_id", label)
+			}
+			if n := len(o.ExternalID); n < 2 || n > 1224 || !externalIDPattern.MatchString(o.ExternalID) {
+				add("%s: external_id must be 2 to 1224 letters, digits or +=,.@:/-_ characters", label)
+			}
+		}
+	}
+
+	tr := c.Trail
+	if tr.Name != "" {
+		if !trailNamePattern.MatchString(tr.Name) {
+			add("trail.name %q is not a CloudTrail trail name; use 3 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit", tr.Name)
+		}
+		if tr.Bucket == "" {
+			add("trail.bucket is empty while trail.name is set; name the S3 bucket that receives the organization trail's logs")
+		}
+	} else if tr.Bucket != "" || tr.KMSKeyID != "" {
+		add("trail.bucket or trail.kms_key_id is set without trail.name; set trail.name to manage an organization trail, or remove them")
+	}
+
+	a := c.Approvals
+	if a.Required < 1 {
+		add("approvals.required is %d; a gate needs at least 1 approval", a.Required)
+	} else if len(a.Approvers) > 0 && a.Required > len(a.Approvers) {
+		add("approvals.required is %d but only %d approvers are listed; list more approvers or require fewer approvals", a.Required, len(a.Approvers))
+	}
+	if dup := firstDuplicate(a.Approvers); dup != "" {
+		add("approvals.approvers lists %q twice; list each approver once", dup)
+	}
+	if dup := firstDuplicate(a.CloudTrailAdmins); dup != "" {
+		add("approvals.cloudtrail_admins lists %q twice; list each administrator once", dup)
+	}
+	if a.Timeout <= 0 {
+		add("approvals.timeout is %s; set how long a gate waits, such as 168h", a.Timeout)
+	}
+	if a.ReminderEvery <= 0 {
+		add("approvals.reminder_every is %s; set how often waiting people are reminded, such as 24h", a.ReminderEvery)
+	} else if a.Timeout > 0 && a.ReminderEvery > a.Timeout {
+		add("approvals.reminder_every (%s) is longer than approvals.timeout (%s), so no reminder would be sent; remind more often than the gate expires", a.ReminderEvery, a.Timeout)
+	}
+	if a.WebhookURL != "" {
+		if err := checkHTTPURL(a.WebhookURL); err != nil {
+			add("approvals.webhook_url %q %v; set an http(s) URL that accepts JSON POSTs, or leave it empty to log reminders only", a.WebhookURL, err)
+		}
+	}
+
+	if c.Metrics.Address != "" {
+		if err := checkHostPort(c.Metrics.Address); err != nil {
+			add("metrics.address %q %v; set host:port for the Prometheus endpoint, such as 127.0.0.1:9090, or leave it empty", c.Metrics.Address, err)
+		}
+	}
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level %q is not a log level; use debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format %q is not a log format; use text or json", c.Log.Format)
+	}
+
+	d := c.Dev
+	if d.DataDir == "" {
+		add("dev.data_dir is empty; set the directory where the embedded default keeps its state, such as .trailgate")
+	}
+	ports := map[int]string{}
+	for _, port := range []struct {
+		key   string
+		value int
+	}{{"dev.temporal_port", d.TemporalPort}, {"dev.ui_port", d.UIPort}, {"dev.sandbox_port", d.SandboxPort}} {
+		if port.value < 1 || port.value > 65535 {
+			add("%s is %d; use a TCP port from 1 to 65535", port.key, port.value)
+			continue
+		}
+		if other, dup := ports[port.value]; dup {
+			add("%s is %d, the same as %s; give each embedded service its own port", port.key, port.value, other)
+			continue
+		}
+		ports[port.value] = port.key
+	}
+
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("is not host:port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return errors.New("has no valid port")
+	}
+	return nil
+}
+
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("is not an http or https URL")
+	}
+	return nil
+}
+
+func firstDuplicate(list []string) string {
+	seen := map[string]bool{}
+	for _, s := range list {
+		if seen[s] {
+			return s
+		}
+		seen[s] = true
+	}
+	return ""
+}
