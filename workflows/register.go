@@ -1,7 +1,12 @@
 package workflows
 
-import "go.temporal.io/sdk/worker"
+import (
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
 
-// Register registers every trailgate workflow with a worker.
+// Register registers every trailgate workflow with a worker, under the names
+// of api.go.
 func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(TargetWorkflow, workflow.RegisterOptions{Name: TargetWorkflowName})
 }
