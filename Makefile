@@ -1,0 +1,61 @@
+# trailgate: build, test, lint and run the embedded default.
+# Everything here needs only Go; the lint tools are pinned in tools/go.mod and
+# come from the Go module proxy on first use.
+
+GO ?= go
+
+# Keep the user's module proxy (environment or `go env -w`); fall back to the
+# public proxy when none is set.
+GOPROXY ?= $(shell $(GO) env GOPROXY)
+ifeq ($(strip $(GOPROXY)),)
+GOPROXY := https://proxy.golang.org,direct
+endif
+export GOPROXY
+
+TEST_TIMEOUT ?= 20m
+TESTFLAGS ?=
+TOOL := $(GO) tool -modfile=tools/go.mod
+
+.PHONY: all build test lint fmt fmt-check vet staticcheck workflowcheck dev bench clean
+
+all: build
+
+## build: bin/trailgate (the operator CLI) and bin/trailgate-worker
+build:
+	$(GO) build -o bin/trailgate ./starter
+	$(GO) build -o bin/trailgate-worker ./worker
+
+## test: every package's tests, integration tests included
+test:
+	$(GO) test -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
+
+## lint: gofmt, go vet, staticcheck and workflowcheck
+lint: fmt-check vet staticcheck workflowcheck
+
+fmt:
+	gofmt -w .
+
+fmt-check:
+	@files=$$(gofmt -l .); \
+	if [ -n "$$files" ]; then echo "gofmt: these files need formatting (run make fmt):"; echo "$$files"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(TOOL) staticcheck ./...
+
+## workflowcheck: workflow code must be deterministic
+workflowcheck:
+	$(TOOL) workflowcheck ./workflows/...
+
+## dev: the embedded default: Temporal, its UI, the AWS sandbox and the worker
+dev: build
+	bin/trailgate-worker --dev
+
+## bench: benchmarks only, with allocations
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin
