@@ -1,0 +1,292 @@
+package workflows
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trailgate/trailgate/config"
+)
+
+// ChangeInput starts a ChangeWorkflow: one action over many organizations,
+// in waves.
+type ChangeInput struct {
+	ChangeID      string                `json:"change_id"`
+	Action        Action                `json:"action"`
+	Organizations []config.Organization `json:"organizations"`
+	Trail         config.Trail          `json:"trail"`
+	// Waves slice the organizations, in order: "1" (a count), "25%" (a share
+	// of all organizations) or "rest". Empty means one wave of all.
+	Waves []string `json:"waves"`
+	// Concurrency is how many organizations of a wave mutate at once; zero
+	// means all of them.
+	Concurrency int `json:"concurrency"`
+	// FailureBudget is how many organizations may fail before the change
+	// halts; zero halts at the first failure.
+	FailureBudget int        `json:"failure_budget"`
+	Policy        GatePolicy `json:"policy"`
+	// ApproveEveryWave asks for approval before every wave; otherwise only
+	// the first wave waits for approvers.
+	ApproveEveryWave bool `json:"approve_every_wave"`
+	// Windows, when set, are the only times in which mutations may start.
+	Windows   []MaintenanceWindow `json:"windows,omitempty"`
+	Requester string              `json:"requester"`
+	Reason    string              `json:"reason,omitempty"`
+
+	// Carried is set by the workflow itself when it continues as new between
+	// waves, to stay within Temporal's history limits.
+	Carried *ChangeProgress `json:"carried,omitempty"`
+}
+
+// Validate says what is wrong with a change input, all at once.
+func (in ChangeInput) Validate() error {
+	var problems []string
+	if err := ValidateChangeID(in.ChangeID); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if _, err := ParseAction(string(in.Action)); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(in.Organizations) == 0 {
+		problems = append(problems, "no organizations: name some with --org, or use --all")
+	}
+	seen := map[string]bool{}
+	for _, o := range in.Organizations {
+		if seen[o.Name] {
+			problems = append(problems, fmt.Sprintf("organization %s is named twice", o.Name))
+		}
+		seen[o.Name] = true
+	}
+	if _, err := PlanWaves(in.Waves, len(in.Organizations)); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if in.Concurrency < 0 {
+		problems = append(problems, "concurrency must be 0 (all at once) or more")
+	}
+	if in.FailureBudget < 0 {
+		problems = append(problems, "the failure budget must be 0 or more")
+	}
+	if in.Requester == "" {
+		problems = append(problems, "requester is empty: say who asks for the change")
+	}
+	if in.Policy.RequiredApprovals < 1 {
+		problems = append(problems, "the approval policy requires no approval: set approvals.required to 1 or more")
+	} else if len(in.Policy.Approvers) > 0 {
+		others := 0
+		for _, a := range in.Policy.Approvers {
+			if a != in.Requester {
+				others++
+			}
+		}
+		if others < in.Policy.RequiredApprovals {
+			problems = append(problems, fmt.Sprintf("the change needs %d approval(s) but only %d approver(s) other than the requester %s are listed", in.Policy.RequiredApprovals, others, in.Requester))
+		}
+	}
+	if in.Policy.Timeout <= 0 {
+		problems = append(problems, "the gate timeout must be positive")
+	}
+	for _, w := range in.Windows {
+		if err := w.Validate(); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid change: %s", strings.Join(problems, "; "))
+}
+
+// PlanWaves slices n organizations into waves by the specs: "N" takes N
+// organizations, "P%" takes P percent of all n (at least one), "rest" takes
+// what is left and must come last. Organizations the specs leave over form a
+// last wave. It returns each wave's size.
+func PlanWaves(specs []string, n int) ([]int, error) {
+	if len(specs) == 0 {
+		specs = []string{"rest"}
+	}
+	var sizes []int
+	left := n
+	for i, raw := range specs {
+		s := strings.TrimSpace(strings.ToLower(raw))
+		var size int
+		switch {
+		case s == "rest" || s == "all":
+			if i != len(specs)-1 {
+				return nil, fmt.Errorf("wave %q must be the last wave", raw)
+			}
+			size = left
+		case strings.HasSuffix(s, "%"):
+			p, err := strconv.Atoi(strings.TrimSuffix(s, "%"))
+			if err != nil || p <= 0 || p > 100 {
+				return nil, fmt.Errorf("wave %q: a share is 1%% to 100%%", raw)
+			}
+			size = max(1, n*p/100)
+		default:
+			c, err := strconv.Atoi(s)
+			if err != nil || c <= 0 {
+				return nil, fmt.Errorf("wave %q: write a count (1), a share (25%%) or rest", raw)
+			}
+			size = c
+		}
+		size = min(size, left)
+		if size == 0 {
+			continue
+		}
+		sizes = append(sizes, size)
+		left -= size
+	}
+	if left > 0 {
+		sizes = append(sizes, left)
+	}
+	return sizes, nil
+}
+
+// MaintenanceWindow is a daily time span, in UTC, in which mutations may
+// start; Weekdays limits it to some days (mon … sun; empty means every day).
+type MaintenanceWindow struct {
+	Weekdays []string      `json:"weekdays,omitempty"`
+	Start    string        `json:"start"` // HH:MM, UTC
+	Duration time.Duration `json:"duration"`
+}
+
+var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+// Validate says what is wrong with a window.
+func (w MaintenanceWindow) Validate() error {
+	if _, err := time.Parse("15:04", w.Start); err != nil {
+		return fmt.Errorf("maintenance window start %q: write HH:MM in UTC", w.Start)
+	}
+	if w.Duration <= 0 || w.Duration > 24*time.Hour {
+		return fmt.Errorf("maintenance window at %s: the duration must be between 1m and 24h", w.Start)
+	}
+	for _, d := range w.Weekdays {
+		if _, ok := weekdays[strings.ToLower(d)]; !ok {
+			return fmt.Errorf("maintenance window weekday %q: use mon, tue, wed, thu, fri, sat or sun", d)
+		}
+	}
+	return nil
+}
+
+// ParseWindow reads a window as a user types it: "22:00+4h" or
+// "sat,sun 02:00+6h".
+func ParseWindow(s string) (MaintenanceWindow, error) {
+	var w MaintenanceWindow
+	fields := strings.Fields(s)
+	if len(fields) == 2 {
+		w.Weekdays = strings.Split(fields[0], ",")
+		fields = fields[1:]
+	}
+	if len(fields) != 1 {
+		return w, fmt.Errorf("maintenance window %q: write [days ]HH:MM+DURATION, for example \"sat,sun 02:00+6h\"", s)
+	}
+	start, dur, ok := strings.Cut(fields[0], "+")
+	if !ok {
+		return w, fmt.Errorf("maintenance window %q: write [days ]HH:MM+DURATION, for example \"22:00+4h\"", s)
+	}
+	d, err := time.ParseDuration(dur)
+	if err != nil {
+		return w, fmt.Errorf("maintenance window %q: duration %q: %w", s, dur, err)
+	}
+	w.Start, w.Duration = start, d
+	return w, w.Validate()
+}
+
+// NextOpen returns when mutations may next start at or after now: now itself
+// when no windows are set or one is open.
+func NextOpen(windows []MaintenanceWindow, now time.Time) time.Time {
+	if len(windows) == 0 {
+		return now
+	}
+	now = now.UTC()
+	var best time.Time
+	for _, w := range windows {
+		at, err := time.Parse("15:04", w.Start)
+		if err != nil {
+			continue
+		}
+		// Look from yesterday (a window may still be open past midnight) over a week.
+		day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
+		for i := 0; i < 9; i++ {
+			d := day.AddDate(0, 0, i)
+			if !w.onDay(d.Weekday()) {
+				continue
+			}
+			open := d.Add(time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute)
+			closeAt := open.Add(w.Duration)
+			if !now.Before(open) && now.Before(closeAt) {
+				return now
+			}
+			if open.After(now) && (best.IsZero() || open.Before(best)) {
+				best = open
+			}
+		}
+	}
+	if best.IsZero() {
+		return now
+	}
+	return best
+}
+
+func (w MaintenanceWindow) onDay(d time.Weekday) bool {
+	if len(w.Weekdays) == 0 {
+		return true
+	}
+	for _, s := range w.Weekdays {
+		if weekdays[strings.ToLower(s)] == d {
+			return true
+		}
+	}
+	return false
+}
+
+// TargetSummary is where one organization of a change stands.
+type TargetSummary struct {
+	Organization string     `json:"organization"`
+	WorkflowID   string     `json:"workflow_id"`
+	Wave         int        `json:"wave"`
+	Phase        Phase      `json:"phase"`
+	Plan         *Plan      `json:"plan,omitempty"`
+	Inventory    *Inventory `json:"inventory,omitempty"`
+	Evidence     *Evidence  `json:"evidence,omitempty"`
+	Message      string     `json:"message,omitempty"`
+	Error        string     `json:"error,omitempty"`
+}
+
+// WaveProgress is one wave of a change.
+type WaveProgress struct {
+	Number        int        `json:"number"`
+	Organizations []string   `json:"organizations"`
+	NeedsApproval bool       `json:"needs_approval"`
+	Approvals     []Decision `json:"approvals"`
+	Phase         Phase      `json:"phase"`
+}
+
+// ChangeProgress is the answer of a change's progress query and, when the
+// change ends, its result.
+type ChangeProgress struct {
+	ChangeID      string          `json:"change_id"`
+	Action        Action          `json:"action"`
+	Requester     string          `json:"requester"`
+	Reason        string          `json:"reason,omitempty"`
+	Phase         Phase           `json:"phase"`
+	CurrentWave   int             `json:"current_wave"`
+	Waves         []WaveProgress  `json:"waves"`
+	Targets       []TargetSummary `json:"targets"`
+	Failed        int             `json:"failed"`
+	FailureBudget int             `json:"failure_budget"`
+	Paused        *Control        `json:"paused,omitempty"`
+	Awaiting      *Awaiting       `json:"awaiting,omitempty"`
+	Record        []RecordEntry   `json:"record"`
+}
+
+// Done counts the targets that reached a final phase.
+func (p ChangeProgress) Done() int {
+	n := 0
+	for _, t := range p.Targets {
+		if t.Phase.Final() {
+			n++
+		}
+	}
+	return n
+}
