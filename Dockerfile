@@ -1,0 +1,18 @@
+# syntax=docker/dockerfile:1
+# The trailgate worker (and the trailgate CLI beside it) as a small image.
+# docker-compose.yml builds it; configuration comes from TRAILGATE_* variables.
+
+FROM golang:1.26.8-bookworm AS build
+WORKDIR /src
+ENV CGO_ENABLED=0
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    go build -trimpath -ldflags="-s -w" -o /out/trailgate-worker ./worker && \
+    go build -trimpath -ldflags="-s -w" -o /out/trailgate ./starter
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/trailgate-worker /out/trailgate /usr/local/bin/
+USER nonroot:nonroot
+ENTRYPOINT ["/usr/local/bin/trailgate-worker"]

@@ -1,0 +1,224 @@
+package config_test
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/trailgate/trailgate/config"
+)
+
+// composeService is the part of a docker-compose service this test reads.
+type composeService struct {
+	Image       string `yaml:"image"`
+	Environment any    `yaml:"environment"`
+	Ports       []any  `yaml:"ports"`
+}
+
+// published is one published port: host port → container port.
+type published struct{ host, container int }
+
+var composeVar = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}`)
+
+// interpolate resolves ${VAR:-default} as docker compose does for a user who
+// has set nothing.
+func interpolate(s string) string {
+	return composeVar.ReplaceAllStringFunc(s, func(m string) string {
+		return composeVar.FindStringSubmatch(m)[2]
+	})
+}
+
+func (s composeService) env(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	switch e := s.Environment.(type) {
+	case nil:
+	case map[string]any:
+		for k, v := range e {
+			if v == nil {
+				out[k] = ""
+			} else {
+				out[k] = interpolate(fmt.Sprint(v))
+			}
+		}
+	case []any:
+		for _, item := range e {
+			k, v, _ := strings.Cut(fmt.Sprint(item), "=")
+			out[k] = interpolate(v)
+		}
+	default:
+		t.Fatalf("environment of type %T", e)
+	}
+	return out
+}
+
+func (s composeService) ports(t *testing.T) []published {
+	t.Helper()
+	var out []published
+	for _, p := range s.Ports {
+		switch p := p.(type) {
+		case string:
+			parts := strings.Split(strings.TrimSuffix(interpolate(p), "/tcp"), ":")
+			if len(parts) < 2 {
+				t.Fatalf("port %q publishes on a random host port; publish it on a fixed one", p)
+			}
+			host, err1 := strconv.Atoi(parts[len(parts)-2])
+			container, err2 := strconv.Atoi(parts[len(parts)-1])
+			if err1 != nil || err2 != nil {
+				t.Fatalf("port %q: cannot read it", p)
+			}
+			out = append(out, published{host, container})
+		case map[string]any:
+			host, err1 := strconv.Atoi(fmt.Sprint(p["published"]))
+			container, err2 := strconv.Atoi(fmt.Sprint(p["target"]))
+			if err1 != nil || err2 != nil {
+				t.Fatalf("port %v: cannot read it", p)
+			}
+			out = append(out, published{host, container})
+		default:
+			t.Fatalf("port %v of type %T", p, p)
+		}
+	}
+	return out
+}
+
+func portOf(t *testing.T, hostport string) int {
+	t.Helper()
+	if u, err := url.Parse(hostport); err == nil && u.Host != "" {
+		hostport = u.Host
+	}
+	_, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		t.Fatalf("%q has no port: %v", hostport, err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func loadCompose(t *testing.T) map[string]composeService {
+	t.Helper()
+	data, err := os.ReadFile("../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Services map[string]composeService `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(data, &f); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	if len(f.Services) == 0 {
+		t.Fatal("docker-compose.yml has no services")
+	}
+	return f.Services
+}
+
+// The compose file speaks the same configuration as everything else: every
+// TRAILGATE_ variable is a real key, and the values load and validate.
+func TestComposeUsesRealConfiguration(t *testing.T) {
+	known := map[string]bool{config.ConfigFileEnv: true}
+	for _, k := range config.Keys() {
+		if k.Env != "" {
+			known[k.Env] = true
+		}
+	}
+	var workers []string
+	for name, svc := range loadCompose(t) {
+		env := svc.env(t)
+		var trailgate []string
+		for k := range env {
+			if strings.HasPrefix(k, config.EnvPrefix) {
+				trailgate = append(trailgate, k)
+				if !known[k] {
+					t.Errorf("docker-compose.yml: service %s sets %s, which is not a trailgate configuration key", name, k)
+				}
+			}
+		}
+		if len(trailgate) == 0 {
+			continue
+		}
+		workers = append(workers, name)
+		sort.Strings(trailgate)
+		t.Run(name, func(t *testing.T) {
+			dir := isolate(t)
+			for _, k := range trailgate {
+				t.Setenv(k, env[k])
+			}
+			c, err := config.Load(config.LoadOptions{WorkDir: dir})
+			if err != nil {
+				t.Fatalf("docker-compose.yml: service %s: %v", name, err)
+			}
+			if env["TRAILGATE_TEMPORAL_ADDRESS"] == "" {
+				t.Errorf("service %s does not set TRAILGATE_TEMPORAL_ADDRESS; inside compose the default 127.0.0.1 is the container itself", name)
+			} else if got, want := portOf(t, c.Temporal.Address), portOf(t, config.Default().Temporal.Address); got != want {
+				t.Errorf("service %s reaches Temporal on port %d, want the frontend port %d", name, got, want)
+			}
+		})
+	}
+	if len(workers) == 0 {
+		t.Error("docker-compose.yml: no service is configured with TRAILGATE_ variables; the worker should be")
+	}
+}
+
+// Users switch between the embedded default and compose without flags: the
+// published ports are the defaults.
+func TestComposePortsAreTheDefaults(t *testing.T) {
+	d := config.Default()
+	if portOf(t, d.Temporal.Address) != d.Dev.TemporalPort || portOf(t, d.Temporal.UIURL) != d.Dev.UIPort {
+		t.Fatalf("defaults disagree with themselves: temporal.address %s, dev.temporal_port %d, temporal.ui_url %s, dev.ui_port %d",
+			d.Temporal.Address, d.Dev.TemporalPort, d.Temporal.UIURL, d.Dev.UIPort)
+	}
+	var sawFrontend, sawUI bool
+	for name, svc := range loadCompose(t) {
+		env := svc.env(t)
+		for _, p := range svc.ports(t) {
+			switch {
+			case strings.HasPrefix(svc.Image, "temporalio/server:") || strings.HasPrefix(svc.Image, "temporalio/auto-setup:"):
+				if p.container == 7233 {
+					sawFrontend = true
+					if p.host != d.Dev.TemporalPort {
+						t.Errorf("service %s publishes the Temporal frontend on %d, want %d (temporal.address %s)", name, p.host, d.Dev.TemporalPort, d.Temporal.Address)
+					}
+					continue
+				}
+			case strings.HasPrefix(svc.Image, "temporalio/ui:"):
+				if p.container == 8080 {
+					sawUI = true
+					if p.host != d.Dev.UIPort {
+						t.Errorf("service %s publishes the Temporal UI on %d, want %d (temporal.ui_url %s)", name, p.host, d.Dev.UIPort, d.Temporal.UIURL)
+					}
+					continue
+				}
+			}
+			// Any other published port is one of the service's own
+			// configured addresses, on the same port outside and inside.
+			ok := false
+			for k, v := range env {
+				if strings.HasPrefix(k, config.EnvPrefix) && strings.HasSuffix(k, "_ADDRESS") && k != "TRAILGATE_TEMPORAL_ADDRESS" &&
+					portOf(t, v) == p.container && p.host == p.container {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("service %s publishes %d:%d, which is neither a default port nor one of its TRAILGATE_*_ADDRESS ports", name, p.host, p.container)
+			}
+		}
+		if u := env["TRAILGATE_TEMPORAL_UI_URL"]; u != "" && portOf(t, u) != d.Dev.UIPort {
+			t.Errorf("service %s links to the UI on port %d, want %d", name, portOf(t, u), d.Dev.UIPort)
+		}
+	}
+	if !sawFrontend || !sawUI {
+		t.Errorf("docker-compose.yml publishes the Temporal frontend: %v, the UI: %v; want both", sawFrontend, sawUI)
+	}
+}
