@@ -1,0 +1,73 @@
+package devserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Port is a TCP port the embedded default needs: its number, what it is
+// for, and the setting that chooses it, so that a busy port can be reported
+// in words a user can act on.
+type Port struct {
+	Number int
+	// Purpose says what listens there, e.g. "Temporal frontend".
+	Purpose string
+	// Setting is the configuration key that chooses the port, e.g.
+	// "dev.temporal_port"; empty when there is none.
+	Setting string
+}
+
+// PortInUseError reports that a port the embedded default needs is taken.
+type PortInUseError struct {
+	Host string
+	Port Port
+	Err  error
+}
+
+func (e *PortInUseError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "port %d on %s (%s) is already in use", e.Port.Number, e.Host, e.Port.Purpose)
+	b.WriteString(": another trailgate-worker --dev, a Temporal dev server or a local AWS may be running there; stop it")
+	if e.Port.Setting != "" {
+		fmt.Fprintf(&b, ", or choose another port with %s (--%s, TRAILGATE_%s)", e.Port.Setting, e.Port.Setting,
+			strings.ToUpper(strings.ReplaceAll(e.Port.Setting, ".", "_")))
+	}
+	return b.String()
+}
+
+func (e *PortInUseError) Unwrap() error { return e.Err }
+
+// CheckPorts tries to listen on every port on host and reports each one that
+// is taken (or invalid), so that a busy port is a clear error before anything
+// starts rather than a hang or a half-started server.
+func CheckPorts(host string, ports ...Port) error {
+	var errs []error
+	for _, p := range ports {
+		if p.Number <= 0 || p.Number > 65535 {
+			errs = append(errs, fmt.Errorf("port %d (%s) is not a valid TCP port", p.Number, p.Purpose))
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p.Number)))
+		if err != nil {
+			errs = append(errs, &PortInUseError{Host: host, Port: p, Err: err})
+			continue
+		}
+		_ = l.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// FreePort asks the kernel for a TCP port that is free on host right now.
+// Another process may take it before it is used; the embedded default only
+// uses it for the Temporal server's internal services.
+func FreePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port on %s: %w", host, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
