@@ -290,3 +290,30 @@ func (p ChangeProgress) Done() int {
 	}
 	return n
 }
+
+// ErrChangeFailed is the application error type of a change that failed; its
+// details are the ChangeProgress.
+const ErrChangeFailed = "ChangeFailed"
+
+// PlanInput asks what a change would do to each organization.
+type PlanInput struct {
+	Action        Action                `json:"action"`
+	Organizations []config.Organization `json:"organizations"`
+	Trail         config.Trail          `json:"trail"`
+}
+
+// TargetPlan is what a change would do to one organization, or why that
+// could not be read.
+type TargetPlan struct {
+	Organization string     `json:"organization"`
+	Plan         *Plan      `json:"plan,omitempty"`
+	Inventory    *Inventory `json:"inventory,omitempty"`
+	Error        string     `json:"error,omitempty"`
+}
+
+// PlanResult is the answer of a PlanWorkflow, in the order organizations
+// were given.
+type PlanResult struct {
+	Action  Action       `json:"action"`
+	Targets []TargetPlan `json:"targets"`
+}

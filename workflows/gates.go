@@ -54,12 +54,13 @@ func (t *target) registerHandlers(ctx workflow.Context) error {
 func (t *target) fromParent(ctx workflow.Context, d ParentDecision) {
 	switch d.Kind {
 	case UpdateApprove:
+		t.released = true
 		for _, by := range d.By {
 			if !slices.ContainsFunc(t.progress.Approvals, func(x Decision) bool { return x.By == by }) {
 				t.progress.Approvals = append(t.progress.Approvals, Decision{By: by, Comment: d.Comment})
 			}
 		}
-		t.record(ctx, "approved", d.By, "approved at the change's gate"+comment(d.Comment))
+		t.record(ctx, "approved", d.By, "released by the change"+comment(d.Comment))
 	case UpdateReject:
 		t.rejected = &Decision{By: strings.Join(d.By, ", "), Comment: d.Comment}
 		t.record(ctx, "rejected", d.By, "rejected at the change's gate"+comment(d.Comment))
@@ -192,13 +193,12 @@ func (t *target) approvalGate(ctx workflow.Context) (done bool, err error) {
 		return false, nil
 	}
 	need := t.in.Policy.RequiredApprovals
-	who := t.in.Policy.Approvers
-	what := fmt.Sprintf("%d approval(s)", need)
 	if t.in.ParentWorkflowID != "" {
-		who = []string{"the change " + t.in.ChangeID}
-		what = "the change's approval"
+		return t.gate(ctx, PhaseAwaitingApproval, "release by the change (its approval, window and concurrency)",
+			[]string{"change " + t.in.ChangeID}, func() bool { return t.released })
 	}
-	return t.gate(ctx, PhaseAwaitingApproval, what, who, func() bool { return len(t.progress.Approvals) >= max(need, 1) })
+	return t.gate(ctx, PhaseAwaitingApproval, fmt.Sprintf("%d approval(s)", need), t.in.Policy.Approvers,
+		func() bool { return len(t.progress.Approvals) >= max(need, 1) })
 }
 
 // cleanupGate waits for the CloudTrail administrator's cleanup confirmation,

@@ -28,6 +28,7 @@ type target struct {
 	progress TargetProgress
 
 	// decisions taken at the gates.
+	released  bool // the parent change let this target proceed past approval
 	rejected  *Decision
 	cancelled *Control
 	cleanup   *CleanupConfirmation

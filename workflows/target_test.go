@@ -47,7 +47,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.TargetWorkflow, workflow.RegisterOptions{Name: workflows.TargetWorkflowName})
+	workflows.Register(env)
 	env.RegisterActivity(acts)
 	env.OnActivity(acts.Preflight, mock.Anything, mock.Anything).Return(activities.Identity{
 		AccountID: "111111111111", ARN: "arn:aws:sts::111111111111:assumed-role/TrailgateOperator/trailgate",

@@ -1,0 +1,300 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/workflows"
+)
+
+type changeHarness struct {
+	*harness
+	enabled   []string    // organizations whose trusted access was enabled, in order
+	enabledAt []time.Time // and when, in workflow time
+}
+
+// newChangeHarness runs changes over organizations whose AWS state is "off";
+// enabling fails for the organizations in deny.
+func newChangeHarness(t *testing.T, deny ...string) *changeHarness {
+	h := &changeHarness{harness: newHarness(t)}
+	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OrgInput) (workflows.State, error) {
+		st := offState()
+		st.ServiceLinkedRole = true
+		return st, nil
+	})
+	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OrgInput) error {
+		for _, d := range deny {
+			if in.Organization.Name == d {
+				return temporal.NewNonRetryableApplicationError("enable trusted access in organization "+d+": AccessDeniedException: denied", "AccessDeniedException", nil)
+			}
+		}
+		h.enabled = append(h.enabled, in.Organization.Name)
+		h.enabledAt = append(h.enabledAt, h.env.Now())
+		return nil
+	})
+	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.Anything).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 1}, nil)
+	return h
+}
+
+func changeInput(orgs ...string) workflows.ChangeInput {
+	in := workflows.ChangeInput{
+		ChangeID: "chg-1", Action: workflows.ActionEnable, Waves: []string{"1", "rest"}, ApproveEveryWave: true,
+		Policy: input(workflows.ActionEnable).Policy, Requester: "dave",
+	}
+	for _, o := range orgs {
+		in.Organizations = append(in.Organizations, config.Organization{Name: o, ManagementAccountID: "111111111111"})
+	}
+	return in
+}
+
+func (h *changeHarness) runChange(in workflows.ChangeInput) (workflows.ChangeProgress, error) {
+	h.env.ExecuteWorkflow(workflows.ChangeWorkflowName, in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("change did not complete")
+	}
+	var p workflows.ChangeProgress
+	err := h.env.GetWorkflowError()
+	if err == nil {
+		_ = h.env.GetWorkflowResult(&p)
+	} else {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			_ = appErr.Details(&p)
+		}
+	}
+	return p, err
+}
+
+func (h *changeHarness) progress() workflows.ChangeProgress {
+	q, err := h.env.QueryWorkflow(workflows.QueryProgress)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var p workflows.ChangeProgress
+	_ = q.Get(&p)
+	return p
+}
+
+func TestChangeRunsWavesAfterEachWaveIsApproved(t *testing.T) {
+	h := newChangeHarness(t)
+	var self, stranger, wrongWave, wrongPhase, duplicate error
+	h.at(time.Hour, func() {
+		p := h.progress()
+		if p.Phase != workflows.PhaseAwaitingApproval || p.CurrentWave != 1 || p.Targets[0].Plan == nil || len(h.enabled) != 0 {
+			t.Errorf("before approval: phase %s wave %d plan %v enabled %v", p.Phase, p.CurrentWave, p.Targets[0].Plan, h.enabled)
+		}
+		h.update(workflows.UpdateApprove, workflows.Decision{By: "dave"}, &self)
+		h.update(workflows.UpdateApprove, workflows.Decision{By: "mallory"}, &stranger)
+		h.update(workflows.UpdateApprove, workflows.Decision{By: "alice", Wave: 2}, &wrongWave)
+		h.update(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol"}, &wrongPhase)
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
+		h.update(workflows.UpdateApprove, workflows.Decision{By: "alice"}, &duplicate)
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	})
+	h.at(2*time.Hour, func() {
+		p := h.progress()
+		if p.CurrentWave != 2 || p.Phase != workflows.PhaseAwaitingApproval || len(h.enabled) != 1 {
+			t.Errorf("after wave 1: wave %d phase %s enabled %v", p.CurrentWave, p.Phase, h.enabled)
+		}
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	})
+	p, err := h.runChange(changeInput("acme-prod", "acme-staging", "globex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Phase != workflows.PhaseSucceeded || len(h.enabled) != 3 || h.enabled[0] != "acme-prod" {
+		t.Fatalf("phase %s enabled %v", p.Phase, h.enabled)
+	}
+	for _, tg := range p.Targets {
+		if tg.Phase != workflows.PhaseSucceeded || tg.Evidence == nil {
+			t.Errorf("target %s: %s, evidence %v", tg.Organization, tg.Phase, tg.Evidence)
+		}
+	}
+	wantIn(t, self, "two-person rule")
+	wantIn(t, stranger, "not an approver")
+	wantIn(t, wrongWave, "not wave 2")
+	wantIn(t, wrongPhase, "no organization awaits cleanup")
+	wantIn(t, duplicate, "already approved")
+}
+
+func TestFailureBudgetHaltsTheChange(t *testing.T) {
+	h := newChangeHarness(t, "acme-staging")
+	in := changeInput("acme-prod", "acme-staging", "globex")
+	in.Waves, in.Concurrency, in.FailureBudget = nil, 1, 0
+	h.at(time.Hour, func() {
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	})
+	p, err := h.runChange(in)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrChangeFailed {
+		t.Fatalf("error %v", err)
+	}
+	if p.Phase != workflows.PhaseHalted || p.Failed != 1 {
+		t.Fatalf("phase %s failed %d", p.Phase, p.Failed)
+	}
+	phases := map[string]workflows.Phase{}
+	for _, tg := range p.Targets {
+		phases[tg.Organization] = tg.Phase
+	}
+	if phases["acme-prod"] != workflows.PhaseSucceeded || phases["acme-staging"] != workflows.PhaseFailed || phases["globex"] != workflows.PhaseCancelled {
+		t.Errorf("phases %v", phases)
+	}
+	if len(h.enabled) != 1 {
+		t.Errorf("enabled %v after the budget was spent", h.enabled)
+	}
+}
+
+func TestPausedChangeReleasesNothingUntilResumed(t *testing.T) {
+	h := newChangeHarness(t)
+	in := changeInput("acme-prod", "globex")
+	in.Waves = nil
+	var again error
+	h.at(time.Hour, func() {
+		h.mustUpdate(workflows.UpdatePause, workflows.Control{By: "bob", Reason: "incident in progress"})
+		h.update(workflows.UpdatePause, workflows.Control{By: "alice"}, &again)
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	})
+	h.at(30*time.Hour, func() {
+		if len(h.enabled) != 0 {
+			t.Errorf("paused change enabled %v", h.enabled)
+		}
+		h.mustUpdate(workflows.UpdateResume, workflows.Control{By: "bob", Reason: "incident over"})
+	})
+	p, err := h.runChange(in)
+	if err != nil || p.Phase != workflows.PhaseSucceeded || len(h.enabled) != 2 {
+		t.Fatalf("phase %s err %v enabled %v", p.Phase, err, h.enabled)
+	}
+	wantIn(t, again, "already paused")
+	if kinds := recordKinds(workflows.TargetProgress{Record: p.Record}); !containsAll(kinds, "paused", "resumed") {
+		t.Errorf("record %s", kinds)
+	}
+}
+
+func TestCancelledChangeChangesNothing(t *testing.T) {
+	h := newChangeHarness(t)
+	var stranger error
+	h.at(time.Hour, func() {
+		h.update(workflows.UpdateCancel, workflows.Control{By: "mallory"}, &stranger)
+		h.mustUpdate(workflows.UpdateCancel, workflows.Control{By: "dave", Reason: "wrong organizations"})
+	})
+	p, err := h.runChange(changeInput("acme-prod", "globex"))
+	if err != nil || p.Phase != workflows.PhaseCancelled || len(h.enabled) != 0 {
+		t.Fatalf("phase %s err %v enabled %v", p.Phase, err, h.enabled)
+	}
+	wantIn(t, stranger, "may not steer")
+	if p.Waves[1].Phase != workflows.PhasePending {
+		t.Errorf("wave 2 ran after a cancel: %s", p.Waves[1].Phase)
+	}
+}
+
+func TestMutationsWaitForTheMaintenanceWindow(t *testing.T) {
+	h := newChangeHarness(t)
+	start := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	h.env.SetStartTime(start)
+	in := changeInput("acme-prod")
+	w, err := workflows.ParseWindow("02:00+2h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Windows = []workflows.MaintenanceWindow{w}
+	h.at(time.Hour, func() {
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	})
+	h.at(3*time.Hour, func() {
+		if p := h.progress(); p.Phase != workflows.PhaseAwaitingWindow {
+			t.Errorf("phase %s outside the window", p.Phase)
+		}
+	})
+	p, err := h.runChange(in)
+	if err != nil || p.Phase != workflows.PhaseSucceeded {
+		t.Fatalf("phase %s err %v", p.Phase, err)
+	}
+	opens := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	if len(h.enabledAt) != 1 {
+		t.Fatalf("enabled %d times", len(h.enabledAt))
+	}
+	if enabledAt := h.enabledAt[0]; enabledAt.Before(opens) || enabledAt.After(opens.Add(2*time.Hour)) {
+		t.Errorf("enabled at %s, outside the window opening %s", enabledAt, opens)
+	}
+}
+
+func TestDisableChangeForwardsCleanupConfirmations(t *testing.T) {
+	h, _ := disableHarness(t)
+	h.env.OnActivity(acts.DisableTrustedAccess, mock.Anything, mock.Anything).Return(nil)
+	h.env.OnActivity(acts.VerifyDisabled, mock.Anything, mock.Anything).Return(workflows.Evidence{Checks: 1}, nil)
+	in := changeInput("acme-prod", "globex")
+	in.Action, in.Waves = workflows.ActionDisable, nil
+	var early, unknownOrg error
+	h.at(time.Hour, func() {
+		p := (&changeHarness{harness: h}).progress()
+		if p.Phase != workflows.PhaseAwaitingCleanup || p.Awaiting == nil {
+			t.Errorf("phase %s awaiting %v", p.Phase, p.Awaiting)
+		}
+		h.update(workflows.UpdateApprove, workflows.Decision{By: "alice"}, &early)
+		h.update(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", Organization: "initech"}, &unknownOrg)
+		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", Organization: "acme-prod", AcknowledgeMemberLoggingStops: true})
+	})
+	h.at(2*time.Hour, func() {
+		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", AcknowledgeMemberLoggingStops: true})
+	})
+	h.at(3*time.Hour, func() {
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	})
+	p, err := (&changeHarness{harness: h}).runChange(in)
+	if err != nil || p.Phase != workflows.PhaseSucceeded {
+		t.Fatalf("phase %s err %v", p.Phase, err)
+	}
+	wantIn(t, early, "not awaiting approval")
+	wantIn(t, unknownOrg, "not part of change")
+}
+
+func TestPlanWavesSlicesOrganizations(t *testing.T) {
+	for _, tc := range []struct {
+		specs []string
+		n     int
+		want  []int
+	}{
+		{[]string{"1", "25%", "rest"}, 9, []int{1, 2, 6}},
+		{nil, 3, []int{3}},
+		{[]string{"1"}, 3, []int{1, 2}},
+		{[]string{"5", "rest"}, 2, []int{2}},
+	} {
+		got, err := workflows.PlanWaves(tc.specs, tc.n)
+		if err != nil || len(got) != len(tc.want) {
+			t.Errorf("PlanWaves(%v, %d) = %v, %v; want %v", tc.specs, tc.n, got, err, tc.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("PlanWaves(%v, %d) = %v; want %v", tc.specs, tc.n, got, tc.want)
+			}
+		}
+	}
+	for _, bad := range [][]string{{"rest", "1"}, {"0"}, {"150%"}, {"x"}} {
+		if _, err := workflows.PlanWaves(bad, 3); err == nil {
+			t.Errorf("PlanWaves(%v) accepted", bad)
+		}
+	}
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
