@@ -1,0 +1,271 @@
+package awssandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The dev default's fixed layout. The seed fixes account IDs and keys, so
+// that every fresh dev default gets the same ones.
+const (
+	devSeed = 20161128
+	// DevOperatorProfile is the AWS profile of the operator account, the
+	// worker's base credentials in the dev default.
+	DevOperatorProfile = "trailgate-operator"
+	// DevRoleName is the role trailgate assumes in each management account.
+	DevRoleName = "TrailgateOperator"
+	// DevStateFile is the sandbox state file's name under the data directory.
+	DevStateFile    = "aws-sandbox.json"
+	devOperatorName = "trailgate-operator"
+)
+
+// devOrganizationNames are the dev default's organizations.
+var devOrganizationNames = []string{"acme-prod", "acme-staging", "globex"}
+
+// DevOrganization is one seeded organization and how trailgate reaches it.
+type DevOrganization struct {
+	Name                string
+	OrganizationID      string
+	ManagementAccountID string
+	MemberAccountIDs    []string
+	// RoleARN is a role in the management account that the operator
+	// account may assume with ExternalID.
+	RoleARN    string
+	ExternalID string
+}
+
+// devLayout is what the seeding built; it is saved with the state.
+type devLayout struct {
+	OperatorAccountID string            `json:"operatorAccountId"`
+	Organizations     []DevOrganization `json:"organizations"`
+}
+
+// seedDefault builds the default layout: three organizations with all
+// features and no trusted access, each a management account and two
+// members, and an operator account outside them that may assume
+// TrailgateOperator in each management account.
+func (s *Sandbox) seedDefault() (*devLayout, error) {
+	operator, err := s.createAccountNamed(devOperatorName, devOperatorName)
+	if err != nil {
+		return nil, err
+	}
+	layout := &devLayout{OperatorAccountID: operator.ID}
+	for _, name := range devOrganizationNames {
+		org, err := s.CreateOrganization(OrganizationSpec{Name: name, FeatureSet: "ALL", Members: 2})
+		if err != nil {
+			return nil, err
+		}
+		externalID := "trailgate-" + name
+		arn, err := s.CreateRole(RoleSpec{
+			AccountID:        org.Management.ID,
+			Name:             DevRoleName,
+			TrustedAccountID: operator.ID,
+			ExternalID:       externalID,
+			Description:      "Lets the trailgate operator account manage CloudTrail trusted access.",
+		})
+		if err != nil {
+			return nil, err
+		}
+		d := DevOrganization{
+			Name:                name,
+			OrganizationID:      org.ID,
+			ManagementAccountID: org.Management.ID,
+			RoleARN:             arn,
+			ExternalID:          externalID,
+		}
+		for _, m := range org.Members {
+			d.MemberAccountIDs = append(d.MemberAccountIDs, m.ID)
+		}
+		layout.Organizations = append(layout.Organizations, d)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.Dev = layout
+	s.dirty = true
+	if err := s.commit(); err != nil {
+		return nil, err
+	}
+	return layout, nil
+}
+
+func (s *Sandbox) createAccountNamed(name, userName string) (Account, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.createAccountLocked(name, userName)
+	if err := s.commit(); err != nil {
+		return Account{}, fmt.Errorf("create sandbox account %s: %w", name, err)
+	}
+	return s.exportAccount(a), nil
+}
+
+// devDefault returns the saved layout, seeding it first when the state has
+// none.
+func (s *Sandbox) devDefault() (*devLayout, error) {
+	s.mu.Lock()
+	layout := s.st.Dev
+	s.mu.Unlock()
+	if layout != nil {
+		return layout, nil
+	}
+	layout, err := s.seedDefault()
+	if err != nil {
+		return nil, fmt.Errorf("seed the default sandbox organizations: %w", err)
+	}
+	return layout, nil
+}
+
+// DevEnvironment is a running dev default sandbox.
+type DevEnvironment struct {
+	// Endpoint is the sandbox's URL, e.g. http://127.0.0.1:4566.
+	Endpoint string
+	// ConfigFile and CredentialsFile are AWS shared files with one profile
+	// per sandbox account, each pointing at Endpoint.
+	ConfigFile, CredentialsFile string
+	// OperatorProfile is the operator account's profile.
+	OperatorProfile string
+	// Profiles are the account profiles: each organization's management and
+	// members, and the operator.
+	Profiles []string
+	// RoleProfiles assume each organization's TrailgateOperator role from
+	// the operator profile, as trailgate does.
+	RoleProfiles  []string
+	Organizations []DevOrganization
+	// Sandbox is the running sandbox.
+	Sandbox *Sandbox
+	// Close stops serving.
+	Close func(ctx context.Context) error
+}
+
+// StartDev starts the dev default sandbox: it loads the state at
+// <dataDir>/aws-sandbox.json or seeds it, listens on addr, writes the AWS
+// shared config and credentials files under dataDir and serves until Close.
+func StartDev(ctx context.Context, dataDir, addr string) (*DevEnvironment, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("start aws sandbox: create data directory %s: %w", dataDir, err)
+	}
+	s, err := New(Options{StateFile: filepath.Join(dataDir, DevStateFile), Seed: devSeed})
+	if err != nil {
+		return nil, err
+	}
+	layout, err := s.devDefault()
+	if err != nil {
+		return nil, fmt.Errorf("start aws sandbox: %w", err)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			_, port, _ := net.SplitHostPort(addr)
+			return nil, fmt.Errorf("start aws sandbox: port %s is already in use (address %s); stop what listens there or choose another sandbox port: %w", port, addr, err)
+		}
+		return nil, fmt.Errorf("start aws sandbox: listen on %s: %w", addr, err)
+	}
+	env := &DevEnvironment{
+		Endpoint:        "http://" + ln.Addr().String(),
+		ConfigFile:      filepath.Join(dataDir, "aws-config"),
+		CredentialsFile: filepath.Join(dataDir, "aws-credentials"),
+		OperatorProfile: DevOperatorProfile,
+		Organizations:   layout.Organizations,
+		Sandbox:         s,
+	}
+	if err := env.writeSharedFiles(s, layout); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("start aws sandbox: %w", err)
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	env.Close = func(ctx context.Context) error {
+		if err := srv.Shutdown(ctx); err != nil {
+			return fmt.Errorf("stop aws sandbox: %w", err)
+		}
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("stop aws sandbox: %w", err)
+		}
+		return nil
+	}
+	return env, nil
+}
+
+// writeSharedFiles writes the AWS config and credentials files: one
+// profile per account, and one per organization that assumes its role.
+func (env *DevEnvironment) writeSharedFiles(s *Sandbox, layout *devLayout) error {
+	var cfg, creds strings.Builder
+	cfg.WriteString("# AWS profiles of the trailgate AWS sandbox (" + env.Endpoint + ").\n")
+	cfg.WriteString("# AWS CLI versions before 2.13 ignore endpoint_url: pass --endpoint-url " + env.Endpoint + ".\n")
+	creds.WriteString("# Credentials of the trailgate AWS sandbox accounts; not AWS credentials.\n")
+	profile := func(name string, extra ...string) {
+		fmt.Fprintf(&cfg, "\n[profile %s]\nregion = %s\noutput = json\nendpoint_url = %s\n", name, s.Region(), env.Endpoint)
+		for _, line := range extra {
+			cfg.WriteString(line + "\n")
+		}
+		cfg.WriteString("s3 =\n    addressing_style = path\n")
+	}
+	account := func(name, id string) error {
+		a, err := s.Account(id)
+		if err != nil {
+			return err
+		}
+		profile(name)
+		fmt.Fprintf(&creds, "\n[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", name, a.AccessKeyID, a.SecretAccessKey)
+		env.Profiles = append(env.Profiles, name)
+		return nil
+	}
+	for _, o := range layout.Organizations {
+		if err := account(o.Name+"-management", o.ManagementAccountID); err != nil {
+			return err
+		}
+		for i, m := range o.MemberAccountIDs {
+			if err := account(fmt.Sprintf("%s-member-%d", o.Name, i+1), m); err != nil {
+				return err
+			}
+		}
+	}
+	if err := account(DevOperatorProfile, layout.OperatorAccountID); err != nil {
+		return err
+	}
+	for _, o := range layout.Organizations {
+		name := o.Name + "-" + strings.ToLower(DevRoleName)
+		profile(name,
+			"role_arn = "+o.RoleARN,
+			"external_id = "+o.ExternalID,
+			"source_profile = "+DevOperatorProfile,
+			"role_session_name = trailgate-cli")
+		env.RoleProfiles = append(env.RoleProfiles, name)
+	}
+	if err := writeFileAtomic(env.ConfigFile, []byte(cfg.String())); err != nil {
+		return err
+	}
+	return writeFileAtomic(env.CredentialsFile, []byte(creds.String()))
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,308 @@
+package awssandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// policyDocument is an IAM policy: a role's trust policy or a bucket policy.
+type policyDocument struct {
+	Version   string          `json:"Version"`
+	ID        string          `json:"Id,omitempty"`
+	Statement statementList   `json:"Statement"`
+	raw       json.RawMessage `json:"-"`
+}
+
+type statementList []policyStatement
+
+func (l *statementList) UnmarshalJSON(data []byte) error {
+	if len(data) > 0 && data[0] == '{' {
+		var one policyStatement
+		if err := json.Unmarshal(data, &one); err != nil {
+			return err
+		}
+		*l = statementList{one}
+		return nil
+	}
+	var many []policyStatement
+	if err := json.Unmarshal(data, &many); err != nil {
+		return err
+	}
+	*l = many
+	return nil
+}
+
+type policyStatement struct {
+	Sid          string                           `json:"Sid,omitempty"`
+	Effect       string                           `json:"Effect"`
+	Principal    *principalSet                    `json:"Principal,omitempty"`
+	NotPrincipal *principalSet                    `json:"NotPrincipal,omitempty"`
+	Action       stringList                       `json:"Action,omitempty"`
+	NotAction    stringList                       `json:"NotAction,omitempty"`
+	Resource     stringList                       `json:"Resource,omitempty"`
+	NotResource  stringList                       `json:"NotResource,omitempty"`
+	Condition    map[string]map[string]stringList `json:"Condition,omitempty"`
+}
+
+// stringList is a policy value that may be one string or a list of them.
+type stringList []string
+
+func (l *stringList) UnmarshalJSON(data []byte) error {
+	if len(data) > 0 && data[0] == '"' {
+		var one string
+		if err := json.Unmarshal(data, &one); err != nil {
+			return err
+		}
+		*l = stringList{one}
+		return nil
+	}
+	if len(data) > 0 && (data[0] == 't' || data[0] == 'f' || (data[0] >= '0' && data[0] <= '9')) {
+		*l = stringList{string(data)}
+		return nil
+	}
+	var many []json.RawMessage
+	if err := json.Unmarshal(data, &many); err != nil {
+		return err
+	}
+	out := make(stringList, 0, len(many))
+	for _, m := range many {
+		var one stringList
+		if err := one.UnmarshalJSON(m); err != nil {
+			return err
+		}
+		out = append(out, one...)
+	}
+	*l = out
+	return nil
+}
+
+// principalSet is a statement's Principal: "*" or a map of kinds (AWS,
+// Service, Federated, CanonicalUser) to values.
+type principalSet struct {
+	Any   bool
+	Kinds map[string]stringList
+}
+
+func (p *principalSet) UnmarshalJSON(data []byte) error {
+	var star string
+	if err := json.Unmarshal(data, &star); err == nil {
+		if star != "*" {
+			return fmt.Errorf("principal %q is neither \"*\" nor an object", star)
+		}
+		p.Any = true
+		return nil
+	}
+	return json.Unmarshal(data, &p.Kinds)
+}
+
+func (p principalSet) MarshalJSON() ([]byte, error) {
+	if p.Any {
+		return []byte(`"*"`), nil
+	}
+	return json.Marshal(p.Kinds)
+}
+
+// parsePolicy parses a policy document and checks the grammar every policy
+// shares.
+func parsePolicy(text string) (*policyDocument, error) {
+	text = strings.TrimSpace(text)
+	if !strings.HasPrefix(text, "{") {
+		return nil, errors.New("policies must be valid JSON and the first byte must be '{'")
+	}
+	var doc policyDocument
+	if err := json.Unmarshal([]byte(text), &doc); err != nil {
+		return nil, fmt.Errorf("this policy contains invalid Json: %w", err)
+	}
+	if len(doc.Statement) == 0 {
+		return nil, errors.New("missing required field Statement")
+	}
+	switch doc.Version {
+	case "", "2012-10-17", "2008-10-17":
+	default:
+		return nil, fmt.Errorf("the policy must contain a valid version string")
+	}
+	for i, st := range doc.Statement {
+		if st.Effect != "Allow" && st.Effect != "Deny" {
+			return nil, fmt.Errorf("statement %d: invalid effect %q", i, st.Effect)
+		}
+		if len(st.Action) == 0 && len(st.NotAction) == 0 {
+			return nil, fmt.Errorf("statement %d: missing required field Action", i)
+		}
+	}
+	doc.raw = json.RawMessage(text)
+	return &doc, nil
+}
+
+// accessRequest is one request a policy is evaluated for.
+type accessRequest struct {
+	// principals: kind ("AWS" or "Service") and every name the caller
+	// answers to (account ID, account root ARN, user, role and session
+	// ARNs).
+	kind       string
+	principals []string
+	account    string
+	action     string
+	resource   string // empty for trust policies
+	context    map[string][]string
+}
+
+// allows reports whether doc explicitly allows req and does not deny it.
+func (doc *policyDocument) allows(req accessRequest) bool {
+	allowed := false
+	for _, st := range doc.Statement {
+		if !st.matches(req) {
+			continue
+		}
+		if st.Effect == "Deny" {
+			return false
+		}
+		allowed = true
+	}
+	return allowed
+}
+
+func (st policyStatement) matches(req accessRequest) bool {
+	if st.Principal != nil && !st.Principal.matches(req) {
+		return false
+	}
+	if st.NotPrincipal != nil && st.NotPrincipal.matches(req) {
+		return false
+	}
+	if len(st.Action) > 0 && !anyWildMatch(st.Action, req.action, true) {
+		return false
+	}
+	if len(st.NotAction) > 0 && anyWildMatch(st.NotAction, req.action, true) {
+		return false
+	}
+	if req.resource != "" {
+		if len(st.Resource) > 0 && !anyWildMatch(st.Resource, req.resource, false) {
+			return false
+		}
+		if len(st.NotResource) > 0 && anyWildMatch(st.NotResource, req.resource, false) {
+			return false
+		}
+	}
+	for op, conds := range st.Condition {
+		for key, values := range conds {
+			if !conditionHolds(op, key, values, req.context) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (p *principalSet) matches(req accessRequest) bool {
+	if p.Any {
+		return true
+	}
+	for _, v := range p.Kinds[req.kind] {
+		if v == "*" {
+			return true
+		}
+		if req.kind == "AWS" && (v == req.account || v == "arn:aws:iam::"+req.account+":root") {
+			return true
+		}
+		for _, name := range req.principals {
+			if v == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// conditionHolds evaluates one condition operator on one key. Unknown
+// operators never hold, so an unsupported policy denies rather than allows.
+func conditionHolds(op, key string, values stringList, ctx map[string][]string) bool {
+	op = strings.TrimPrefix(strings.TrimPrefix(op, "ForAnyValue:"), "ForAllValues:")
+	ifExists := strings.HasSuffix(op, "IfExists")
+	op = strings.TrimSuffix(op, "IfExists")
+	var actual []string
+	var present bool
+	for k, v := range ctx {
+		if strings.EqualFold(k, key) {
+			actual, present = v, true
+		}
+	}
+	if op == "Null" {
+		want := len(values) > 0 && strings.EqualFold(values[0], "true")
+		return want == !present
+	}
+	if !present {
+		if ifExists {
+			return true
+		}
+		return strings.Contains(op, "Not")
+	}
+	var match func(pattern, v string) bool
+	negate := false
+	switch op {
+	case "StringEquals", "ArnEquals":
+		match = func(p, v string) bool { return p == v }
+	case "StringNotEquals", "ArnNotEquals":
+		match, negate = func(p, v string) bool { return p == v }, true
+	case "StringEqualsIgnoreCase":
+		match = strings.EqualFold
+	case "StringNotEqualsIgnoreCase":
+		match, negate = strings.EqualFold, true
+	case "StringLike", "ArnLike":
+		match = func(p, v string) bool { return wildMatch(p, v, false) }
+	case "StringNotLike", "ArnNotLike":
+		match, negate = func(p, v string) bool { return wildMatch(p, v, false) }, true
+	case "Bool":
+		match = strings.EqualFold
+	default:
+		return false
+	}
+	any := false
+	for _, a := range actual {
+		for _, p := range values {
+			if match(p, a) {
+				any = true
+			}
+		}
+	}
+	return any != negate
+}
+
+func anyWildMatch(patterns []string, s string, fold bool) bool {
+	for _, p := range patterns {
+		if wildMatch(p, s, fold) {
+			return true
+		}
+	}
+	return false
+}
+
+// wildMatch matches s against a policy pattern with * and ? wildcards.
+func wildMatch(pattern, s string, fold bool) bool {
+	if fold {
+		pattern, s = strings.ToLower(pattern), strings.ToLower(s)
+	}
+	// Iterative glob with backtracking over the last star.
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+			p++
+			i++
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case star >= 0:
+			p = star + 1
+			mark++
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}

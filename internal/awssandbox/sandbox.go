@@ -1,0 +1,406 @@
+// Package awssandbox is trailgate's local AWS: Organizations, CloudTrail, IAM,
+// STS and S3 served over HTTP as AWS serves them, so that the unmodified AWS
+// SDK clients and the AWS CLI can run every trailgate change without an AWS
+// account.
+//
+// What it speaks:
+//   - Organizations and CloudTrail: JSON 1.1, operation in X-Amz-Target
+//     (AWSOrganizationsV20161128.<Op>; CloudTrail_20131101.<Op> or
+//     com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>).
+//   - IAM and STS: the Query protocol (form-encoded Action) with XML responses.
+//   - S3: REST with XML, path-style buckets (http://host/<bucket>).
+//
+// Every request must carry a SigV4 Authorization header; the service is the
+// one named in its credential scope, and the signature is recomputed with the
+// AWS SDK's own signer. Errors (codes, HTTP statuses, bodies) are those each
+// service documents, so that SDKs decode their typed exceptions.
+//
+// # Admin endpoint
+//
+// Paths under /_sandbox/ are the sandbox's own and need no signature:
+//
+//	GET    /_sandbox/faults   the fault schedule, as {"seed":N,"faults":[…]}
+//	PUT    /_sandbox/faults   replace it (POST too); "seed", when present,
+//	                          reseeds the fault RNG
+//	DELETE /_sandbox/faults   remove every fault
+//	GET    /_sandbox/health   200 "ok"
+//
+// A fault is {"service":"organizations","operation":"EnableAWSServiceAccess",
+// "accountId":"…","error":"TooManyRequestsException","latency":"250ms",
+// "probability":0.5,"count":3}; see Fault.
+package awssandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultRegion is the sandbox's region unless Options say otherwise.
+const DefaultRegion = "us-east-1"
+
+// maxBodyBytes bounds a request body; no API trailgate uses comes close.
+const maxBodyBytes = 16 << 20
+
+// adminPrefix is the reserved path of the admin endpoint. An underscore is
+// not valid in a bucket name, so no S3 path collides with it.
+const adminPrefix = "/_sandbox/"
+
+// Options configure a Sandbox.
+type Options struct {
+	// StateFile is where state is saved after every change and loaded from
+	// on start. Empty keeps state in memory only.
+	StateFile string
+	// Seed seeds the fault RNG and the generated identifiers (account IDs,
+	// access keys), so that the same seed replays the same run.
+	Seed int64
+	// Faults is the initial fault schedule.
+	Faults []Fault
+	// PropagationDelay is how long a change takes to show in List* calls
+	// (ListAWSServiceAccessForOrganization, ListDelegatedAdministrators,
+	// ListAccounts, ListEventDataStores), as AWS is eventually consistent.
+	PropagationDelay time.Duration
+	// Region is the sandbox's default region (dev profiles, test configs).
+	// Default "us-east-1".
+	Region string
+	// Now is the clock of AWS state (dates, expirations, propagation). Nil
+	// means time.Now. Request signatures are always checked against the
+	// wall clock, as AWS checks them.
+	Now func() time.Time
+	// Logger receives failures to save state. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Sandbox is a local AWS. It is an http.Handler and safe for concurrent use.
+type Sandbox struct {
+	opts Options
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	st    *state
+	ids   idSource
+	delay time.Duration
+	dirty bool
+
+	fmu    sync.Mutex
+	faults []Fault
+	fired  []int
+	rng    *rand.Rand
+	seed   int64
+}
+
+// New returns a sandbox, loading its state from opts.StateFile when the file
+// exists.
+func New(opts Options) (*Sandbox, error) {
+	if opts.Region == "" {
+		opts.Region = DefaultRegion
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	st := newState()
+	if opts.StateFile != "" {
+		var err error
+		if st, err = loadState(opts.StateFile); err != nil {
+			return nil, fmt.Errorf("start aws sandbox: %w", err)
+		}
+	}
+	for i, f := range opts.Faults {
+		if err := f.validate(); err != nil {
+			return nil, fmt.Errorf("start aws sandbox: fault %d: %w", i, err)
+		}
+	}
+	s := &Sandbox{
+		opts:  opts,
+		log:   log,
+		st:    st,
+		ids:   idSource{seed: opts.Seed, st: st},
+		delay: opts.PropagationDelay,
+	}
+	s.seedFaults(opts.Seed)
+	s.SetFaults(opts.Faults)
+	return s, nil
+}
+
+// Region is the sandbox's default region.
+func (s *Sandbox) Region() string { return s.opts.Region }
+
+// SetPropagationDelay changes how long changes take to show in List* calls.
+func (s *Sandbox) SetPropagationDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+func (s *Sandbox) now() time.Time { return s.opts.Now().UTC() }
+
+// commit saves state after a mutation; the caller holds s.mu.
+func (s *Sandbox) commit() error {
+	if !s.dirty {
+		return nil
+	}
+	s.dirty = false
+	if s.opts.StateFile == "" {
+		return nil
+	}
+	if err := saveState(s.opts.StateFile, s.st); err != nil {
+		s.log.Error("aws sandbox: save state", "err", err)
+		return err
+	}
+	return nil
+}
+
+// caller is who signed a request, and where it was sent.
+type caller struct {
+	key     *accessKey
+	account *account
+	region  string
+	service string
+}
+
+// arn is the caller's identity as GetCallerIdentity reports it.
+func (c *caller) arn() string {
+	if c.key.temporary() {
+		return "arn:aws:sts::" + c.account.ID + ":assumed-role/" + c.key.RoleName + "/" + c.key.SessionName
+	}
+	return c.account.userARN()
+}
+
+// userID is the caller's unique ID as GetCallerIdentity reports it.
+func (c *caller) userID() string {
+	if c.key.temporary() {
+		if r := c.account.Roles[c.key.RoleName]; r != nil {
+			return r.ID + ":" + c.key.SessionName
+		}
+		return "AROA:" + c.key.SessionName
+	}
+	return c.account.UserID
+}
+
+// ServeHTTP serves the AWS APIs and the admin endpoint.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.serveAdmin(w, r)
+		return
+	}
+	reqID := newRequestID()
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	service := requestService(r)
+	proto := serviceProtocol(service)
+	if err != nil {
+		writeError(w, r, proto, service, reqID, errf("SerializationException", "read request body: %v", err))
+		return
+	}
+	if len(body) > maxBodyBytes {
+		writeError(w, r, proto, service, reqID, errStatus(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "request body is larger than %d bytes", maxBodyBytes))
+		return
+	}
+
+	c, aerr := s.authenticate(r, body, service)
+	if aerr != nil {
+		writeError(w, r, proto, service, reqID, aerr)
+		return
+	}
+
+	switch service {
+	case "organizations", "cloudtrail":
+		s.serveJSON(w, r, c, body, reqID)
+	case "iam", "sts":
+		s.serveQuery(w, r, c, body, reqID)
+	case "s3":
+		s.serveS3(w, r, c, body, reqID)
+	default:
+		writeError(w, r, protoJSON, service, reqID, errf("UnrecognizedClientException", "the trailgate AWS sandbox does not serve %q", service))
+	}
+}
+
+// requestService is the service a request is for: the credential scope's
+// service when signed, otherwise a guess from the request's shape (used only
+// to shape the error that an unsigned request gets).
+func requestService(r *http.Request) string {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		if sc, err := parseAuthorization(auth); err == nil {
+			return sc.service
+		}
+	}
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		if strings.HasPrefix(t, "AWSOrganizations") {
+			return "organizations"
+		}
+		return "cloudtrail"
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if r.URL.Query().Get("Version") == "2011-06-15" {
+			return "sts"
+		}
+		return "iam"
+	}
+	return "s3"
+}
+
+func serviceProtocol(service string) protocol {
+	switch service {
+	case "iam", "sts":
+		return protoQuery
+	case "s3":
+		return protoS3
+	}
+	return protoJSON
+}
+
+// jsonHandler serves one JSON 1.1 operation; it runs with s.mu held.
+type jsonHandler func(s *Sandbox, c *caller, in json.RawMessage) (any, *apiError)
+
+func (s *Sandbox) serveJSON(w http.ResponseWriter, r *http.Request, c *caller, body []byte, reqID string) {
+	target := r.Header.Get("X-Amz-Target")
+	var op string
+	var handlers map[string]jsonHandler
+	switch c.service {
+	case "organizations":
+		op, _ = strings.CutPrefix(target, "AWSOrganizationsV20161128.")
+		if op == target {
+			op = ""
+		}
+		handlers = organizationsHandlers
+	case "cloudtrail":
+		rest, ok := strings.CutPrefix(target, "com.amazonaws.cloudtrail.v20131101.")
+		if !ok {
+			rest = target
+		}
+		op, _ = strings.CutPrefix(rest, "CloudTrail_20131101.")
+		if op == rest {
+			op = ""
+		}
+		handlers = cloudtrailHandlers
+	}
+	h := handlers[op]
+	if h == nil {
+		writeError(w, r, protoJSON, c.service, reqID, errf("UnknownOperationException", ""))
+		return
+	}
+	if ferr := s.injectFault(r.Context(), c, op); ferr != nil {
+		writeError(w, r, protoJSON, c.service, reqID, ferr)
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	s.mu.Lock()
+	out, aerr := h(s, c, body)
+	if cerr := s.commit(); cerr != nil && aerr == nil {
+		aerr = errStatus(500, "InternalFailure", "save sandbox state: %v", cerr)
+	}
+	s.mu.Unlock()
+	if aerr != nil {
+		writeError(w, r, protoJSON, c.service, reqID, aerr)
+		return
+	}
+	writeJSON(w, reqID, out)
+}
+
+// decodeJSON decodes an operation's input; a body that does not fit the
+// input shape is a SerializationException, as AWS reports it.
+func decodeJSON(in json.RawMessage, v any) *apiError {
+	if err := json.Unmarshal(in, v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return errf("SerializationException", "Unexpected value for field %s", ute.Field)
+		}
+		return errf("SerializationException", "Start of structure or map found where not expected.")
+	}
+	return nil
+}
+
+// queryHandler serves one Query operation; it runs with s.mu held.
+type queryHandler func(s *Sandbox, c *caller, form url.Values) (queryResult, *apiError)
+
+func (s *Sandbox) serveQuery(w http.ResponseWriter, r *http.Request, c *caller, body []byte, reqID string) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		writeError(w, r, protoQuery, c.service, reqID, errf("MalformedQueryString", "the request body is not a form: %v", err))
+		return
+	}
+	for k, v := range r.URL.Query() {
+		if _, ok := form[k]; !ok {
+			form[k] = v
+		}
+	}
+	action := form.Get("Action")
+	handlers, version := iamHandlers, "2010-05-08"
+	if c.service == "sts" {
+		handlers, version = stsHandlers, "2011-06-15"
+	}
+	h := handlers[action]
+	if action == "" {
+		writeError(w, r, protoQuery, c.service, reqID, errf("MissingAction", "Missing Action"))
+		return
+	}
+	if h == nil || form.Get("Version") != version {
+		writeError(w, r, protoQuery, c.service, reqID, errf("InvalidAction", "Could not find operation %s for version %s", action, form.Get("Version")))
+		return
+	}
+	if ferr := s.injectFault(r.Context(), c, action); ferr != nil {
+		writeError(w, r, protoQuery, c.service, reqID, ferr)
+		return
+	}
+	s.mu.Lock()
+	out, aerr := h(s, c, form)
+	if cerr := s.commit(); cerr != nil && aerr == nil {
+		aerr = errStatus(500, "ServiceFailure", "save sandbox state: %v", cerr)
+	}
+	s.mu.Unlock()
+	if aerr != nil {
+		writeError(w, r, protoQuery, c.service, reqID, aerr)
+		return
+	}
+	writeQuery(w, c.service, action, reqID, out)
+}
+
+func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	switch strings.TrimPrefix(r.URL.Path, adminPrefix) {
+	case "health":
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "ok\n")
+	case "faults":
+		s.serveFaults(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// organizationOf is the organization acct belongs to, or nil.
+func (s *Sandbox) organizationOf(acct *account) *organization {
+	if acct.OrganizationID == "" {
+		return nil
+	}
+	return s.st.Organizations[acct.OrganizationID]
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,80 @@
+package awssandbox
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// TestEnv is a sandbox served by an httptest server for one test, seeded
+// with the dev default's layout.
+type TestEnv struct {
+	// URL is the sandbox endpoint.
+	URL     string
+	Sandbox *Sandbox
+	Server  *httptest.Server
+	// Orgs are the seeded organizations: acme-prod, acme-staging, globex.
+	Orgs []DevOrganization
+	// Operator is the account outside the organizations that may assume
+	// each organization's RoleARN.
+	Operator Account
+
+	t testing.TB
+}
+
+// StartTest starts a fresh sandbox (opts.Seed fixes its IDs and faults) in
+// an httptest server that stops when the test ends.
+func StartTest(t testing.TB, opts Options) *TestEnv {
+	t.Helper()
+	s, err := New(opts)
+	if err != nil {
+		t.Fatalf("start aws sandbox: %v", err)
+	}
+	layout, err := s.devDefault()
+	if err != nil {
+		t.Fatalf("seed aws sandbox: %v", err)
+	}
+	operator, err := s.Account(layout.OperatorAccountID)
+	if err != nil {
+		t.Fatalf("seed aws sandbox: %v", err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return &TestEnv{URL: srv.URL, Sandbox: s, Server: srv, Orgs: layout.Organizations, Operator: operator, t: t}
+}
+
+// Config is an AWS SDK configuration acting as account a: its static
+// credentials, the sandbox endpoint and region. S3 clients also need
+// UsePathStyle = true.
+func (e *TestEnv) Config(a Account) aws.Config {
+	return aws.Config{
+		Region:       e.Sandbox.Region(),
+		Credentials:  credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, ""),
+		BaseEndpoint: aws.String(e.URL),
+		HTTPClient:   e.Server.Client(),
+	}
+}
+
+// Account returns a sandbox account by ID, failing the test when there is
+// none.
+func (e *TestEnv) Account(id string) Account {
+	e.t.Helper()
+	a, err := e.Sandbox.Account(id)
+	if err != nil {
+		e.t.Fatalf("%v", err)
+	}
+	return a
+}
+
+// ConfigFor is Config for the account with the given ID.
+func (e *TestEnv) ConfigFor(accountID string) aws.Config {
+	e.t.Helper()
+	return e.Config(e.Account(accountID))
+}
+
+// OperatorConfig is Config for the operator account.
+func (e *TestEnv) OperatorConfig() aws.Config {
+	return e.Config(e.Operator)
+}
