@@ -1,0 +1,227 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// DecisionCommandInput is an approval or a rejection at a change's gate:
+// `trailgate approve` and `trailgate reject`.
+type DecisionCommandInput struct {
+	// Update is workflows.UpdateApprove or workflows.UpdateReject.
+	Update   string
+	ChangeID string
+	// Wave is the wave decided on (1-based); zero means the wave now
+	// awaiting a decision.
+	Wave    int
+	Comment string
+	As      string
+	Wait    bool
+}
+
+func (in DecisionCommandInput) validate() error {
+	var problems []string
+	if in.Update != workflows.UpdateApprove && in.Update != workflows.UpdateReject {
+		problems = append(problems, fmt.Sprintf("unknown decision %q", in.Update))
+	}
+	problems = append(problems, changeIDProblems(in.ChangeID)...)
+	if in.Wave < 0 {
+		problems = append(problems, "--wave is a wave number, 1 or more (0: the wave awaiting a decision)")
+	}
+	return problemsError(problems)
+}
+
+func changeIDProblems(id string) []string {
+	if id == "" {
+		return []string{"say which change: trailgate <command> <change-id>; `trailgate list` shows the changes"}
+	}
+	if err := workflows.ValidateChangeID(id); err != nil {
+		return []string{err.Error()}
+	}
+	return nil
+}
+
+// Decide approves or rejects a change as the acting identity. A refusal at
+// the gate comes back as the gate's reason (exit status 2).
+func Decide(ctx context.Context, s *session, in DecisionCommandInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
+	by, err := actingIdentity(in.As, s.identity)
+	if err != nil {
+		return err
+	}
+	d := workflows.Decision{By: by, Comment: strings.TrimSpace(in.Comment), Wave: in.Wave}
+	verb := map[string]string{workflows.UpdateApprove: "approve", workflows.UpdateReject: "reject"}[in.Update]
+	p, err := s.update(ctx, in.ChangeID, in.Update, verb, d)
+	if err != nil {
+		return err
+	}
+	if !s.json {
+		past := map[string]string{workflows.UpdateApprove: "approved", workflows.UpdateReject: "rejected"}[in.Update]
+		fmt.Fprintf(s.stdout, "%s %s change %s%s.\n", by, past, in.ChangeID, waveSuffix(in.Wave, p))
+	}
+	return s.afterDecision(ctx, p, in.Wait)
+}
+
+func waveSuffix(wave int, p workflows.ChangeProgress) string {
+	if wave == 0 {
+		wave = p.CurrentWave
+	}
+	if wave == 0 || len(p.Waves) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (wave %d of %d)", wave, len(p.Waves))
+}
+
+// CleanupCommandInput is the CloudTrail administrator's cleanup
+// confirmation before a disable: `trailgate confirm-cleanup`.
+type CleanupCommandInput struct {
+	ChangeID string
+	// Organization limits the confirmation to one organization; empty
+	// confirms for every organization awaiting it.
+	Organization                  string
+	AcknowledgeMemberLoggingStops bool
+	Comment                       string
+	As                            string
+	Wait                          bool
+}
+
+func (in CleanupCommandInput) validate() error {
+	return problemsError(changeIDProblems(in.ChangeID))
+}
+
+// ConfirmCleanup confirms CloudTrail-side cleanup as the acting identity.
+func ConfirmCleanup(ctx context.Context, s *session, in CleanupCommandInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
+	by, err := actingIdentity(in.As, s.identity)
+	if err != nil {
+		return err
+	}
+	c := workflows.CleanupConfirmation{
+		By:                            by,
+		Comment:                       strings.TrimSpace(in.Comment),
+		Organization:                  in.Organization,
+		AcknowledgeMemberLoggingStops: in.AcknowledgeMemberLoggingStops,
+	}
+	p, err := s.update(ctx, in.ChangeID, workflows.UpdateConfirmCleanup, "confirm cleanup for", c)
+	if err != nil {
+		return err
+	}
+	if !s.json {
+		scope := "every organization awaiting it"
+		if in.Organization != "" {
+			scope = in.Organization
+		}
+		ack := ""
+		if in.AcknowledgeMemberLoggingStops {
+			ack = ", acknowledging that member-account logging stops"
+		}
+		fmt.Fprintf(s.stdout, "%s confirmed cleanup for change %s on %s%s.\n", by, in.ChangeID, scope, ack)
+	}
+	return s.afterDecision(ctx, p, in.Wait)
+}
+
+// ControlCommandInput pauses, resumes or cancels a change: `trailgate
+// pause`, `trailgate resume` and `trailgate cancel`.
+type ControlCommandInput struct {
+	// Update is workflows.UpdatePause, UpdateResume or UpdateCancel.
+	Update   string
+	ChangeID string
+	Reason   string
+	As       string
+	Wait     bool
+}
+
+func (in ControlCommandInput) validate() error {
+	var problems []string
+	switch in.Update {
+	case workflows.UpdatePause, workflows.UpdateResume, workflows.UpdateCancel:
+	default:
+		problems = append(problems, fmt.Sprintf("unknown control %q", in.Update))
+	}
+	problems = append(problems, changeIDProblems(in.ChangeID)...)
+	if in.Update != workflows.UpdateResume && strings.TrimSpace(in.Reason) == "" {
+		problems = append(problems, fmt.Sprintf("say why with --reason: the reason to %s goes into the change record", in.Update))
+	}
+	return problemsError(problems)
+}
+
+// Control pauses, resumes or cancels a change as the acting identity.
+func Control(ctx context.Context, s *session, in ControlCommandInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
+	by, err := actingIdentity(in.As, s.identity)
+	if err != nil {
+		return err
+	}
+	c := workflows.Control{By: by, Reason: strings.TrimSpace(in.Reason)}
+	p, err := s.update(ctx, in.ChangeID, in.Update, in.Update, c)
+	if err != nil {
+		return err
+	}
+	if !s.json {
+		past := map[string]string{workflows.UpdatePause: "paused", workflows.UpdateResume: "resumed", workflows.UpdateCancel: "cancelled"}[in.Update]
+		fmt.Fprintf(s.stdout, "%s %s change %s.\n", by, past, in.ChangeID)
+	}
+	return s.afterDecision(ctx, p, in.Wait)
+}
+
+// update sends a decision to a running change and returns its progress
+// after the decision. An ended or unknown change and a refusal at the gate
+// each come back as a clear usage error.
+func (s *session) update(ctx context.Context, changeID, name, doing string, arg any) (workflows.ChangeProgress, error) {
+	var p workflows.ChangeProgress
+	if err := s.requireRunning(ctx, changeID, doing); err != nil {
+		return p, err
+	}
+	uctx, cancel := context.WithTimeout(ctx, decisionTimeout)
+	defer cancel()
+	h, err := s.client.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+		WorkflowID:   changeID,
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return p, explain(err, changeID, doing)
+	}
+	if err := h.Get(uctx, &p); err != nil {
+		return p, explain(err, changeID, doing)
+	}
+	return p, nil
+}
+
+// afterDecision prints where the change stands after a decision and, with
+// wait, follows it to its next gate or its end.
+func (s *session) afterDecision(ctx context.Context, p workflows.ChangeProgress, wait bool) error {
+	if !wait {
+		if s.json {
+			return writeJSON(s.stdout, p)
+		}
+		fmt.Fprintln(s.stdout, "  "+statusLine(p))
+		return nil
+	}
+	s.printLink(p.ChangeID)
+	final, err := s.follow(ctx, p.ChangeID, followOptions{until: followToGate, from: &p})
+	if err != nil {
+		return err
+	}
+	if s.json {
+		if err := writeJSON(s.stdout, final); err != nil {
+			return err
+		}
+	}
+	if final.Phase.Final() {
+		return outcomeError(final)
+	}
+	return nil
+}

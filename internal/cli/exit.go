@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// Exit statuses of the change commands, which scripts can rely on.
+const (
+	// ExitDone: the command did what was asked; for a change followed to
+	// its end (--wait, --watch), the change ended verified.
+	ExitDone = 0
+	// ExitChangeFailed: the change failed, was rejected, expired, halted or
+	// was cancelled, or trailgate could not reach Temporal or AWS.
+	ExitChangeFailed = 1
+	// ExitUsage: a usage, configuration or validation error, or a refusal
+	// at a gate; nothing was changed.
+	ExitUsage = config.ExitUsage
+)
+
+// exitError is an error that carries the exit status a command ends with.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usage marks err as the user's to fix: exit status 2.
+func usage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: ExitUsage, err: err}
+}
+
+// refusal is a gate's refusal of a decision: the validator's reason, exit
+// status 2.
+type refusal struct {
+	changeID string
+	reason   string
+}
+
+func (r *refusal) Error() string {
+	return fmt.Sprintf("refused by change %s: %s", r.changeID, r.reason)
+}
+
+// changeOutcome is a change that ended without doing what was asked: exit
+// status 1.
+type changeOutcome struct {
+	progress workflows.ChangeProgress
+}
+
+func (o *changeOutcome) Error() string {
+	p := o.progress
+	msg := fmt.Sprintf("change %s ended %s", p.ChangeID, p.Phase)
+	if p.Failed > 0 {
+		msg += fmt.Sprintf(" (%d organization(s) failed)", p.Failed)
+	}
+	for _, t := range p.Targets {
+		if t.Error != "" {
+			msg += fmt.Sprintf("\n  %s: %s", t.Organization, t.Error)
+		}
+	}
+	return msg
+}
+
+// outcomeError is nil when a change's final phase is successful, and a
+// *changeOutcome (exit status 1) otherwise.
+func outcomeError(p workflows.ChangeProgress) error {
+	if p.Phase.Successful() {
+		return nil
+	}
+	return &changeOutcome{progress: p}
+}
+
+// ExitStatus is the exit status for the error a command ended with: 0 for
+// nil, 2 for usage, configuration and validation errors and refusals at a
+// gate, 1 for everything else (a change that ended unsuccessfully, Temporal
+// or AWS unreachable).
+func ExitStatus(err error) int {
+	var (
+		exit    *exitError
+		refused *refusal
+	)
+	switch {
+	case err == nil:
+		return ExitDone
+	case errors.As(err, &exit):
+		return exit.code
+	case errors.As(err, &refused):
+		return ExitUsage
+	case config.ExitCode(err) == ExitUsage:
+		return ExitUsage
+	}
+	return ExitChangeFailed
+}
+
+// explain turns what Temporal answered about a change into an error a
+// person can act on.
+func explain(err error, changeID, doing string) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		notFound *serviceerror.NotFound
+		started  *serviceerror.WorkflowExecutionAlreadyStarted
+		invalid  *serviceerror.InvalidArgument
+		app      *temporal.ApplicationError
+		exit     *exitError
+		refused  *refusal
+		outcome  *changeOutcome
+	)
+	switch {
+	case errors.As(err, &exit), errors.As(err, &refused), errors.As(err, &outcome):
+		return err
+	case errors.As(err, &notFound):
+		return usage(fmt.Errorf("no change %s; `trailgate list` shows the changes", changeID))
+	case errors.As(err, &started):
+		return usage(fmt.Errorf("change %s already exists; choose another --change-id, or see `trailgate status %s`", changeID, changeID))
+	case errors.As(err, &invalid):
+		return usage(fmt.Errorf("%s change %s: %s", doing, changeID, invalid.Message))
+	case errors.As(err, &app):
+		return &refusal{changeID: changeID, reason: app.Message()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s change %s: no answer in time; is trailgate-worker running and polling the task queue? %w", doing, changeID, err)
+	}
+	return fmt.Errorf("%s change %s: %w", doing, changeID, err)
+}

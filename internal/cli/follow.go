@@ -1,0 +1,279 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// followUntil says when following a change stops.
+type followUntil int
+
+const (
+	// followToEnd follows a change until it ends.
+	followToEnd followUntil = iota
+	// followToGate stops also when the change waits for people at a gate
+	// other than the one it waited at when following began.
+	followToGate
+)
+
+// followOptions says what following a change shows and when it stops.
+type followOptions struct {
+	until followUntil
+	// from is where the change stood when following began: its record
+	// entries are not shown again and its gate does not stop following.
+	from *workflows.ChangeProgress
+}
+
+// follow shows a change's progress as it happens (a progress bar on a
+// terminal, plain lines otherwise) until it ends or, with followToGate,
+// waits for people. It returns where the change stands then.
+func (s *session) follow(ctx context.Context, changeID string, opts followOptions) (workflows.ChangeProgress, error) {
+	ended := make(chan endedChange, 1)
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	go func() {
+		var p workflows.ChangeProgress
+		err := s.client.GetWorkflow(waitCtx, changeID, "").Get(waitCtx, &p)
+		ended <- endedChange{p, err}
+	}()
+
+	v := newProgressView(s, opts.from)
+	defer v.close()
+	startGate := ""
+	if opts.from != nil {
+		startGate = gateKey(*opts.from)
+	}
+	tick := time.NewTicker(s.poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return workflows.ChangeProgress{}, fmt.Errorf("follow change %s: %w", changeID, ctx.Err())
+		case e := <-ended:
+			p, err := s.endedProgress(ctx, changeID, e)
+			if err != nil {
+				return p, err
+			}
+			v.show(p)
+			v.final(p)
+			return p, nil
+		case <-tick.C:
+			p, err := s.query(ctx, changeID)
+			if err != nil {
+				// The change may have just ended; the next round says.
+				v.warn(err)
+				continue
+			}
+			v.show(p)
+			if opts.until == followToGate && waitsForPeople(p) && gateKey(p) != startGate {
+				v.gate(p)
+				return p, nil
+			}
+		}
+	}
+}
+
+type endedChange struct {
+	progress workflows.ChangeProgress
+	err      error
+}
+
+// endedProgress is the final progress of a change whose workflow closed.
+func (s *session) endedProgress(ctx context.Context, changeID string, e endedChange) (workflows.ChangeProgress, error) {
+	if e.err == nil {
+		return e.progress, nil
+	}
+	if p, ok := failedProgress(e.err); ok {
+		return p, nil
+	}
+	if ctx.Err() != nil {
+		return workflows.ChangeProgress{}, fmt.Errorf("follow change %s: %w", changeID, ctx.Err())
+	}
+	// Cancelled or terminated from outside trailgate: ask what is known.
+	p, _, err := s.progress(ctx, changeID)
+	if err != nil {
+		return p, fmt.Errorf("change %s ended: %w", changeID, e.err)
+	}
+	if !p.Phase.Final() {
+		p.Phase = workflows.PhaseFailed
+	}
+	return p, nil
+}
+
+// waitsForPeople reports whether a change waits at a gate for someone.
+func waitsForPeople(p workflows.ChangeProgress) bool {
+	if p.Awaiting == nil || len(p.Awaiting.Who) == 0 || p.Phase.Final() {
+		return false
+	}
+	return p.Phase == workflows.PhaseAwaitingApproval || p.Phase == workflows.PhaseAwaitingCleanup
+}
+
+// gateKey names the gate a change waits at; empty when it waits at none.
+func gateKey(p workflows.ChangeProgress) string {
+	if !waitsForPeople(p) {
+		return ""
+	}
+	return fmt.Sprintf("%s/%d/%s", p.Phase, p.CurrentWave, p.Awaiting.Since.UTC().Format(time.RFC3339Nano))
+}
+
+// progressView draws a followed change: new record entries as lines, and a
+// status line (redrawn in place on a terminal).
+type progressView struct {
+	out    io.Writer
+	errOut io.Writer
+	tty    bool
+	quiet  bool
+	seen   map[string]bool
+	status string
+	drawn  bool
+	warned bool
+}
+
+func newProgressView(s *session, from *workflows.ChangeProgress) *progressView {
+	v := &progressView{out: s.stdout, errOut: s.stderr, tty: s.tty, quiet: s.json, seen: map[string]bool{}}
+	if from != nil {
+		for _, e := range from.Record {
+			v.seen[entryKey(e)] = true
+		}
+	}
+	return v
+}
+
+func entryKey(e workflows.RecordEntry) string {
+	return e.At.UTC().Format(time.RFC3339Nano) + "|" + e.Organization + "|" + e.Kind + "|" + e.Detail
+}
+
+// show prints the record entries not shown yet and the status line.
+func (v *progressView) show(p workflows.ChangeProgress) {
+	if v.quiet {
+		return
+	}
+	for _, e := range p.Record {
+		k := entryKey(e)
+		if v.seen[k] {
+			continue
+		}
+		v.seen[k] = true
+		v.clearBar()
+		fmt.Fprintln(v.out, entryLine(e))
+	}
+	status := statusLine(p)
+	if v.tty {
+		v.clearBar()
+		fmt.Fprint(v.out, bar(p)+" "+status)
+		v.drawn = true
+	} else if status != v.status {
+		fmt.Fprintln(v.out, "  ⋯ "+status)
+	}
+	v.status = status
+}
+
+func (v *progressView) clearBar() {
+	if v.tty && v.drawn {
+		fmt.Fprint(v.out, "\r\033[K")
+		v.drawn = false
+	}
+}
+
+func (v *progressView) warn(err error) {
+	if v.quiet || v.warned {
+		return
+	}
+	v.warned = true
+	v.clearBar()
+	fmt.Fprintf(v.errOut, "trailgate: %v (still following)\n", err)
+}
+
+// gate says whom the change waits for, once following stops at a gate.
+func (v *progressView) gate(p workflows.ChangeProgress) {
+	if v.quiet {
+		return
+	}
+	v.clearBar()
+	fmt.Fprintln(v.out, awaitingLine(p))
+}
+
+// final says how the change ended.
+func (v *progressView) final(p workflows.ChangeProgress) {
+	if v.quiet {
+		return
+	}
+	v.clearBar()
+	fmt.Fprintln(v.out, outcomeLine(p))
+}
+
+func (v *progressView) close() { v.clearBar() }
+
+// entryLine is one record entry as a line: time, organization, kind, detail
+// and people.
+func entryLine(e workflows.RecordEntry) string {
+	org := e.Organization
+	if org == "" {
+		org = "change"
+	}
+	line := fmt.Sprintf("  %s  %-14s %-18s %s", e.At.UTC().Format("15:04:05"), org, e.Kind, e.Detail)
+	if len(e.People) > 0 {
+		line += " (" + strings.Join(e.People, ", ") + ")"
+	}
+	return line
+}
+
+// statusLine is where a change stands, in one line.
+func statusLine(p workflows.ChangeProgress) string {
+	parts := []string{string(p.Phase)}
+	if len(p.Waves) > 0 {
+		parts = append(parts, fmt.Sprintf("wave %d/%d", max(p.CurrentWave, 1), len(p.Waves)))
+	}
+	parts = append(parts, fmt.Sprintf("%d/%d organizations done", p.Done(), len(p.Targets)))
+	if p.Failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed (budget %d)", p.Failed, p.FailureBudget))
+	}
+	if p.Paused != nil {
+		parts = append(parts, fmt.Sprintf("paused by %s: %s", p.Paused.By, p.Paused.Reason))
+	}
+	if p.Awaiting != nil && !p.Phase.Final() {
+		parts = append(parts, "awaiting "+p.Awaiting.What+whoSuffix(p.Awaiting.Who))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func whoSuffix(who []string) string {
+	if len(who) == 0 {
+		return ""
+	}
+	return " from " + strings.Join(who, ", ")
+}
+
+// awaitingLine says what a change waits for, from whom and since when.
+func awaitingLine(p workflows.ChangeProgress) string {
+	a := p.Awaiting
+	if a == nil {
+		return fmt.Sprintf("Change %s is %s.", p.ChangeID, p.Phase)
+	}
+	line := fmt.Sprintf("Change %s awaits %s%s since %s", p.ChangeID, a.What, whoSuffix(a.Who), a.Since.UTC().Format("2006-01-02 15:04:05 UTC"))
+	if !a.Expires.IsZero() {
+		line += fmt.Sprintf("; it expires at %s", a.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	return line + "."
+}
+
+// outcomeLine says how a change ended.
+func outcomeLine(p workflows.ChangeProgress) string {
+	if p.Phase.Successful() {
+		return fmt.Sprintf("Change %s %s: %d organization(s) verified.", p.ChangeID, p.Phase, p.Done()-p.Failed)
+	}
+	return fmt.Sprintf("Change %s ended %s (%d of %d organization(s) failed).", p.ChangeID, p.Phase, p.Failed, len(p.Targets))
+}
+
+// bar is a progress bar of the organizations done.
+func bar(p workflows.ChangeProgress) string {
+	const width = 20
+	total := max(len(p.Targets), 1)
+	filled := p.Done() * width / total
+	return "[" + strings.Repeat("█", filled) + strings.Repeat("░", width-filled) + "]"
+}

@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// PlanCommandInput asks what a change would do: `trailgate plan enable|disable`.
+// Planning only reads AWS.
+type PlanCommandInput struct {
+	Action        workflows.Action
+	Organizations []string
+	All           bool
+}
+
+func (in PlanCommandInput) validate(cfg config.Config) error {
+	var problems []string
+	switch in.Action {
+	case workflows.ActionEnable, workflows.ActionDisable, workflows.ActionRollback:
+	default:
+		problems = append(problems, fmt.Sprintf("plan what? write `trailgate plan enable` or `trailgate plan disable`, not %q", in.Action))
+	}
+	problems = append(problems, selectionProblems(cfg, in.Organizations, in.All)...)
+	return problemsError(problems)
+}
+
+// planTimeout bounds a plan: a few reads per organization.
+const planTimeout = 5 * time.Minute
+
+// Plan reads the organizations and prints what the change would do to each.
+// It never mutates AWS. An organization that cannot be read makes it exit
+// with status 1.
+func Plan(ctx context.Context, s *session, in PlanCommandInput) error {
+	if err := in.validate(s.cfg); err != nil {
+		return err
+	}
+	id := "plan-" + newChangeID(in.Action, s.now())
+	pctx, cancel := context.WithTimeout(ctx, planTimeout)
+	defer cancel()
+	run, err := s.client.ExecuteWorkflow(pctx, client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             s.cfg.Temporal.TaskQueue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowRunTimeout:    planTimeout,
+		StaticSummary:         fmt.Sprintf("plan: what %s would change", in.Action),
+	}, workflows.PlanWorkflowName, workflows.PlanInput{
+		Action:        in.Action,
+		Organizations: selectOrganizations(s.cfg, in.Organizations, in.All),
+		Trail:         s.cfg.Trail,
+	})
+	if err != nil {
+		return explain(err, id, "start the plan")
+	}
+	var res workflows.PlanResult
+	if err := run.Get(pctx, &res); err != nil {
+		return fmt.Errorf("plan %s on %d organization(s): %w", in.Action, len(in.Organizations), err)
+	}
+	if s.json {
+		if err := writeJSON(s.stdout, res); err != nil {
+			return err
+		}
+	} else {
+		writePlan(s.stdout, res)
+	}
+	var failed []string
+	for _, t := range res.Targets {
+		if t.Error != "" {
+			failed = append(failed, t.Organization)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("plan %s: could not read %s", in.Action, strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// writePlan prints a plan for people, organization by organization.
+func writePlan(w io.Writer, res workflows.PlanResult) {
+	fmt.Fprintf(w, "Plan: %s CloudTrail trusted access (read-only; nothing was changed)\n", res.Action)
+	for _, t := range res.Targets {
+		fmt.Fprintf(w, "\n%s\n", t.Organization)
+		if t.Error != "" {
+			fmt.Fprintf(w, "  cannot plan: %s\n", t.Error)
+			continue
+		}
+		if t.Plan != nil {
+			c := t.Plan.Current
+			fmt.Fprintf(w, "  now: organization %s, management account %s, trusted access %s, service-linked role %s",
+				orDash(c.OrganizationID), orDash(c.ManagementAccountID), onOff(c.TrustedAccess), present(c.ServiceLinkedRole))
+			if c.Trail != nil {
+				fmt.Fprintf(w, ", trail %s (organization trail %s, logging %s)", c.Trail.Name, yesNo(c.Trail.IsOrganizationTrail), onOff(c.Trail.IsLogging))
+			}
+			fmt.Fprintln(w)
+			if t.Plan.Empty() {
+				fmt.Fprintln(w, "  plan: nothing to do")
+			}
+			for i, st := range t.Plan.Steps {
+				fmt.Fprintf(w, "  %d. %s\n", i+1, st.Description)
+			}
+		}
+		if inv := t.Inventory; inv != nil {
+			if inv.Empty() {
+				fmt.Fprintln(w, "  impact: nothing depends on trusted access")
+			}
+			for _, tr := range inv.OrganizationTrails {
+				fmt.Fprintf(w, "  impact: organization trail %s (%s, logging %s%s) stops logging for member accounts\n", tr.ARN, tr.HomeRegion, onOff(tr.IsLogging), ownerSuffix(tr.OwnerHint))
+			}
+			for _, ds := range inv.EventDataStores {
+				fmt.Fprintf(w, "  impact: organization event data store %s\n", ds)
+			}
+			for _, a := range inv.DelegatedAdministrators {
+				fmt.Fprintf(w, "  impact: CloudTrail delegated administrator %s\n", a)
+			}
+		}
+	}
+}
+
+// RollbackCommandInput starts the rollback of a change: `trailgate
+// rollback`. A rollback re-enables trusted access on the original change's
+// organizations and verifies that their organization trails log again.
+type RollbackCommandInput struct {
+	ChangeID string
+	// RollbackID names the new change; empty means <change-id>-rollback.
+	RollbackID string
+	Reason     string
+	As         string
+	Wait       bool
+}
+
+func (in RollbackCommandInput) validate() error {
+	problems := changeIDProblems(in.ChangeID)
+	if in.RollbackID != "" {
+		if err := workflows.ValidateChangeID(in.RollbackID); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	return problemsError(problems)
+}
+
+// Rollback starts a change with action rollback over the organizations of
+// an ended disable change.
+func Rollback(ctx context.Context, s *session, in RollbackCommandInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
+	requester, err := actingIdentity(in.As, s.identity)
+	if err != nil {
+		return err
+	}
+	orig, e, err := s.progress(ctx, in.ChangeID)
+	if err != nil {
+		return err
+	}
+	if e.Running() {
+		return usage(fmt.Errorf("change %s is still running (%s): cancel it first (`trailgate cancel %s --reason ...`), then roll it back", in.ChangeID, orig.Phase, in.ChangeID))
+	}
+	if orig.Action != workflows.ActionDisable {
+		return usage(fmt.Errorf("change %s was %s, not disable: a rollback re-enables trusted access after a disable; to undo an enable, start `trailgate disable`", in.ChangeID, orig.Action))
+	}
+	names := make([]string, 0, len(orig.Targets))
+	for _, t := range orig.Targets {
+		names = append(names, t.Organization)
+	}
+	if problems := selectionProblems(s.cfg, names, false); len(problems) > 0 {
+		return problemsError(append([]string{fmt.Sprintf("change %s names organizations the configuration lacks", in.ChangeID)}, problems...))
+	}
+	id := in.RollbackID
+	if id == "" {
+		id = in.ChangeID + "-rollback"
+		if err := workflows.ValidateChangeID(id); err != nil {
+			return usage(fmt.Errorf("%w; choose one with --change-id", err))
+		}
+	}
+	reason := strings.TrimSpace(in.Reason)
+	if reason == "" {
+		reason = "rollback of change " + in.ChangeID
+	}
+	cmd := ChangeCommandInput{Action: workflows.ActionRollback, Organizations: names, ChangeID: id, Reason: reason}
+	ci, err := cmd.changeInput(s.cfg, requester, s.now())
+	if err != nil {
+		return err
+	}
+	return s.startChange(ctx, ci, in.Wait)
+}

@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// Record formats.
+const (
+	FormatJSON     = "json"
+	FormatMarkdown = "markdown"
+)
+
+// RecordCommandInput exports a change record: `trailgate record`.
+type RecordCommandInput struct {
+	ChangeID string
+	// Format is json or markdown.
+	Format string
+	// Output is the file to write; empty or "-" writes to standard output.
+	Output string
+}
+
+func (in RecordCommandInput) validate() error {
+	problems := changeIDProblems(in.ChangeID)
+	switch in.Format {
+	case FormatJSON, FormatMarkdown, "md":
+	default:
+		problems = append(problems, fmt.Sprintf("--format %q: use json or markdown", in.Format))
+	}
+	return problemsError(problems)
+}
+
+// Record writes a change's record: as JSON, the ChangeProgress; as Markdown,
+// a document to attach to a change ticket.
+func Record(ctx context.Context, s *session, in RecordCommandInput) (err error) {
+	if err := in.validate(); err != nil {
+		return err
+	}
+	p, e, err := s.progress(ctx, in.ChangeID)
+	if err != nil {
+		return err
+	}
+	w := s.stdout
+	if in.Output != "" && in.Output != "-" {
+		f, err := os.Create(in.Output)
+		if err != nil {
+			return usage(fmt.Errorf("write the record of change %s: %w", in.ChangeID, err))
+		}
+		defer func() {
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("write the record of change %s to %s: %w", in.ChangeID, in.Output, cerr)
+			}
+		}()
+		w = f
+	}
+	if in.Format == FormatJSON {
+		return writeJSON(w, p)
+	}
+	meta := recordMeta{URL: s.changeURL(in.ChangeID), Started: e.Started, Ended: e.Closed, Exported: s.now()}
+	if err := writeMarkdown(w, p, meta); err != nil {
+		return fmt.Errorf("write the record of change %s: %w", in.ChangeID, err)
+	}
+	return nil
+}
+
+// recordMeta is what a Markdown record says beyond the ChangeProgress.
+type recordMeta struct {
+	URL      string
+	Started  time.Time
+	Ended    time.Time
+	Exported time.Time
+}
+
+// writeMarkdown renders a change record for a change ticket: summary, waves,
+// each organization's plan, inventory and evidence, and every record entry
+// with its time and people.
+func writeMarkdown(w io.Writer, p workflows.ChangeProgress, m recordMeta) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Change %s: %s CloudTrail trusted access\n\n", p.ChangeID, p.Action)
+	b.WriteString("| | |\n|---|---|\n")
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "| %s | %s |\n", k, cell(v))
+		}
+	}
+	row("Change ID", "`"+p.ChangeID+"`")
+	row("Action", string(p.Action)+" trusted access for `cloudtrail.amazonaws.com`")
+	row("Requested by", p.Requester)
+	row("Reason", p.Reason)
+	row("Outcome", outcomeWord(p))
+	row("Organizations", fmt.Sprintf("%d (%d done, %d failed; failure budget %d)", len(p.Targets), p.Done(), p.Failed, p.FailureBudget))
+	row("Started", stamp(m.Started))
+	row("Ended", stamp(m.Ended))
+	if m.URL != "" {
+		row("Temporal", fmt.Sprintf("[%s](%s)", p.ChangeID, m.URL))
+	}
+	if p.Paused != nil {
+		row("Paused", fmt.Sprintf("by %s: %s", p.Paused.By, p.Paused.Reason))
+	}
+	if p.Awaiting != nil && !p.Phase.Final() {
+		row("Awaiting", fmt.Sprintf("%s%s since %s (expires %s)", p.Awaiting.What, whoSuffix(p.Awaiting.Who), stamp(p.Awaiting.Since), stamp(p.Awaiting.Expires)))
+	}
+	row("Exported", stamp(m.Exported))
+
+	if len(p.Waves) > 0 {
+		b.WriteString("\n## Waves\n\n| Wave | Organizations | Approval | Approved by | Phase |\n|---|---|---|---|---|\n")
+		for _, wv := range p.Waves {
+			need, by := "not needed", "-"
+			if wv.NeedsApproval {
+				need, by = "required", decisionsText(wv.Approvals)
+			}
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", wv.Number, cell(strings.Join(wv.Organizations, ", ")), need, cell(by), orDash(string(wv.Phase)))
+		}
+	}
+
+	if len(p.Targets) > 0 {
+		b.WriteString("\n## Organizations\n")
+		for _, t := range p.Targets {
+			writeTargetMarkdown(&b, t)
+		}
+	}
+
+	b.WriteString("\n## Record\n\n")
+	if len(p.Record) == 0 {
+		b.WriteString("Nothing recorded yet.\n")
+	} else {
+		b.WriteString("| Time (UTC) | Organization | Event | People | Detail |\n|---|---|---|---|---|\n")
+		for _, e := range p.Record {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), cell(orDash(e.Organization)), e.Kind, cell(orDash(strings.Join(e.People, ", "))), cell(e.Detail))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeTargetMarkdown(b *strings.Builder, t workflows.TargetSummary) {
+	fmt.Fprintf(b, "\n### %s\n\n", t.Organization)
+	fmt.Fprintf(b, "- Wave %d, workflow `%s`, phase **%s**\n", t.Wave, t.WorkflowID, t.Phase)
+	if t.Message != "" {
+		fmt.Fprintf(b, "- %s\n", oneLine(t.Message))
+	}
+	if t.Error != "" {
+		fmt.Fprintf(b, "- Error: %s\n", oneLine(t.Error))
+	}
+	if t.Plan != nil {
+		c := t.Plan.Current
+		fmt.Fprintf(b, "- State before: organization `%s`, management account `%s`, trusted access %s, service-linked role %s\n",
+			orDash(c.OrganizationID), orDash(c.ManagementAccountID), onOff(c.TrustedAccess), present(c.ServiceLinkedRole))
+		if t.Plan.Empty() {
+			b.WriteString("- Plan: nothing to do\n")
+		} else {
+			b.WriteString("- Plan:\n")
+			for i, st := range t.Plan.Steps {
+				fmt.Fprintf(b, "  %d. `%s`: %s\n", i+1, st.Kind, oneLine(st.Description))
+			}
+		}
+	}
+	if inv := t.Inventory; inv != nil {
+		b.WriteString("- Impact inventory:\n")
+		if inv.Empty() {
+			b.WriteString("  - nothing depends on trusted access\n")
+		}
+		for _, tr := range inv.OrganizationTrails {
+			fmt.Fprintf(b, "  - organization trail `%s` (home region %s, logging %s%s): stops logging for member accounts\n", tr.ARN, tr.HomeRegion, onOff(tr.IsLogging), ownerSuffix(tr.OwnerHint))
+		}
+		for _, ds := range inv.EventDataStores {
+			fmt.Fprintf(b, "  - CloudTrail Lake organization event data store `%s`\n", ds)
+		}
+		for _, a := range inv.DelegatedAdministrators {
+			fmt.Fprintf(b, "  - CloudTrail delegated administrator account `%s`\n", a)
+		}
+	}
+	if ev := t.Evidence; ev != nil {
+		fmt.Fprintf(b, "- Evidence read back from AWS at %s after %d check(s): trusted access %s, service-linked role %s\n",
+			stamp(ev.At), ev.Checks, onOff(ev.TrustedAccess), present(ev.ServiceLinkedRole))
+		for _, tr := range ev.Trails {
+			fmt.Fprintf(b, "  - trail `%s`: organization trail %s, logging %s\n", tr.ARN, yesNo(tr.IsOrganizationTrail), onOff(tr.IsLogging))
+		}
+		for _, n := range ev.Notes {
+			fmt.Fprintf(b, "  - %s\n", oneLine(n))
+		}
+	}
+}
+
+func outcomeWord(p workflows.ChangeProgress) string {
+	switch {
+	case p.Phase.Successful():
+		return fmt.Sprintf("**%s**, verified", p.Phase)
+	case p.Phase.Final():
+		return fmt.Sprintf("**%s**", p.Phase)
+	}
+	return fmt.Sprintf("in progress (%s)", p.Phase)
+}
+
+func decisionsText(ds []workflows.Decision) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(ds))
+	for _, d := range ds {
+		s := d.By
+		if d.Comment != "" {
+			s += " (" + d.Comment + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cell makes text safe inside a Markdown table cell.
+func cell(s string) string {
+	return strings.ReplaceAll(oneLine(s), "|", `\|`)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func present(b bool) string {
+	if b {
+		return "present"
+	}
+	return "absent"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func ownerSuffix(owner string) string {
+	if owner == "" {
+		return ""
+	}
+	return ", looks owned by " + owner
+}

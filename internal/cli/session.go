@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// session is what the change commands share: the configuration, a Temporal
+// client, where to write and how.
+type session struct {
+	cfg    config.Config
+	client client.Client
+	stdout io.Writer
+	stderr io.Writer
+	// json prints machine-readable output only.
+	json bool
+	// tty draws a progress bar instead of plain lines.
+	tty bool
+	// poll is how often a followed change is asked for its progress.
+	poll     time.Duration
+	identity identitySources
+	now      func() time.Time
+}
+
+// decisionTimeout bounds how long a command waits for the worker to take a
+// decision or answer a query.
+const decisionTimeout = 30 * time.Second
+
+// changeURL is the Temporal UI page of a change, or empty when no UI is
+// configured.
+func (s *session) changeURL(changeID string) string {
+	base := strings.TrimRight(s.cfg.Temporal.UIURL, "/")
+	if base == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", base, url.PathEscape(s.cfg.Temporal.Namespace), url.PathEscape(changeID))
+}
+
+func (s *session) printLink(changeID string) {
+	if u := s.changeURL(changeID); u != "" && !s.json {
+		fmt.Fprintf(s.stdout, "Temporal UI: %s\n", u)
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	return nil
+}
+
+// changeExecution is what Temporal's visibility says about a change.
+type changeExecution struct {
+	ChangeID string
+	Status   enums.WorkflowExecutionStatus
+	Action   string
+	Phase    string
+	Started  time.Time
+	Closed   time.Time
+}
+
+// Running reports whether the change's workflow is still open.
+func (e changeExecution) Running() bool {
+	return e.Status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+// describe finds a change by ID; an unknown ID is a usage error that says
+// how to list the changes.
+func (s *session) describe(ctx context.Context, changeID string) (changeExecution, error) {
+	if err := workflows.ValidateChangeID(changeID); err != nil {
+		return changeExecution{}, usage(err)
+	}
+	resp, err := s.client.DescribeWorkflowExecution(ctx, changeID, "")
+	if err != nil {
+		return changeExecution{}, explain(err, changeID, "describe")
+	}
+	info := resp.GetWorkflowExecutionInfo()
+	if info.GetType().GetName() != workflows.ChangeWorkflowName {
+		return changeExecution{}, usage(fmt.Errorf("no change %s (%s is a %s workflow); `trailgate list` shows the changes", changeID, changeID, info.GetType().GetName()))
+	}
+	e := changeExecution{ChangeID: changeID, Status: info.GetStatus()}
+	if t := info.GetStartTime(); t != nil {
+		e.Started = t.AsTime()
+	}
+	if t := info.GetCloseTime(); t != nil {
+		e.Closed = t.AsTime()
+	}
+	fields := info.GetSearchAttributes().GetIndexedFields()
+	e.Action = keyword(fields[workflows.ActionKey.GetName()])
+	e.Phase = keyword(fields[workflows.PhaseKey.GetName()])
+	return e, nil
+}
+
+// requireRunning refuses to act on a change that has ended.
+func (s *session) requireRunning(ctx context.Context, changeID, doing string) error {
+	e, err := s.describe(ctx, changeID)
+	if err != nil {
+		return err
+	}
+	if !e.Running() {
+		return usage(fmt.Errorf("change %s has already ended (%s): there is nothing to %s; `trailgate status %s` shows how it ended", changeID, e.endedAs(), doing, changeID))
+	}
+	return nil
+}
+
+func (e changeExecution) endedAs() string {
+	if e.Phase != "" && workflows.Phase(e.Phase).Final() {
+		return e.Phase
+	}
+	return strings.ToLower(strings.TrimPrefix(e.Status.String(), "WORKFLOW_EXECUTION_STATUS_"))
+}
+
+// progress returns where a change stands: the progress query while it runs,
+// its result (or the details of its failure) once it ended.
+func (s *session) progress(ctx context.Context, changeID string) (workflows.ChangeProgress, changeExecution, error) {
+	e, err := s.describe(ctx, changeID)
+	if err != nil {
+		return workflows.ChangeProgress{}, e, err
+	}
+	if !e.Running() {
+		if p, ok := s.result(ctx, changeID); ok {
+			return p, e, nil
+		}
+	}
+	p, err := s.query(ctx, changeID)
+	if err != nil && !e.Running() {
+		// A terminated change may leave neither result nor an answer.
+		return workflows.ChangeProgress{ChangeID: changeID, Action: workflows.Action(e.Action), Phase: workflows.Phase(e.endedAs())}, e, nil
+	}
+	return p, e, err
+}
+
+func (s *session) query(ctx context.Context, changeID string) (workflows.ChangeProgress, error) {
+	var p workflows.ChangeProgress
+	qctx, cancel := context.WithTimeout(ctx, decisionTimeout)
+	defer cancel()
+	v, err := s.client.QueryWorkflow(qctx, changeID, "", workflows.QueryProgress)
+	if err != nil {
+		return p, explain(err, changeID, "ask for the progress of")
+	}
+	if err := v.Get(&p); err != nil {
+		return p, fmt.Errorf("read the progress of change %s: %w", changeID, err)
+	}
+	return p, nil
+}
+
+// result reads a finished change's ChangeProgress from its result or from
+// the details of its ChangeFailed error.
+func (s *session) result(ctx context.Context, changeID string) (workflows.ChangeProgress, bool) {
+	var p workflows.ChangeProgress
+	err := s.client.GetWorkflow(ctx, changeID, "").Get(ctx, &p)
+	if err == nil {
+		return p, true
+	}
+	return failedProgress(err)
+}
+
+// failedProgress reads the ChangeProgress a failed change carries in its
+// ChangeFailed error.
+func failedProgress(err error) (workflows.ChangeProgress, bool) {
+	var (
+		p   workflows.ChangeProgress
+		app *temporal.ApplicationError
+	)
+	if errors.As(err, &app) && app.Type() == workflows.ErrChangeFailed && app.HasDetails() {
+		if app.Details(&p) == nil {
+			return p, true
+		}
+	}
+	return p, false
+}
+
+// keyword reads a Keyword search attribute's value; empty when unset.
+func keyword(p *commonpb.Payload) string {
+	if p == nil {
+		return ""
+	}
+	var s string
+	if converter.GetDefaultDataConverter().FromPayload(p, &s) == nil {
+		return s
+	}
+	var list []string
+	if converter.GetDefaultDataConverter().FromPayload(p, &list) == nil && len(list) > 0 {
+		return list[0]
+	}
+	return ""
+}

@@ -1,0 +1,276 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// StatusCommandInput asks where a change stands: `trailgate status`.
+type StatusCommandInput struct {
+	ChangeID string
+	// Watch follows the change until it ends.
+	Watch bool
+	// UntilGate, with Watch, stops also when the change waits for people.
+	UntilGate bool
+}
+
+func (in StatusCommandInput) validate() error {
+	problems := changeIDProblems(in.ChangeID)
+	if in.UntilGate && !in.Watch {
+		problems = append(problems, "--until-gate goes with --watch")
+	}
+	return problemsError(problems)
+}
+
+// Status shows where a change stands; with Watch it follows the change. A
+// change that ended unsuccessfully exits with status 1.
+func Status(ctx context.Context, s *session, in StatusCommandInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
+	p, e, err := s.progress(ctx, in.ChangeID)
+	if err != nil {
+		return err
+	}
+	if in.Watch && e.Running() {
+		until := followToEnd
+		if in.UntilGate {
+			until = followToGate
+			if waitsForPeople(p) {
+				return s.printStatus(p, e)
+			}
+		}
+		if !s.json {
+			s.printLink(in.ChangeID)
+		}
+		p, err = s.follow(ctx, in.ChangeID, followOptions{until: until})
+		if err != nil {
+			return err
+		}
+		if s.json {
+			if err := writeJSON(s.stdout, p); err != nil {
+				return err
+			}
+		}
+		if p.Phase.Final() {
+			return outcomeError(p)
+		}
+		return nil
+	}
+	return s.printStatus(p, e)
+}
+
+func (s *session) printStatus(p workflows.ChangeProgress, e changeExecution) error {
+	if s.json {
+		if err := writeJSON(s.stdout, p); err != nil {
+			return err
+		}
+	} else {
+		writeStatus(s.stdout, p, e, s.changeURL(p.ChangeID))
+	}
+	if p.Phase.Final() {
+		return outcomeError(p)
+	}
+	return nil
+}
+
+// writeStatus prints a change for people: what, who, where it stands, its
+// waves and organizations, and what it waits for.
+func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, link string) {
+	fmt.Fprintf(w, "Change %s: %s CloudTrail trusted access, requested by %s\n", p.ChangeID, p.Action, p.Requester)
+	if p.Reason != "" {
+		fmt.Fprintf(w, "  Reason:   %s\n", p.Reason)
+	}
+	if !e.Started.IsZero() {
+		fmt.Fprintf(w, "  Started:  %s\n", e.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	if !e.Closed.IsZero() {
+		fmt.Fprintf(w, "  Ended:    %s\n", e.Closed.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	fmt.Fprintf(w, "  Status:   %s\n", statusLine(p))
+	if link != "" {
+		fmt.Fprintf(w, "  Temporal: %s\n", link)
+	}
+	if len(p.Waves) > 0 {
+		fmt.Fprintln(w, "\nWaves")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  WAVE\tPHASE\tAPPROVED BY\tORGANIZATIONS")
+		for _, wv := range p.Waves {
+			approved := "not needed"
+			if wv.NeedsApproval {
+				approved = approvers(wv.Approvals)
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", wv.Number, orDash(string(wv.Phase)), approved, strings.Join(wv.Organizations, ", "))
+		}
+		tw.Flush()
+	}
+	if len(p.Targets) > 0 {
+		fmt.Fprintln(w, "\nOrganizations")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  ORGANIZATION\tWAVE\tPHASE\tDETAIL")
+		for _, t := range p.Targets {
+			detail := t.Message
+			if t.Error != "" {
+				detail = "error: " + t.Error
+			} else if detail == "" && t.Plan != nil {
+				detail = planSummary(*t.Plan)
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", t.Organization, t.Wave, t.Phase, detail)
+		}
+		tw.Flush()
+	}
+	if !p.Phase.Final() && p.Awaiting != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, awaitingLine(p))
+	}
+	if p.Phase.Final() {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, outcomeLine(p))
+	}
+}
+
+func approvers(ds []workflows.Decision) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	names := make([]string, 0, len(ds))
+	for _, d := range ds {
+		names = append(names, d.By)
+	}
+	return strings.Join(names, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func planSummary(p workflows.Plan) string {
+	if p.Empty() {
+		return "nothing to do"
+	}
+	kinds := make([]string, 0, len(p.Steps))
+	for _, st := range p.Steps {
+		kinds = append(kinds, st.Kind)
+	}
+	return "plan: " + strings.Join(kinds, ", ")
+}
+
+// ListCommandInput lists changes: `trailgate list`.
+type ListCommandInput struct {
+	// Limit caps how many changes are listed, newest first; zero means 100.
+	Limit int
+}
+
+func (in ListCommandInput) validate() error {
+	if in.Limit < 0 {
+		return usage(fmt.Errorf("--limit must be 1 or more (0: 100)"))
+	}
+	return nil
+}
+
+// ChangeListing is one line of `trailgate list`, and its JSON shape.
+type ChangeListing struct {
+	ChangeID string    `json:"change_id"`
+	Action   string    `json:"action"`
+	Phase    string    `json:"phase"`
+	Status   string    `json:"status"`
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended,omitzero"`
+}
+
+// List lists the changes Temporal knows, newest first.
+func List(ctx context.Context, s *session, in ListCommandInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
+	limit := in.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	changes, err := s.listChanges(ctx, limit)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return writeJSON(s.stdout, changes)
+	}
+	if len(changes) == 0 {
+		fmt.Fprintln(s.stdout, "No changes yet; start one with `trailgate enable` or `trailgate disable`.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(s.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHANGE\tACTION\tPHASE\tSTARTED")
+	for _, c := range changes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ChangeID, orDash(c.Action), orDash(c.Phase), c.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	return tw.Flush()
+}
+
+func (s *session) listChanges(ctx context.Context, limit int) ([]ChangeListing, error) {
+	var (
+		changes    []ChangeListing
+		firstStart = map[string]time.Time{}
+		token      []byte
+	)
+	for len(changes) < limit {
+		resp, err := s.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query:         fmt.Sprintf("WorkflowType = '%s'", workflows.ChangeWorkflowName),
+			NextPageToken: token,
+			PageSize:      int32(min(limit, 1000)),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list changes in namespace %s: %w", s.cfg.Temporal.Namespace, err)
+		}
+		for _, info := range resp.GetExecutions() {
+			id := info.GetExecution().GetWorkflowId()
+			started := info.GetStartTime().AsTime().UTC()
+			if t, ok := firstStart[id]; !ok || started.Before(t) {
+				firstStart[id] = started
+			}
+			// A change that continued as new appears once per run; its
+			// latest run says where it stands.
+			if info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
+				continue
+			}
+			fields := info.GetSearchAttributes().GetIndexedFields()
+			c := ChangeListing{
+				ChangeID: id,
+				Action:   keyword(fields[workflows.ActionKey.GetName()]),
+				Phase:    keyword(fields[workflows.PhaseKey.GetName()]),
+				Status:   strings.ToLower(strings.TrimPrefix(info.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")),
+			}
+			if t := info.GetCloseTime(); t != nil {
+				c.Ended = t.AsTime().UTC()
+			}
+			changes = append(changes, c)
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			break
+		}
+	}
+	for i := range changes {
+		changes[i].Started = firstStart[changes[i].ChangeID]
+	}
+	sort.SliceStable(changes, func(i, j int) bool { return changes[i].Started.After(changes[j].Started) })
+	if len(changes) > limit {
+		changes = changes[:limit]
+	}
+	if changes == nil {
+		changes = []ChangeListing{}
+	}
+	return changes, nil
+}
