@@ -98,3 +98,7 @@ func must[T any](t *testing.T) func(T, error) T {
 }
 
 func ctx() context.Context { return context.Background() }
+
+func staticCreds(a awssandbox.Account) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, "")
+}

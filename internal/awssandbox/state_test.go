@@ -1,0 +1,148 @@
+package awssandbox_test
+
+import (
+	"context"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/trailgate/trailgate/internal/awssandbox"
+)
+
+func TestStatePersistsAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "state.json")
+	s1, err := awssandbox.New(awssandbox.Options{StateFile: file, Seed: 18})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := s1.CreateOrganization(awssandbox.OrganizationSpec{Name: "persisted", Members: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv1 := httptest.NewServer(s1)
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv1.URL), Credentials: staticCreds(org.Management)}
+	must[*organizations.EnableAWSServiceAccessOutput](t)(organizations.NewFromConfig(cfg).EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ctPrincipal)}))
+	srv1.Close()
+
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("state directory holds %v, want only the state file", entries)
+	}
+
+	s2, err := awssandbox.New(awssandbox.Options{StateFile: file, Seed: 18})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv2 := httptest.NewServer(s2)
+	defer srv2.Close()
+	cfg.BaseEndpoint = aws.String(srv2.URL)
+	out := must[*organizations.ListAWSServiceAccessForOrganizationOutput](t)(organizations.NewFromConfig(cfg).ListAWSServiceAccessForOrganization(ctx(), &organizations.ListAWSServiceAccessForOrganizationInput{}))
+	if len(out.EnabledServicePrincipals) != 1 || *out.EnabledServicePrincipals[0].ServicePrincipal != ctPrincipal {
+		t.Fatalf("after restart: %+v", out.EnabledServicePrincipals)
+	}
+	if !reflect.DeepEqual(s1.Organizations(), s2.Organizations()) {
+		t.Fatalf("organizations changed across restart:\n%+v\n%+v", s1.Organizations(), s2.Organizations())
+	}
+	// New identifiers continue the sequence rather than repeat it.
+	a, err := s2.CreateAccount("later")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range s1.Accounts() {
+		if old.ID == a.ID || old.AccessKeyID == a.AccessKeyID {
+			t.Fatalf("account %s reuses %s's identifiers", a.Name, old.Name)
+		}
+	}
+}
+
+func TestSeedingIsDeterministic(t *testing.T) {
+	a := awssandbox.StartTest(t, awssandbox.Options{Seed: 99})
+	b := awssandbox.StartTest(t, awssandbox.Options{Seed: 99})
+	if !reflect.DeepEqual(a.Orgs, b.Orgs) || a.Operator != b.Operator {
+		t.Fatalf("same seed, different layouts:\n%+v\n%+v", a.Orgs, b.Orgs)
+	}
+	if len(a.Orgs) != 3 || a.Orgs[0].Name != "acme-prod" || a.Orgs[1].Name != "acme-staging" || a.Orgs[2].Name != "globex" {
+		t.Fatalf("layout %+v", a.Orgs)
+	}
+	for _, o := range a.Orgs {
+		if len(o.MemberAccountIDs) != 2 || o.RoleARN != "arn:aws:iam::"+o.ManagementAccountID+":role/TrailgateOperator" || o.ExternalID == "" {
+			t.Fatalf("organization %+v", o)
+		}
+	}
+}
+
+func TestStartDev(t *testing.T) {
+	dir := t.TempDir()
+	env, err := awssandbox.StartDev(context.Background(), dir, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env.Profiles) != 3*3+1 || env.OperatorProfile != "trailgate-operator" {
+		t.Fatalf("profiles %v", env.Profiles)
+	}
+	for _, o := range env.Organizations {
+		if list := listViaProfile(t, env, o.Name+"-management"); list != nil {
+			t.Fatalf("trusted access enabled in a fresh dev default: %v", list)
+		}
+	}
+	// The operator profile is the operator account, outside the
+	// organizations.
+	cfg, err := awsconfig.LoadDefaultConfig(ctx(),
+		awsconfig.WithSharedConfigFiles([]string{env.ConfigFile}),
+		awsconfig.WithSharedCredentialsFiles([]string{env.CredentialsFile}),
+		awsconfig.WithSharedConfigProfile(env.OperatorProfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := must[*sts.GetCallerIdentityOutput](t)(sts.NewFromConfig(cfg).GetCallerIdentity(ctx(), &sts.GetCallerIdentityInput{}))
+	if !strings.HasSuffix(*id.Arn, ":user/trailgate-operator") {
+		t.Fatalf("operator profile is %s", *id.Arn)
+	}
+
+	// A second dev default on the same port fails and names the port.
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(env.Endpoint, "http://"))
+	_, err = awssandbox.StartDev(context.Background(), t.TempDir(), "127.0.0.1:"+port)
+	if err == nil || !strings.Contains(err.Error(), port) {
+		t.Fatalf("busy port: %v", err)
+	}
+	if err := env.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// A restart reloads the saved state instead of seeding again.
+	again, err := awssandbox.StartDev(context.Background(), dir, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close(context.Background())
+	if !reflect.DeepEqual(again.Organizations, env.Organizations) {
+		t.Fatalf("restart changed the organizations:\n%+v\n%+v", env.Organizations, again.Organizations)
+	}
+}
+
+func listViaProfile(t *testing.T, env *awssandbox.DevEnvironment, profile string) []string {
+	t.Helper()
+	cfg, err := awsconfig.LoadDefaultConfig(ctx(),
+		awsconfig.WithSharedConfigFiles([]string{env.ConfigFile}),
+		awsconfig.WithSharedCredentialsFiles([]string{env.CredentialsFile}),
+		awsconfig.WithSharedConfigProfile(profile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := must[*organizations.ListAWSServiceAccessForOrganizationOutput](t)(organizations.NewFromConfig(cfg).ListAWSServiceAccessForOrganization(ctx(), &organizations.ListAWSServiceAccessForOrganizationInput{}))
+	var names []string
+	for _, p := range out.EnabledServicePrincipals {
+		names = append(names, *p.ServicePrincipal)
+	}
+	return names
+}
