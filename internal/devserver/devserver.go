@@ -38,6 +38,9 @@ const DatabaseFileName = "temporal.db"
 const (
 	clusterName = "active"
 	storeName   = "sqlite"
+	// clusterID is fixed so that every start of one data directory is the
+	// same cluster.
+	clusterID = "5c1e7a4e-9b0d-4f3a-8d2e-7a11c0de7a11"
 )
 
 // Options configures the embedded Temporal server and UI.
@@ -259,7 +262,7 @@ func (o *Options) serverConfig(sqlConf *serverconfig.SQL) (*serverconfig.Config,
 				InitialFailoverVersion: 1,
 				RPCAddress:             hostPort(o.Host, o.FrontendPort),
 				HTTPAddress:            hostPort(o.Host, httpPort),
-				ClusterID:              "trailgate-dev",
+				ClusterID:              clusterID,
 			},
 		},
 	}
