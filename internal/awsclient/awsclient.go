@@ -75,10 +75,16 @@ func NewFactory(ctx context.Context, cfg config.AWS) (*Factory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	return NewFactoryFromConfig(base), nil
+}
+
+// NewFactoryFromConfig builds a factory on a loaded AWS configuration: its
+// credentials are the base from which organizations' roles are assumed.
+func NewFactoryFromConfig(base aws.Config) *Factory {
 	if base.Region == "" {
 		base.Region = OrganizationsRegion
 	}
-	return &Factory{base: base, clients: map[string]*Clients{}}, nil
+	return &Factory{base: base, clients: map[string]*Clients{}}
 }
 
 // ForOrganization returns the clients that act in org's management account.
