@@ -32,8 +32,9 @@ func (e *PortInUseError) Error() string {
 	fmt.Fprintf(&b, "port %d on %s (%s) is already in use", e.Port.Number, e.Host, e.Port.Purpose)
 	b.WriteString(": another trailgate-worker --dev, a Temporal dev server or a local AWS may be running there; stop it")
 	if e.Port.Setting != "" {
-		fmt.Fprintf(&b, ", or choose another port with %s (--%s, TRAILGATE_%s)", e.Port.Setting, e.Port.Setting,
-			strings.ToUpper(strings.ReplaceAll(e.Port.Setting, ".", "_")))
+		fmt.Fprintf(&b, ", or choose another port with %s (--%s or %s)", e.Port.Setting,
+			strings.NewReplacer(".", "-", "_", "-").Replace(e.Port.Setting),
+			"TRAILGATE_"+strings.ToUpper(strings.ReplaceAll(e.Port.Setting, ".", "_")))
 	}
 	return b.String()
 }
