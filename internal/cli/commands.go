@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 	"golang.org/x/term"
 
+	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -283,4 +285,23 @@ func changeIDArg(cmd *cobra.Command, args []string) error {
 		return usage(fmt.Errorf("%s takes one change ID (got %d arguments); `trailgate list` shows the changes", cmd.CommandPath(), len(args)))
 	}
 	return nil
+}
+
+// sessionOpener returns the openSession of the change commands: load the
+// configuration from the command's flags (every problem at once, exit
+// status 2), then connect to Temporal with dial.
+func sessionOpener(dial func(config.Config) (client.Client, error)) openSession {
+	return func(cmd *cobra.Command) (*session, func(), error) {
+		cfg, err := config.Load(config.LoadOptions{Flags: cmd.Flags()})
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := dial(cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w; is the worker's Temporal running? `trailgate doctor` checks", cfg.Temporal.Address, cfg.Temporal.Namespace, err)
+		}
+		s := &session{cfg: cfg, client: c}
+		newSessionValues(cmd, s)
+		return s, c.Close, nil
+	}
 }

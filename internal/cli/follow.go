@@ -42,11 +42,13 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 		ended <- endedChange{p, err}
 	}()
 
-	v := newProgressView(s, opts.from)
+	v := newProgressView(s)
 	defer v.close()
+	live := liveTargets{done: map[string]bool{}}
 	startGate := ""
 	if opts.from != nil {
 		startGate = gateKey(*opts.from)
+		v.markSeen(s.liveEntries(ctx, *opts.from, &live))
 	}
 	tick := time.NewTicker(s.poll)
 	defer tick.Stop()
@@ -59,7 +61,7 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 			if err != nil {
 				return p, err
 			}
-			v.show(p)
+			v.show(p, s.liveEntries(ctx, p, &live))
 			v.final(p)
 			return p, nil
 		case <-tick.C:
@@ -69,7 +71,7 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 				v.warn(err)
 				continue
 			}
-			v.show(p)
+			v.show(p, s.liveEntries(ctx, p, &live))
 			if opts.until == followToGate && waitsForPeople(p) && gateKey(p) != startGate {
 				v.gate(p)
 				return p, nil
@@ -134,14 +136,47 @@ type progressView struct {
 	warned bool
 }
 
-func newProgressView(s *session, from *workflows.ChangeProgress) *progressView {
-	v := &progressView{out: s.stdout, errOut: s.stderr, tty: s.tty, quiet: s.json, seen: map[string]bool{}}
-	if from != nil {
-		for _, e := range from.Record {
-			v.seen[entryKey(e)] = true
+func newProgressView(s *session) *progressView {
+	return &progressView{out: s.stdout, errOut: s.stderr, tty: s.tty, quiet: s.json, seen: map[string]bool{}}
+}
+
+// markSeen keeps entries from being shown.
+func (v *progressView) markSeen(entries []workflows.RecordEntry) {
+	for _, e := range entries {
+		v.seen[entryKey(e)] = true
+	}
+}
+
+// liveTargets remembers which organizations' workflows have said their
+// last word.
+type liveTargets struct {
+	done map[string]bool
+}
+
+// maxLiveTargets bounds how many organizations' workflows are asked per
+// round, so that following a large change stays light.
+const maxLiveTargets = 20
+
+// liveEntries are the change's record entries and those of the
+// organizations' workflows that are under way, by time.
+func (s *session) liveEntries(ctx context.Context, p workflows.ChangeProgress, live *liveTargets) []workflows.RecordEntry {
+	var targets []workflows.TargetProgress
+	asked := 0
+	for _, t := range p.Targets {
+		if t.Phase == workflows.PhasePending || live.done[t.Organization] || asked == maxLiveTargets {
+			continue
+		}
+		asked++
+		tp, ok, err := s.targetProgress(ctx, t.WorkflowID)
+		if err != nil || !ok {
+			continue
+		}
+		targets = append(targets, tp)
+		if t.Phase.Final() && tp.Phase.Final() {
+			live.done[t.Organization] = true
 		}
 	}
-	return v
+	return mergeEntries(p.Record, targets)
 }
 
 func entryKey(e workflows.RecordEntry) string {
@@ -149,11 +184,11 @@ func entryKey(e workflows.RecordEntry) string {
 }
 
 // show prints the record entries not shown yet and the status line.
-func (v *progressView) show(p workflows.ChangeProgress) {
+func (v *progressView) show(p workflows.ChangeProgress, entries []workflows.RecordEntry) {
 	if v.quiet {
 		return
 	}
-	for _, e := range p.Record {
+	for _, e := range entries {
 		k := entryKey(e)
 		if v.seen[k] {
 			continue
@@ -227,7 +262,7 @@ func entryLine(e workflows.RecordEntry) string {
 func statusLine(p workflows.ChangeProgress) string {
 	parts := []string{string(p.Phase)}
 	if len(p.Waves) > 0 {
-		parts = append(parts, fmt.Sprintf("wave %d/%d", max(p.CurrentWave, 1), len(p.Waves)))
+		parts = append(parts, fmt.Sprintf("wave %d/%d", min(max(p.CurrentWave, 1), len(p.Waves)), len(p.Waves)))
 	}
 	parts = append(parts, fmt.Sprintf("%d/%d organizations done", p.Done(), len(p.Targets)))
 	if p.Failed > 0 {
@@ -267,7 +302,10 @@ func outcomeLine(p workflows.ChangeProgress) string {
 	if p.Phase.Successful() {
 		return fmt.Sprintf("Change %s %s: %d organization(s) verified.", p.ChangeID, p.Phase, p.Done()-p.Failed)
 	}
-	return fmt.Sprintf("Change %s ended %s (%d of %d organization(s) failed).", p.ChangeID, p.Phase, p.Failed, len(p.Targets))
+	if p.Failed > 0 {
+		return fmt.Sprintf("Change %s ended %s: %d of %d organization(s) failed.", p.ChangeID, p.Phase, p.Failed, len(p.Targets))
+	}
+	return fmt.Sprintf("Change %s ended %s.", p.ChangeID, p.Phase)
 }
 
 // bar is a progress bar of the organizations done.

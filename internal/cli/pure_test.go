@@ -195,8 +195,15 @@ func sampleProgress() workflows.ChangeProgress {
 
 func TestMarkdownRecord(t *testing.T) {
 	var b strings.Builder
-	meta := recordMeta{URL: "http://127.0.0.1:8233/namespaces/default/workflows/disable-1", Exported: time.Date(2026, 3, 7, 3, 0, 0, 0, time.UTC)}
-	if err := writeMarkdown(&b, sampleProgress(), meta); err != nil {
+	p := sampleProgress()
+	rec := ChangeRecord{
+		Change:      p,
+		Targets:     []workflows.TargetProgress{{Organization: "acme-prod", Record: []workflows.RecordEntry{{At: p.Record[0].At.Add(500 * time.Millisecond), Organization: "acme-prod", Kind: "mutation", Detail: "disabled trusted access"}}}},
+		TemporalURL: "http://127.0.0.1:8233/namespaces/default/workflows/disable-1",
+		ExportedAt:  time.Date(2026, 3, 7, 3, 0, 0, 0, time.UTC),
+	}
+	rec.Entries = mergeEntries(p.Record, rec.Targets)
+	if err := writeMarkdown(&b, rec); err != nil {
 		t.Fatal(err)
 	}
 	md := b.String()
@@ -213,7 +220,7 @@ func TestMarkdownRecord(t *testing.T) {
 		"organization trail `arn:aws:cloudtrail:us-east-1:111111111111:trail/org` (home region us-east-1, logging on): stops logging for member accounts",
 		"after 2 check(s)",
 		"organization trails and AWSServiceRoleForCloudTrail remain",
-		"| 2026-03-07 02:30:00 | - | requested | dave | dave requested disable |",
+		"| 2026-03-07 02:30:00 | - | requested | dave | dave requested disable |\n| 2026-03-07 02:30:00 | acme-prod | mutation | - | disabled trusted access |\n",
 		`| 2026-03-07 02:30:01 | acme-prod | cleanup-confirmed | carol | cleanup done \| acknowledged |`,
 	} {
 		if !strings.Contains(md, want) {

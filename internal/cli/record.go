@@ -36,13 +36,14 @@ func (in RecordCommandInput) validate() error {
 	return problemsError(problems)
 }
 
-// Record writes a change's record: as JSON, the ChangeProgress; as Markdown,
-// a document to attach to a change ticket.
+// Record writes a change's record (the change, each organization's
+// workflow, every entry by time): as JSON, a ChangeRecord; as Markdown, a
+// document to attach to a change ticket.
 func Record(ctx context.Context, s *session, in RecordCommandInput) (err error) {
 	if err := in.validate(); err != nil {
 		return err
 	}
-	p, e, err := s.progress(ctx, in.ChangeID)
+	rec, err := s.changeRecord(ctx, in.ChangeID)
 	if err != nil {
 		return err
 	}
@@ -60,27 +61,19 @@ func Record(ctx context.Context, s *session, in RecordCommandInput) (err error) 
 		w = f
 	}
 	if in.Format == FormatJSON {
-		return writeJSON(w, p)
+		return writeJSON(w, rec)
 	}
-	meta := recordMeta{URL: s.changeURL(in.ChangeID), Started: e.Started, Ended: e.Closed, Exported: s.now()}
-	if err := writeMarkdown(w, p, meta); err != nil {
+	if err := writeMarkdown(w, rec); err != nil {
 		return fmt.Errorf("write the record of change %s: %w", in.ChangeID, err)
 	}
 	return nil
 }
 
-// recordMeta is what a Markdown record says beyond the ChangeProgress.
-type recordMeta struct {
-	URL      string
-	Started  time.Time
-	Ended    time.Time
-	Exported time.Time
-}
-
 // writeMarkdown renders a change record for a change ticket: summary, waves,
 // each organization's plan, inventory and evidence, and every record entry
 // with its time and people.
-func writeMarkdown(w io.Writer, p workflows.ChangeProgress, m recordMeta) error {
+func writeMarkdown(w io.Writer, rec ChangeRecord) error {
+	p := rec.Change
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Change %s: %s CloudTrail trusted access\n\n", p.ChangeID, p.Action)
 	b.WriteString("| | |\n|---|---|\n")
@@ -95,10 +88,10 @@ func writeMarkdown(w io.Writer, p workflows.ChangeProgress, m recordMeta) error 
 	row("Reason", p.Reason)
 	row("Outcome", outcomeWord(p))
 	row("Organizations", fmt.Sprintf("%d (%d done, %d failed; failure budget %d)", len(p.Targets), p.Done(), p.Failed, p.FailureBudget))
-	row("Started", stamp(m.Started))
-	row("Ended", stamp(m.Ended))
-	if m.URL != "" {
-		row("Temporal", fmt.Sprintf("[%s](%s)", p.ChangeID, m.URL))
+	row("Started", stamp(rec.Started))
+	row("Ended", stamp(rec.Ended))
+	if rec.TemporalURL != "" {
+		row("Temporal", fmt.Sprintf("[%s](%s)", p.ChangeID, rec.TemporalURL))
 	}
 	if p.Paused != nil {
 		row("Paused", fmt.Sprintf("by %s: %s", p.Paused.By, p.Paused.Reason))
@@ -106,7 +99,7 @@ func writeMarkdown(w io.Writer, p workflows.ChangeProgress, m recordMeta) error 
 	if p.Awaiting != nil && !p.Phase.Final() {
 		row("Awaiting", fmt.Sprintf("%s%s since %s (expires %s)", p.Awaiting.What, whoSuffix(p.Awaiting.Who), stamp(p.Awaiting.Since), stamp(p.Awaiting.Expires)))
 	}
-	row("Exported", stamp(m.Exported))
+	row("Exported", stamp(rec.ExportedAt))
 
 	if len(p.Waves) > 0 {
 		b.WriteString("\n## Waves\n\n| Wave | Organizations | Approval | Approved by | Phase |\n|---|---|---|---|---|\n")
@@ -122,16 +115,16 @@ func writeMarkdown(w io.Writer, p workflows.ChangeProgress, m recordMeta) error 
 	if len(p.Targets) > 0 {
 		b.WriteString("\n## Organizations\n")
 		for _, t := range p.Targets {
-			writeTargetMarkdown(&b, t)
+			writeTargetMarkdown(&b, withTarget(t, rec.Targets))
 		}
 	}
 
 	b.WriteString("\n## Record\n\n")
-	if len(p.Record) == 0 {
+	if len(rec.Entries) == 0 {
 		b.WriteString("Nothing recorded yet.\n")
 	} else {
 		b.WriteString("| Time (UTC) | Organization | Event | People | Detail |\n|---|---|---|---|---|\n")
-		for _, e := range p.Record {
+		for _, e := range rec.Entries {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), cell(orDash(e.Organization)), e.Kind, cell(orDash(strings.Join(e.People, ", "))), cell(e.Detail))
 		}
 	}
@@ -139,10 +132,34 @@ func writeMarkdown(w io.Writer, p workflows.ChangeProgress, m recordMeta) error 
 	return err
 }
 
+// withTarget completes an organization's summary with what its own
+// workflow knows: the change keeps plans and evidence of ended waves only
+// until it continues as new.
+func withTarget(t workflows.TargetSummary, targets []workflows.TargetProgress) workflows.TargetSummary {
+	for _, tp := range targets {
+		if tp.Organization != t.Organization {
+			continue
+		}
+		if tp.Plan != nil {
+			t.Plan = tp.Plan
+		}
+		if tp.Inventory != nil {
+			t.Inventory = tp.Inventory
+		}
+		if tp.Evidence != nil {
+			t.Evidence = tp.Evidence
+		}
+		if t.Error == "" && tp.LastError != "" {
+			t.Error = tp.LastError
+		}
+	}
+	return t
+}
+
 func writeTargetMarkdown(b *strings.Builder, t workflows.TargetSummary) {
 	fmt.Fprintf(b, "\n### %s\n\n", t.Organization)
 	fmt.Fprintf(b, "- Wave %d, workflow `%s`, phase **%s**\n", t.Wave, t.WorkflowID, t.Phase)
-	if t.Message != "" {
+	if t.Message != "" && !t.Phase.Final() {
 		fmt.Fprintf(b, "- %s\n", oneLine(t.Message))
 	}
 	if t.Error != "" {

@@ -119,12 +119,7 @@ func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, lin
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  ORGANIZATION\tWAVE\tPHASE\tDETAIL")
 		for _, t := range p.Targets {
-			detail := t.Message
-			if t.Error != "" {
-				detail = "error: " + t.Error
-			} else if detail == "" && t.Plan != nil {
-				detail = planSummary(*t.Plan)
-			}
+			detail := targetDetail(t)
 			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", t.Organization, t.Wave, t.Phase, detail)
 		}
 		tw.Flush()
@@ -137,6 +132,23 @@ func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, lin
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, outcomeLine(p))
 	}
+}
+
+// targetDetail says in a few words where an organization stands.
+func targetDetail(t workflows.TargetSummary) string {
+	switch {
+	case t.Error != "":
+		return "error: " + oneLine(t.Error)
+	case t.Evidence != nil:
+		return fmt.Sprintf("verified: trusted access %s, service-linked role %s", onOff(t.Evidence.TrustedAccess), present(t.Evidence.ServiceLinkedRole))
+	case t.Phase.Final() && t.Plan != nil:
+		return planSummary(*t.Plan)
+	case t.Message != "":
+		return oneLine(t.Message)
+	case t.Plan != nil:
+		return planSummary(*t.Plan)
+	}
+	return ""
 }
 
 func approvers(ds []workflows.Decision) string {

@@ -1,0 +1,359 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/awsclient"
+	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/devserver"
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// world is Temporal's server, the AWS sandbox and a trailgate worker, all in
+// this process, and a configuration file for the CLI to use.
+type world struct {
+	t          *testing.T
+	aws        *awssandbox.TestEnv
+	cfg        config.Config
+	configPath string
+}
+
+func quietLogger() sdklog.Logger {
+	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func startWorld(t *testing.T) *world {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	port, err := devserver.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := devserver.Start(ctx, devserver.Options{
+		DataDir: t.TempDir(), FrontendPort: port, Namespace: "default",
+		SearchAttributes: workflows.SearchAttributes(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatalf("start Temporal: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+
+	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 7})
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials")
+	if err := os.WriteFile(creds, fmt.Appendf(nil, "[operator]\naws_access_key_id = %s\naws_secret_access_key = %s\n", env.Operator.AccessKeyID, env.Operator.SecretAccessKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyConfig := filepath.Join(dir, "config")
+	if err := os.WriteFile(emptyConfig, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := config.Default()
+	cfg.Temporal.Address = srv.FrontendAddress()
+	cfg.Temporal.TaskQueue = "trailgate-cli-test"
+	cfg.AWS = config.AWS{Region: env.Sandbox.Region(), EndpointURL: env.URL, Profile: "operator", ConfigFile: emptyConfig, CredentialsFile: creds}
+	for _, o := range env.Orgs {
+		cfg.Organizations = append(cfg.Organizations, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
+	}
+	// One trail.bucket serves every organization, and S3 bucket names are
+	// global: only the first organization could own it. These tests leave
+	// the trail unmanaged and look at trusted access and the role.
+	cfg.Trail = config.Trail{MultiRegion: true, LogFileValidation: true}
+	cfg.Approvals = config.Approvals{Required: 2, Approvers: []string{"alice", "bob"}, CloudTrailAdmins: []string{"carol"}, Timeout: 24 * time.Hour, ReminderEvery: time.Hour}
+	path := filepath.Join(dir, "trailgate.yaml")
+	if err := config.WriteFile(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := client.Dial(client.Options{HostPort: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	f, err := awsclient.NewFactory(ctx, cfg.AWS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
+	workflows.Register(w)
+	w.RegisterActivity(activities.NewWithFactory(f, activities.Polling{First: 50 * time.Millisecond, Max: 500 * time.Millisecond}))
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return &world{t: t, aws: env, cfg: cfg, configPath: path}
+}
+
+// result is what a person sees of one command: its output and exit status.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit status %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// run runs `trailgate --config <file> args...` as the CLI would.
+func (w *world) run(args ...string) result {
+	w.t.Helper()
+	root := &cobra.Command{Use: "trailgate", SilenceUsage: true, SilenceErrors: true}
+	config.RegisterFlags(root.PersistentFlags())
+	root.PersistentFlags().Bool("json", false, "print JSON")
+	dial := func(cfg config.Config) (client.Client, error) {
+		return client.Dial(client.Options{HostPort: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace, Logger: quietLogger()})
+	}
+	open := sessionOpener(dial)
+	addChangeCommands(root, func(cmd *cobra.Command) (*session, func(), error) {
+		s, closeSession, err := open(cmd)
+		if s != nil {
+			s.poll = 100 * time.Millisecond
+		}
+		return s, closeSession, err
+	})
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(append([]string{"--config", w.configPath}, args...))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintln(&errOut, "trailgate:", err)
+	}
+	r := result{stdout: out.String(), stderr: errOut.String(), code: ExitStatus(err)}
+	w.t.Logf("$ trailgate %s\n%s%s(exit status %d)", strings.Join(args, " "), r.stdout, r.stderr, r.code)
+	return r
+}
+
+func (w *world) expect(r result, code int, says ...string) {
+	w.t.Helper()
+	if r.code != code {
+		w.t.Fatalf("want exit status %d, got %s", code, r)
+	}
+	for _, s := range says {
+		if !strings.Contains(r.stdout+r.stderr, s) {
+			w.t.Fatalf("want the output to say %q, got %s", s, r)
+		}
+	}
+}
+
+// awsState is what AWS says about every organization, read through the AWS
+// SDK as each management account.
+type awsState map[string]orgState
+
+type orgState struct {
+	TrustedAccess []string
+	Role          bool
+	Trails        []string
+}
+
+func (w *world) readAWS() awsState {
+	w.t.Helper()
+	ctx := context.Background()
+	st := awsState{}
+	for _, o := range w.aws.Orgs {
+		cfg := w.aws.ConfigFor(o.ManagementAccountID)
+		var s orgState
+		out, err := organizations.NewFromConfig(cfg).ListAWSServiceAccessForOrganization(ctx, &organizations.ListAWSServiceAccessForOrganizationInput{})
+		if err != nil {
+			w.t.Fatalf("read trusted access of %s: %v", o.Name, err)
+		}
+		for _, p := range out.EnabledServicePrincipals {
+			s.TrustedAccess = append(s.TrustedAccess, aws.ToString(p.ServicePrincipal))
+		}
+		_, err = iam.NewFromConfig(cfg).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(activities.ServiceLinkedRoleName)})
+		s.Role = err == nil
+		trails, err := cloudtrail.NewFromConfig(cfg).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{})
+		if err != nil {
+			w.t.Fatalf("read trails of %s: %v", o.Name, err)
+		}
+		for _, tr := range trails.TrailList {
+			status, err := cloudtrail.NewFromConfig(cfg).GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: tr.TrailARN})
+			if err != nil {
+				w.t.Fatalf("read trail status of %s: %v", aws.ToString(tr.TrailARN), err)
+			}
+			s.Trails = append(s.Trails, fmt.Sprintf("%s org=%v logging=%v", aws.ToString(tr.TrailARN), aws.ToBool(tr.IsOrganizationTrail), aws.ToBool(status.IsLogging)))
+		}
+		st[o.Name] = s
+	}
+	return st
+}
+
+func (s orgState) enabled() bool { return slices.Contains(s.TrustedAccess, "cloudtrail.amazonaws.com") }
+
+func decodeJSON[T any](t *testing.T, r result) T {
+	t.Helper()
+	var v T
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("output is not the documented JSON (%v): %s", err, r)
+	}
+	return v
+}
+
+func TestCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Temporal's server, the AWS sandbox and a worker")
+	}
+	w := startWorld(t)
+
+	t.Run("configuration and usage errors exit 2", func(t *testing.T) {
+		w.t = t
+		bad := filepath.Join(t.TempDir(), "bad.yaml")
+		if err := os.WriteFile(bad, []byte("temporal:\n  adress: x\napprovals:\n  required: 0\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		w.expect(w.run("--config", bad, "list"), 2, "adress", "approvals.required")
+		w.expect(w.run("enable"), 2, "no organizations", "acme-prod, acme-staging, globex")
+		w.expect(w.run("enable", "--org", "initech", "--waves", "rest,1"), 2, "initech", "--waves")
+		w.expect(w.run("approve"), 2, "one change ID")
+		w.expect(w.run("plan", "rollout", "--all"), 2, "plan enable")
+	})
+
+	t.Run("plan reads and leaves AWS untouched", func(t *testing.T) {
+		w.t = t
+		before := w.readAWS()
+		r := w.run("plan", "enable", "--all", "--json")
+		w.expect(r, 0)
+		res := decodeJSON[workflows.PlanResult](t, r)
+		if len(res.Targets) != 3 {
+			t.Fatalf("plan of %d organizations, want 3: %s", len(res.Targets), r)
+		}
+		for _, tp := range res.Targets {
+			if tp.Error != "" || tp.Plan == nil || !tp.Plan.Has(workflows.StepEnableTrustedAccess) {
+				t.Errorf("%s: want a plan that enables trusted access, got %+v", tp.Organization, tp)
+			}
+		}
+		w.expect(w.run("plan", "disable", "--org", "globex"), 0, "globex", "nothing to do")
+		if after := w.readAWS(); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Fatalf("plan changed AWS:\nbefore %v\nafter  %v", before, after)
+		}
+	})
+
+	t.Run("unknown change", func(t *testing.T) {
+		w.t = t
+		for _, cmd := range [][]string{{"approve", "nope", "--as", "alice"}, {"status", "nope"}, {"record", "nope"}, {"cancel", "nope", "--reason", "x"}} {
+			w.expect(w.run(cmd...), 2, "no change nope; `trailgate list` shows the changes")
+		}
+	})
+
+	const enableID = "enable-cli-test"
+	t.Run("enable in two waves with refusals at the gate", func(t *testing.T) {
+		w.t = t
+		w.expect(w.run("enable", "--org", "acme-prod", "--org", "acme-staging", "--waves", "1,rest", "--approve-every-wave",
+			"--change-id", enableID, "--reason", "CHG-1", "--as", "dave"), 0, "Change "+enableID+" started", "/namespaces/default/workflows/"+enableID)
+		w.expect(w.run("enable", "--all", "--change-id", enableID, "--as", "dave"), 2, "already exists")
+		w.expect(w.run("status", enableID, "--watch", "--until-gate"), 0, "awaits 2 approval(s) of wave 1 from alice, bob")
+
+		w.expect(w.run("confirm-cleanup", enableID, "--as", "carol"), 2, "no organization awaits cleanup confirmation")
+		w.expect(w.run("approve", enableID, "--as", "dave"), 2, "dave requested this change and cannot approve it")
+		w.expect(w.run("approve", enableID, "--as", "mallory"), 2, "mallory is not an approver")
+		w.expect(w.run("approve", enableID, "--as", "alice", "--comment", "CAB ok"), 0, "alice approved change "+enableID)
+		w.expect(w.run("approve", enableID, "--as", "alice"), 2, "alice has already approved this change")
+		w.expect(w.run("approve", enableID, "--as", "bob", "--wave", "2"), 2, "not wave 2")
+		w.expect(w.run("resume", enableID, "--as", "dave"), 2, "is not paused")
+		w.expect(w.run("approve", enableID, "--as", "bob", "--wait"), 0, "awaits 2 approval(s) of wave 2")
+		if st := w.readAWS(); !st["acme-prod"].enabled() || st["acme-staging"].enabled() {
+			t.Fatalf("after wave 1 only acme-prod must be enabled: %v", st)
+		}
+		w.expect(w.run("approve", enableID, "--as", "alice"), 0)
+		w.expect(w.run("approve", enableID, "--as", "bob", "--wait"), 0, "succeeded")
+
+		st := w.readAWS()
+		for _, org := range []string{"acme-prod", "acme-staging"} {
+			if !st[org].enabled() || !st[org].Role {
+				t.Errorf("%s after the enable: %+v", org, st[org])
+			}
+		}
+		if st["globex"].enabled() {
+			t.Errorf("globex was not part of the change: %+v", st["globex"])
+		}
+	})
+
+	t.Run("an ended change refuses decisions", func(t *testing.T) {
+		w.t = t
+		w.expect(w.run("approve", enableID, "--as", "alice"), 2, "has already ended (succeeded)")
+		w.expect(w.run("pause", enableID, "--as", "alice", "--reason", "late"), 2, "has already ended")
+	})
+
+	t.Run("status, list and record", func(t *testing.T) {
+		w.t = t
+		r := w.run("status", enableID, "--json")
+		w.expect(r, 0)
+		p := decodeJSON[workflows.ChangeProgress](t, r)
+		if p.Phase != workflows.PhaseSucceeded || len(p.Waves) != 2 || p.Requester != "dave" || len(p.Waves[0].Approvals) != 2 {
+			t.Errorf("status --json: %+v", p)
+		}
+		w.expect(w.run("status", enableID), 0, "succeeded", "acme-staging")
+
+		r = w.run("list", "--json")
+		w.expect(r, 0)
+		list := decodeJSON[[]ChangeListing](t, r)
+		if !slices.ContainsFunc(list, func(c ChangeListing) bool {
+			return c.ChangeID == enableID && c.Action == "enable" && c.Phase == "succeeded" && c.Status == "completed"
+		}) {
+			t.Errorf("list --json lacks %s: %+v", enableID, list)
+		}
+		w.expect(w.run("list"), 0, enableID)
+
+		md := filepath.Join(t.TempDir(), "record.md")
+		w.expect(w.run("record", enableID, "-o", md), 0)
+		text, err := os.ReadFile(md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"# Change " + enableID, "alice (CAB ok), bob", "### acme-prod", "Evidence read back from AWS", "| approved | alice |", "| acme-prod | mutation |"} {
+			if !strings.Contains(string(text), want) {
+				t.Errorf("the Markdown record lacks %q:\n%s", want, text)
+			}
+		}
+		r = w.run("record", enableID, "--format", "json")
+		w.expect(r, 0)
+		rec := decodeJSON[ChangeRecord](t, r)
+		if len(rec.Targets) != 2 || !slices.ContainsFunc(rec.Entries, func(e workflows.RecordEntry) bool {
+			return e.Organization == "acme-staging" && e.Kind == "mutation"
+		}) {
+			t.Errorf("the JSON record lacks the organizations' mutations: %+v", rec)
+		}
+	})
+
+	const disableID = "disable-cli-test"
+	t.Run("a rejected disable exits 1 and changes nothing", func(t *testing.T) {
+		w.t = t
+		w.expect(w.run("disable", "--org", "acme-prod", "--change-id", disableID, "--as", "dave"), 0)
+		w.expect(w.run("status", disableID, "--watch", "--until-gate"), 0, "cleanup confirmation", "carol")
+		w.expect(w.run("approve", disableID, "--as", "alice"), 2, "not awaiting approval")
+		w.expect(w.run("confirm-cleanup", disableID, "--as", "alice"), 2, "alice is not a CloudTrail administrator")
+		w.expect(w.run("reject", disableID, "--as", "alice", "--comment", "not this week", "--wait"), 1, "rejected")
+		w.expect(w.run("status", disableID), 1, "rejected")
+		if st := w.readAWS(); !st["acme-prod"].enabled() {
+			t.Fatalf("a rejected disable must leave trusted access on: %+v", st["acme-prod"])
+		}
+	})
+}
