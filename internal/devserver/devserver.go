@@ -74,6 +74,7 @@ type Server struct {
 	frontendAddr string
 	uiURL        string
 	dbFile       string
+	logLevel     *slog.LevelVar
 }
 
 // Start checks that the ports are free, prepares the database (schema on
@@ -104,11 +105,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	frontendAddr := hostPort(opts.Host, opts.FrontendPort)
+	logLevel := new(slog.LevelVar)
+	logLevel.Set(opts.ServerLogLevel.Level())
 	server, err := temporal.NewServer(
 		temporal.WithConfig(serverConf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(staticHosts(serverConf)),
-		temporal.WithLogger(serverLog{logger: opts.Logger, level: opts.ServerLogLevel}),
+		temporal.WithLogger(serverLog{logger: opts.Logger, level: logLevel}),
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			// A single-host server serves one person's UI: let it list freely.
 			dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
@@ -120,7 +123,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := server.Start(); err != nil {
 		return nil, fmt.Errorf("start Temporal server on %s: %w", frontendAddr, err)
 	}
-	s := &Server{server: server, frontendAddr: frontendAddr, dbFile: dbFile}
+	s := &Server{server: server, frontendAddr: frontendAddr, dbFile: dbFile, logLevel: logLevel}
 
 	if opts.UIPort != 0 {
 		if err := s.startUI(ctx, opts); err != nil {
@@ -154,6 +157,9 @@ func (s *Server) Stop() error {
 	if s.server == nil {
 		return nil
 	}
+	// While stopping, the server's own workers lose the frontend they poll
+	// and warn about it; only errors are worth showing then.
+	s.logLevel.Set(max(s.logLevel.Level(), slog.LevelError))
 	err := s.server.Stop()
 	s.server = nil
 	if err != nil {

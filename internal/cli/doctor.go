@@ -1,0 +1,395 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/awsclient"
+	"github.com/trailgate/trailgate/internal/temporalclient"
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// DoctorInput is what `trailgate doctor` checks: the configuration, as
+// loaded.
+type DoctorInput struct {
+	Config config.Config
+	// Source says where the configuration came from, for the report.
+	Source string
+	// Timeout bounds each check.
+	Timeout time.Duration
+	// Logger receives the Temporal SDK's logs.
+	Logger *slog.Logger
+}
+
+func (in DoctorInput) validate() error {
+	if in.Timeout <= 0 {
+		return usage(fmt.Errorf("doctor: --timeout must be positive, not %s", in.Timeout))
+	}
+	return nil
+}
+
+// Check is one thing doctor looked at. Its JSON shape is stable:
+// {"name", "ok", "detail", "fix"}.
+type Check struct {
+	// Name says what was checked: "configuration", "temporal",
+	// "namespace", "search-attributes", "worker", "organizations" or
+	// "aws/<organization>".
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	// Detail says what doctor found.
+	Detail string `json:"detail"`
+	// Fix says, in words, what to do when OK is false; empty otherwise.
+	Fix string `json:"fix"`
+}
+
+// DoctorReport is doctor's answer. Its JSON shape is stable:
+// {"ok": bool, "checks": [Check, ...]}; ok is true when every check is.
+type DoctorReport struct {
+	OK     bool    `json:"ok"`
+	Checks []Check `json:"checks"`
+}
+
+// pollerFreshness is how recently a worker must have polled to count as
+// running; a poll waits up to about a minute on an idle task queue.
+const pollerFreshness = 2 * time.Minute
+
+// Doctor checks, in order: that Temporal answers, that the namespace
+// exists, that trailgate's search attributes are registered with their
+// types, that a worker polls the task queue for workflows and activities,
+// and, for each organization, that its credentials reach its management
+// account. It reports every check; it fails only on invalid input.
+func Doctor(ctx context.Context, in DoctorInput) (DoctorReport, error) {
+	if err := in.validate(); err != nil {
+		return DoctorReport{}, err
+	}
+	cfg := in.Config
+	source := in.Source
+	if source == "" {
+		source = "defaults and environment (no configuration file)"
+	}
+	checks := []Check{{Name: "configuration", OK: true, Detail: source}}
+	checks = append(checks, temporalChecks(ctx, in)...)
+	checks = append(checks, awsChecks(ctx, cfg, in.Timeout)...)
+
+	report := DoctorReport{OK: true, Checks: checks}
+	for _, c := range checks {
+		report.OK = report.OK && c.OK
+	}
+	return report, nil
+}
+
+func temporalChecks(ctx context.Context, in DoctorInput) []Check {
+	t := in.Config.Temporal
+	reach := Check{Name: "temporal"}
+	skipped := func(name string) Check {
+		return Check{Name: name, Detail: "not checked: Temporal is unreachable", Fix: "make Temporal reachable first"}
+	}
+
+	dctx, cancel := context.WithTimeout(ctx, in.Timeout)
+	c, err := temporalclient.Dial(dctx, t, in.Logger, nil)
+	cancel()
+	if err != nil {
+		reach.Detail = err.Error()
+		reach.Fix = fmt.Sprintf("start Temporal at %s (bin/trailgate-worker --dev runs the embedded default), or set temporal.address, TLS and API key to reach yours", t.Address)
+		return []Check{reach, skipped("namespace"), skipped("search-attributes"), skipped("worker")}
+	}
+	defer c.Close()
+
+	cctx, cancel := context.WithTimeout(ctx, in.Timeout)
+	defer cancel()
+	if _, err := c.CheckHealth(cctx, &client.CheckHealthRequest{}); err != nil {
+		reach.Detail = fmt.Sprintf("%s answers but is not healthy: %v", t.Address, err)
+		reach.Fix = "look at the Temporal server's logs; it may still be starting"
+		return []Check{reach, skipped("namespace"), skipped("search-attributes"), skipped("worker")}
+	}
+	reach.OK = true
+	reach.Detail = t.Address + " is serving"
+	if info, err := c.WorkflowService().GetSystemInfo(cctx, &workflowservice.GetSystemInfoRequest{}); err == nil && info.GetServerVersion() != "" {
+		reach.Detail += " (Temporal " + info.GetServerVersion() + ")"
+	}
+
+	return []Check{reach, namespaceCheck(cctx, c, t.Namespace), searchAttributeCheck(cctx, c, t.Namespace), workerCheck(cctx, c, t.TaskQueue)}
+}
+
+func namespaceCheck(ctx context.Context, c client.Client, namespace string) Check {
+	check := Check{Name: "namespace"}
+	resp, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	var notFound *serviceerror.NamespaceNotFound
+	switch {
+	case errors.As(err, &notFound):
+		check.Detail = fmt.Sprintf("namespace %s does not exist", namespace)
+		check.Fix = fmt.Sprintf("create it (temporal operator namespace create --namespace %s) or set temporal.namespace to an existing one", namespace)
+	case err != nil:
+		check.Detail = fmt.Sprintf("describe namespace %s: %v", namespace, err)
+		check.Fix = "check that trailgate's Temporal identity may describe the namespace"
+	case resp.GetNamespaceInfo().GetState() != enumspb.NAMESPACE_STATE_REGISTERED:
+		check.Detail = fmt.Sprintf("namespace %s is %s", namespace, strings.ToLower(strings.TrimPrefix(resp.GetNamespaceInfo().GetState().String(), "NAMESPACE_STATE_")))
+		check.Fix = "use a registered namespace (temporal.namespace)"
+	default:
+		check.OK = true
+		check.Detail = fmt.Sprintf("%s is registered", namespace)
+		if r := resp.GetConfig().GetWorkflowExecutionRetentionTtl(); r != nil {
+			check.Detail += fmt.Sprintf(", keeping closed changes %s", r.AsDuration())
+		}
+	}
+	return check
+}
+
+func searchAttributeCheck(ctx context.Context, c client.Client, namespace string) Check {
+	check := Check{Name: "search-attributes"}
+	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		check.Detail = fmt.Sprintf("list search attributes of %s: %v", namespace, err)
+		check.Fix = "check that the namespace exists and trailgate's Temporal identity may list its search attributes"
+		return check
+	}
+	want := workflows.SearchAttributes()
+	names := make([]string, 0, len(want))
+	for name := range want {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var problems, fixes []string
+	for _, name := range names {
+		got, ok := resp.GetCustomAttributes()[name]
+		typ := strings.TrimPrefix(want[name].String(), "INDEXED_VALUE_TYPE_")
+		typ = strings.ToUpper(typ[:1]) + strings.ToLower(typ[1:])
+		switch {
+		case !ok:
+			problems = append(problems, name+" is missing")
+			fixes = append(fixes, fmt.Sprintf("temporal operator search-attribute create --namespace %s --name %s --type %s", namespace, name, typ))
+		case got != want[name]:
+			problems = append(problems, fmt.Sprintf("%s is %s, not %s", name, strings.TrimPrefix(got.String(), "INDEXED_VALUE_TYPE_"), strings.ToUpper(typ)))
+			fixes = append(fixes, fmt.Sprintf("%s has the wrong type; a search attribute's type cannot change, so use a fresh namespace", name))
+		}
+	}
+	if len(problems) > 0 {
+		check.Detail = strings.Join(problems, "; ")
+		check.Fix = strings.Join(fixes, "; ")
+		return check
+	}
+	check.OK = true
+	check.Detail = strings.Join(names, ", ") + " registered"
+	return check
+}
+
+func workerCheck(ctx context.Context, c client.Client, taskQueue string) Check {
+	check := Check{Name: "worker"}
+	var found []string
+	var identities []string
+	var latest time.Time
+	for _, kind := range []struct {
+		name string
+		typ  enumspb.TaskQueueType
+	}{{"workflow", enumspb.TASK_QUEUE_TYPE_WORKFLOW}, {"activity", enumspb.TASK_QUEUE_TYPE_ACTIVITY}} {
+		resp, err := c.DescribeTaskQueue(ctx, taskQueue, kind.typ)
+		if err != nil {
+			check.Detail = fmt.Sprintf("describe task queue %s: %v", taskQueue, err)
+			check.Fix = "check that trailgate's Temporal identity may describe task queues"
+			return check
+		}
+		n := 0
+		for _, p := range resp.GetPollers() {
+			at := p.GetLastAccessTime().AsTime()
+			if time.Since(at) > pollerFreshness {
+				continue
+			}
+			n++
+			if at.After(latest) {
+				latest = at
+			}
+			if !contains(identities, p.GetIdentity()) {
+				identities = append(identities, p.GetIdentity())
+			}
+		}
+		if n == 0 {
+			check.Detail = fmt.Sprintf("no worker polled task queue %s for %s tasks in the last %s", taskQueue, kind.name, pollerFreshness)
+			check.Fix = fmt.Sprintf("start bin/trailgate-worker with the same temporal.address, namespace and task_queue (%s)", taskQueue)
+			return check
+		}
+		found = append(found, fmt.Sprintf("%d %s", n, kind.name))
+	}
+	check.OK = true
+	check.Detail = fmt.Sprintf("%s pollers on %s (%s), last poll %s ago", strings.Join(found, " and "), taskQueue,
+		strings.Join(identities, ", "), time.Since(latest).Round(time.Second))
+	return check
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func awsChecks(ctx context.Context, cfg config.Config, timeout time.Duration) []Check {
+	if len(cfg.Organizations) == 0 {
+		return []Check{{
+			Name:   "organizations",
+			Detail: "no organization is configured",
+			Fix:    "list the organizations to change under organizations: (name, management_account_id, and role_arn with external_id when a role is assumed)",
+		}}
+	}
+	checks := make([]Check, len(cfg.Organizations))
+	fctx, cancel := context.WithTimeout(ctx, timeout)
+	factory, err := awsclient.NewFactory(fctx, cfg.AWS)
+	cancel()
+	if err != nil {
+		for i, o := range cfg.Organizations {
+			checks[i] = Check{Name: "aws/" + o.Name, Detail: err.Error(),
+				Fix: "fix the AWS configuration: aws.region, aws.profile, aws.config_file and aws.credentials_file, or the AWS_* environment"}
+		}
+		return checks
+	}
+	var wg sync.WaitGroup
+	for i, o := range cfg.Organizations {
+		wg.Go(func() {
+			octx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			checks[i] = organizationCheck(octx, factory, o, cfg.AWS.EndpointURL)
+		})
+	}
+	wg.Wait()
+	return checks
+}
+
+// organizationCheck asks AWS who trailgate is in the organization and
+// whether that is the organization's management account.
+func organizationCheck(ctx context.Context, f *awsclient.Factory, org config.Organization, endpoint string) Check {
+	check := Check{Name: "aws/" + org.Name}
+	credentials := "the default credential chain"
+	if org.RoleARN != "" {
+		credentials = "role " + org.RoleARN
+	}
+	clients, err := f.ForOrganization(ctx, org)
+	if err != nil {
+		check.Detail = err.Error()
+		check.Fix = "fix the organization's entry in the configuration"
+		return check
+	}
+	who, err := clients.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		var netErr *net.OpError
+		if errors.As(err, &netErr) {
+			check.Detail = fmt.Sprintf("cannot reach AWS: %v", netErr)
+			check.Fix = "check the network path to AWS"
+			if endpoint != "" {
+				check.Fix = fmt.Sprintf("start the AWS endpoint at %s (bin/trailgate-worker --dev runs the AWS sandbox) or correct aws.endpoint_url", endpoint)
+			}
+			return check
+		}
+		check.Detail = fmt.Sprintf("ask AWS who trailgate is through %s: %s", credentials, awsMessage(err))
+		check.Fix = "check the base AWS credentials (aws.profile, aws.credentials_file or the default chain)"
+		if org.RoleARN != "" {
+			check.Fix += fmt.Sprintf(", and that %s trusts them with external_id %q", org.RoleARN, org.ExternalID)
+		}
+		return check
+	}
+	account, arn := deref(who.Account), deref(who.Arn)
+	if account != org.ManagementAccountID {
+		check.Detail = fmt.Sprintf("%s is in account %s, not management account %s", arn, account, org.ManagementAccountID)
+		check.Fix = fmt.Sprintf("use credentials of account %s, or set role_arn to a role in it that trailgate may assume", org.ManagementAccountID)
+		return check
+	}
+	desc, err := clients.Organizations.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		check.Detail = fmt.Sprintf("%s cannot describe its organization: %s", arn, awsMessage(err))
+		check.Fix = "allow organizations:DescribeOrganization to trailgate's identity in the management account"
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "AWSOrganizationsNotInUseException" {
+			check.Fix = fmt.Sprintf("account %s is in no organization; correct management_account_id", account)
+		}
+		return check
+	}
+	o := desc.Organization
+	master := deref(o.MasterAccountId)
+	switch {
+	case master != org.ManagementAccountID:
+		check.Detail = fmt.Sprintf("account %s is a member of %s, whose management account is %s", account, deref(o.Id), master)
+		check.Fix = fmt.Sprintf("set management_account_id to %s and reach it (role_arn) there: trusted access is changed from the management account only", master)
+	case o.FeatureSet != orgtypes.OrganizationFeatureSetAll:
+		check.Detail = fmt.Sprintf("%s has feature set %s", deref(o.Id), o.FeatureSet)
+		check.Fix = "enable all features in the organization; trusted access needs them"
+	default:
+		check.OK = true
+		check.Detail = fmt.Sprintf("%s is management account %s of %s (all features)", arn, account, deref(o.Id))
+	}
+	return check
+}
+
+func awsMessage(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode() + ": " + api.ErrorMessage()
+	}
+	return err.Error()
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// writeDoctorTable prints the report as a table; a failed check's fix is
+// on the line below its detail.
+func writeDoctorTable(w io.Writer, r DoctorReport) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tSTATUS\tDETAIL")
+	for _, c := range r.Checks {
+		status := "ok"
+		if !c.OK {
+			status = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, status, c.Detail)
+		if !c.OK && c.Fix != "" {
+			fmt.Fprintf(tw, "\t\tfix: %s\n", c.Fix)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write doctor report: %w", err)
+	}
+	if r.OK {
+		_, err := fmt.Fprintf(w, "\nAll %d checks passed.\n", len(r.Checks))
+		return err
+	}
+	return nil
+}
+
+// failedChecks is the error of a doctor run that found something off:
+// exit status 1.
+func failedChecks(r DoctorReport) error {
+	failed := 0
+	for _, c := range r.Checks {
+		if !c.OK {
+			failed++
+		}
+	}
+	if failed == 0 {
+		return nil
+	}
+	return &exitError{code: ExitChangeFailed, err: fmt.Errorf("doctor: %d of %d checks failed", failed, len(r.Checks))}
+}

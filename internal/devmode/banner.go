@@ -1,0 +1,61 @@
+package devmode
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// WriteBanner tells a person what runs where and what to type next. Paths
+// are shown relative to the working directory when they are inside it.
+func (e *Environment) WriteBanner(w io.Writer) {
+	c := e.Config
+	cwd, _ := os.Getwd()
+	rel := func(p string) string {
+		if cwd == "" {
+			return p
+		}
+		if r, err := filepath.Rel(cwd, p); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+		return p
+	}
+	var orgs []string
+	for _, o := range c.Organizations {
+		orgs = append(orgs, o.Name)
+	}
+	rule := strings.Repeat("─", 72)
+
+	fmt.Fprintln(w, rule)
+	fmt.Fprintln(w, "trailgate dev default is running")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  Temporal      %s  (namespace %s, task queue %s)\n", c.Temporal.Address, c.Temporal.Namespace, c.Temporal.TaskQueue)
+	fmt.Fprintf(w, "  Temporal UI   %s\n", c.Temporal.UIURL)
+	fmt.Fprintf(w, "  AWS sandbox   %s  (organizations %s)\n", c.AWS.EndpointURL, strings.Join(orgs, ", "))
+	fmt.Fprintf(w, "  Data          %s  (kept across restarts; delete it to start afresh)\n", rel(e.DataDir)+string(filepath.Separator))
+	fmt.Fprintf(w, "  Configuration %s\n", rel(e.ConfigFile))
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  People of the demo: %s requests; %s approve (%d approvals, never the requester's own);\n",
+		DemoRequester, strings.Join(c.Approvals.Approvers, " and "), c.Approvals.Required)
+	fmt.Fprintf(w, "  %s confirms CloudTrail cleanup. Act as one of them with --as.\n", strings.Join(c.Approvals.CloudTrailAdmins, ", "))
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "  The AWS CLI against the sandbox, as trailgate reaches an organization:")
+	profile := c.AWS.Profile
+	if len(e.AWS.RoleProfiles) > 0 {
+		profile = e.AWS.RoleProfiles[0]
+	}
+	fmt.Fprintf(w, "    AWS_CONFIG_FILE=%s AWS_SHARED_CREDENTIALS_FILE=%s \\\n      aws --profile %s organizations describe-organization\n",
+		rel(c.AWS.ConfigFile), rel(c.AWS.CredentialsFile), profile)
+	if len(e.AWS.Profiles) > 0 {
+		fmt.Fprintf(w, "    profiles: %s\n", strings.Join(append(append([]string(nil), e.AWS.RoleProfiles...), e.AWS.Profiles...), ", "))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "  Next, in another terminal:")
+	fmt.Fprintf(w, "    bin/trailgate --config %s doctor\n", rel(e.ConfigFile))
+	fmt.Fprintf(w, "    bin/trailgate --config %s enable --all --waves 1,rest --as %s --reason \"first change\"\n", rel(e.ConfigFile), DemoRequester)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "  Ctrl-C stops everything; bin/trailgate-worker --dev starts it again where it was.")
+	fmt.Fprintln(w, rule)
+}

@@ -1,0 +1,167 @@
+// Package devmode runs trailgate's embedded default (trailgate-worker
+// --dev): Temporal's own server and UI, the AWS sandbox with a few
+// organizations, and the effective configuration that points the worker and
+// the CLI at them, written to <data_dir>/trailgate.yaml. Everything lives in
+// the data directory and survives a restart.
+package devmode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/devserver"
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// Host is where every service of the embedded default listens: this
+// machine only.
+const Host = "127.0.0.1"
+
+// ConfigFileName is the effective configuration's name in the data
+// directory.
+const ConfigFileName = "trailgate.yaml"
+
+// The people of the demo: dave asks for changes, alice and bob approve them
+// (two approvals, never dave's own), carol administers CloudTrail and
+// confirms cleanup before a disable.
+const DemoRequester = "dave"
+
+var (
+	demoApprovers        = []string{"alice", "bob"}
+	demoCloudTrailAdmins = []string{"carol"}
+)
+
+// DemoTrailName is the organization trail the embedded default manages.
+const DemoTrailName = "trailgate-org-trail"
+
+// Environment is the running embedded default.
+type Environment struct {
+	// Config is the effective configuration, as written to ConfigFile.
+	Config config.Config
+	// ConfigFile is <data_dir>/trailgate.yaml.
+	ConfigFile string
+	// DataDir is the absolute data directory.
+	DataDir  string
+	Temporal *devserver.Server
+	AWS      *awssandbox.DevEnvironment
+}
+
+// Start checks that the embedded default's ports are free, starts Temporal
+// (with the UI) and the AWS sandbox on the data directory of cfg, and writes
+// the effective configuration. logger receives the servers' warnings and
+// errors. Close stops what Start started.
+func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Environment, error) {
+	dataDir, err := filepath.Abs(cfg.Dev.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("find data directory %s: %w", cfg.Dev.DataDir, err)
+	}
+	if err := devserver.CheckPorts(Host,
+		devserver.Port{Number: cfg.Dev.TemporalPort, Purpose: "Temporal frontend", Setting: "dev.temporal_port"},
+		devserver.Port{Number: cfg.Dev.UIPort, Purpose: "Temporal UI", Setting: "dev.ui_port"},
+		devserver.Port{Number: cfg.Dev.SandboxPort, Purpose: "AWS sandbox", Setting: "dev.sandbox_port"},
+	); err != nil {
+		return nil, fmt.Errorf("start the embedded default: %w", err)
+	}
+
+	env := &Environment{DataDir: dataDir, ConfigFile: filepath.Join(dataDir, ConfigFileName)}
+	env.Temporal, err = devserver.Start(ctx, devserver.Options{
+		DataDir:          dataDir,
+		Host:             Host,
+		FrontendPort:     cfg.Dev.TemporalPort,
+		UIPort:           cfg.Dev.UIPort,
+		Namespace:        cfg.Temporal.Namespace,
+		SearchAttributes: workflows.SearchAttributes(),
+		Logger:           logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the embedded default: %w", err)
+	}
+	env.AWS, err = awssandbox.StartDev(ctx, dataDir, net.JoinHostPort(Host, strconv.Itoa(cfg.Dev.SandboxPort)))
+	if err != nil {
+		_ = env.Close(ctx)
+		return nil, fmt.Errorf("start the embedded default: %w", err)
+	}
+
+	env.Config = Effective(cfg, dataDir, env.Temporal.FrontendAddress(), env.Temporal.UIURL(), env.AWS)
+	if err := env.Config.Validate(); err != nil {
+		_ = env.Close(ctx)
+		return nil, fmt.Errorf("effective configuration of the embedded default: %w", err)
+	}
+	if err := config.WriteFile(env.ConfigFile, env.Config); err != nil {
+		_ = env.Close(ctx)
+		return nil, fmt.Errorf("start the embedded default: %w", err)
+	}
+	return env, nil
+}
+
+// Effective is cfg pointed at the embedded default: its Temporal and UI,
+// the sandbox's endpoint with the operator profile of its shared files, its
+// organizations reached through their roles, and, unless cfg names its own,
+// the demo's people and a managed organization trail. Paths are absolute so
+// that the written file works from any directory.
+func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *awssandbox.DevEnvironment) config.Config {
+	c := cfg
+	c.Temporal.Address = temporalAddress
+	c.Temporal.UIURL = uiURL
+	// The embedded server speaks plain gRPC on the loopback interface.
+	c.Temporal.TLS = config.TLS{}
+	c.Temporal.APIKey = ""
+
+	c.AWS.EndpointURL = aws.Endpoint
+	c.AWS.Profile = aws.OperatorProfile
+	c.AWS.ConfigFile = aws.ConfigFile
+	c.AWS.CredentialsFile = aws.CredentialsFile
+	if aws.Sandbox != nil && aws.Sandbox.Region() != "" {
+		c.AWS.Region = aws.Sandbox.Region()
+	}
+
+	c.Organizations = make([]config.Organization, 0, len(aws.Organizations))
+	for _, o := range aws.Organizations {
+		c.Organizations = append(c.Organizations, config.Organization{
+			Name:                o.Name,
+			ManagementAccountID: o.ManagementAccountID,
+			RoleARN:             o.RoleARN,
+			ExternalID:          o.ExternalID,
+		})
+	}
+
+	if len(c.Approvals.Approvers) == 0 {
+		c.Approvals.Approvers = append([]string(nil), demoApprovers...)
+		c.Approvals.Required = len(demoApprovers)
+	}
+	if len(c.Approvals.CloudTrailAdmins) == 0 {
+		c.Approvals.CloudTrailAdmins = append([]string(nil), demoCloudTrailAdmins...)
+	}
+	if c.Trail.Name == "" && len(aws.Organizations) > 0 {
+		c.Trail.Name = DemoTrailName
+		c.Trail.Bucket = DemoTrailName + "-" + aws.Organizations[0].ManagementAccountID
+	}
+
+	c.Dev.DataDir = dataDir
+	return c
+}
+
+// Close stops the AWS sandbox and Temporal. Their state stays in the data
+// directory for the next start.
+func (e *Environment) Close(ctx context.Context) error {
+	var errs []error
+	if e.AWS != nil && e.AWS.Close != nil {
+		errs = append(errs, e.AWS.Close(ctx))
+		e.AWS = nil
+	}
+	if e.Temporal != nil {
+		errs = append(errs, e.Temporal.Stop())
+		e.Temporal = nil
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("stop the embedded default: %w", err)
+	}
+	return nil
+}
