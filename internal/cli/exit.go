@@ -67,7 +67,7 @@ func (o *changeOutcome) Error() string {
 	}
 	for _, t := range p.Targets {
 		if t.Error != "" {
-			msg += fmt.Sprintf("\n  %s: %s", t.Organization, t.Error)
+			msg += fmt.Sprintf("\n  %s: %s", t.Organization, shortError(t.Error))
 		}
 	}
 	return msg

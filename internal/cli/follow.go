@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -251,7 +252,7 @@ func entryLine(e workflows.RecordEntry) string {
 	if org == "" {
 		org = "change"
 	}
-	line := fmt.Sprintf("  %s  %-14s %-18s %s", e.At.UTC().Format("15:04:05"), org, e.Kind, e.Detail)
+	line := fmt.Sprintf("  %s  %-14s %-18s %s", e.At.UTC().Format("15:04:05"), org, e.Kind, shortError(e.Detail))
 	if len(e.People) > 0 {
 		line += " (" + strings.Join(e.People, ", ") + ")"
 	}
@@ -314,4 +315,17 @@ func bar(p workflows.ChangeProgress) string {
 	total := max(len(p.Targets), 1)
 	filled := p.Done() * width / total
 	return "[" + strings.Repeat("█", filled) + strings.Repeat("░", width-filled) + "]"
+}
+
+var temporalErrorPrefix = regexp.MustCompile(`((activity|child workflow execution) error \([^)]*\): )+`)
+
+// shortError keeps, of an error that crossed Temporal, what a person acts
+// on: the message, without the activity's IDs and the wrapped SDK chain.
+// Change records keep the whole text.
+func shortError(s string) string {
+	s = temporalErrorPrefix.ReplaceAllString(strings.TrimSpace(s), "")
+	if i := strings.Index(s, " (type: "); i > 0 {
+		s = s[:i]
+	}
+	return s
 }

@@ -246,3 +246,16 @@ func TestGateKey(t *testing.T) {
 		t.Errorf("a maintenance window does not wait for people")
 	}
 }
+
+func TestShortError(t *testing.T) {
+	long := "activity error (type: ReadState, scheduledEventID: 16, startedEventID: 17, identity: 1@vm@): read the policy of bucket b: AccessDenied: Access Denied (to fix: check the role's trust policy) (type: AccessDenied, retryable: false): operation error S3: GetBucketPolicy, https response error StatusCode: 403"
+	if got, want := shortError(long), "read the policy of bucket b: AccessDenied: Access Denied (to fix: check the role's trust policy)"; got != want {
+		t.Errorf("shortError:\n got %q\nwant %q", got, want)
+	}
+	if got, want := shortError("failed: "+long), "failed: read the policy of bucket b: AccessDenied: Access Denied (to fix: check the role's trust policy)"; got != want {
+		t.Errorf("shortError:\n got %q\nwant %q", got, want)
+	}
+	if got := shortError("failed: nothing wrapped"); got != "failed: nothing wrapped" {
+		t.Errorf("shortError changed a plain message: %q", got)
+	}
+}

@@ -138,7 +138,7 @@ func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, lin
 func targetDetail(t workflows.TargetSummary) string {
 	switch {
 	case t.Error != "":
-		return "error: " + oneLine(t.Error)
+		return "error: " + shortError(oneLine(t.Error))
 	case t.Evidence != nil:
 		return fmt.Sprintf("verified: trusted access %s, service-linked role %s", onOff(t.Evidence.TrustedAccess), present(t.Evidence.ServiceLinkedRole))
 	case t.Phase.Final() && t.Plan != nil:
