@@ -63,7 +63,7 @@ func newSessionValues(cmd *cobra.Command, s *session) {
 	}
 	s.tty = s.stdout == os.Stdout && stdoutIsTerminal()
 	if s.poll == 0 {
-		s.poll = time.Second
+		s.poll = followEvery
 	}
 	if s.identity.lookupEnv == nil {
 		s.identity = defaultIdentitySources
@@ -72,6 +72,10 @@ func newSessionValues(cmd *cobra.Command, s *session) {
 		s.now = time.Now
 	}
 }
+
+// followEvery is how often --wait and --watch ask a change for its
+// progress.
+var followEvery = time.Second
 
 const asUsage = "who is acting (else $" + UserEnv + ", else the operating-system user)"
 

@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -118,34 +117,14 @@ func (r result) String() string {
 	return fmt.Sprintf("exit status %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
-// run runs `trailgate --config <file> args...` as the CLI would.
+// run runs `trailgate --config <file> args...` as bin/trailgate does.
 func (w *world) run(args ...string) result {
 	w.t.Helper()
-	root := &cobra.Command{Use: "trailgate", SilenceUsage: true, SilenceErrors: true}
-	config.RegisterFlags(root.PersistentFlags())
-	root.PersistentFlags().Bool("json", false, "print JSON")
-	dial := func(cfg config.Config) (client.Client, error) {
-		return client.Dial(client.Options{HostPort: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace, Logger: quietLogger()})
-	}
-	open := sessionOpener(dial)
-	addChangeCommands(root, func(cmd *cobra.Command) (*session, func(), error) {
-		s, closeSession, err := open(cmd)
-		if s != nil {
-			s.poll = 100 * time.Millisecond
-		}
-		return s, closeSession, err
-	})
 	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(append([]string{"--config", w.configPath}, args...))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	err := root.ExecuteContext(ctx)
-	if err != nil {
-		fmt.Fprintln(&errOut, "trailgate:", err)
-	}
-	r := result{stdout: out.String(), stderr: errOut.String(), code: ExitStatus(err)}
+	code := Main(ctx, append([]string{"--config", w.configPath}, args...), &out, &errOut)
+	r := result{stdout: out.String(), stderr: errOut.String(), code: code}
 	w.t.Logf("$ trailgate %s\n%s%s(exit status %d)", strings.Join(args, " "), r.stdout, r.stderr, r.code)
 	return r
 }
@@ -221,6 +200,7 @@ func TestCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Temporal's server, the AWS sandbox and a worker")
 	}
+	followEvery = 100 * time.Millisecond
 	w := startWorld(t)
 
 	t.Run("configuration and usage errors exit 2", func(t *testing.T) {
@@ -233,6 +213,8 @@ func TestCLI(t *testing.T) {
 		w.expect(w.run("enable"), 2, "no organizations", "acme-prod, acme-staging, globex")
 		w.expect(w.run("enable", "--org", "initech", "--waves", "rest,1"), 2, "initech", "--waves")
 		w.expect(w.run("approve"), 2, "one change ID")
+		w.expect(w.run("enable", "--all", "--bogus"), 2, "unknown flag")
+		w.expect(w.run("disable", "--all", "--window", "someday 02:00+1h"), 2, "maintenance window")
 		w.expect(w.run("plan", "rollout", "--all"), 2, "plan enable")
 	})
 
@@ -354,6 +336,36 @@ func TestCLI(t *testing.T) {
 		w.expect(w.run("status", disableID), 1, "rejected")
 		if st := w.readAWS(); !st["acme-prod"].enabled() {
 			t.Fatalf("a rejected disable must leave trusted access on: %+v", st["acme-prod"])
+		}
+	})
+
+	t.Run("pause, resume and cancel", func(t *testing.T) {
+		w.t = t
+		const id = "enable-globex-cli-test"
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--as", "dave"), 0)
+		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits 2 approval(s)")
+		w.expect(w.run("pause", id, "--as", "dave"), 2, "--reason")
+		w.expect(w.run("pause", id, "--as", "mallory", "--reason", "x"), 2, "mallory may not steer")
+		w.expect(w.run("pause", id, "--as", "dave", "--reason", "freeze"), 0, "dave paused change "+id)
+		w.expect(w.run("status", id), 0, "paused by dave: freeze")
+		w.expect(w.run("resume", id, "--as", "alice"), 0, "alice resumed change "+id)
+		r := w.run("cancel", id, "--as", "bob", "--reason", "not needed", "--wait", "--json")
+		w.expect(r, 1)
+		if p := decodeJSON[workflows.ChangeProgress](t, r); p.Phase != workflows.PhaseCancelled {
+			t.Errorf("cancel --wait --json: phase %s, want cancelled", p.Phase)
+		}
+		if st := w.readAWS(); st["globex"].enabled() {
+			t.Errorf("a cancelled change must leave globex alone: %+v", st["globex"])
+		}
+	})
+
+	t.Run("rollback", func(t *testing.T) {
+		w.t = t
+		w.expect(w.run("rollback", enableID, "--as", "dave"), 2, "a rollback re-enables trusted access after a disable")
+		r := w.run("rollback", disableID, "--as", "dave", "--wait", "--json")
+		w.expect(r, 0)
+		if p := decodeJSON[workflows.ChangeProgress](t, r); p.ChangeID != disableID+"-rollback" || p.Action != workflows.ActionRollback || !p.Phase.Successful() {
+			t.Errorf("rollback --wait --json: %+v", p)
 		}
 	})
 }
