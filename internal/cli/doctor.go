@@ -149,7 +149,7 @@ func namespaceCheck(ctx context.Context, c client.Client, namespace string) Chec
 		check.OK = true
 		check.Detail = fmt.Sprintf("%s is registered", namespace)
 		if r := resp.GetConfig().GetWorkflowExecutionRetentionTtl(); r != nil {
-			check.Detail += fmt.Sprintf(", keeping closed changes %s", r.AsDuration())
+			check.Detail += ", keeping closed changes " + shortDuration(r.AsDuration())
 		}
 	}
 	return check
@@ -230,9 +230,22 @@ func workerCheck(ctx context.Context, c client.Client, taskQueue string) Check {
 		found = append(found, fmt.Sprintf("%d %s", n, kind.name))
 	}
 	check.OK = true
-	check.Detail = fmt.Sprintf("%s pollers on %s (%s), last poll %s ago", strings.Join(found, " and "), taskQueue,
+	check.Detail = fmt.Sprintf("%s poller(s) on %s (%s), last poll %s ago", strings.Join(found, " and "), taskQueue,
 		strings.Join(identities, ", "), time.Since(latest).Round(time.Second))
 	return check
+}
+
+// shortDuration writes 24h rather than 24h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	if s == "" {
+		return "0s"
+	}
+	return s
 }
 
 func contains(list []string, s string) bool {
