@@ -4,7 +4,10 @@
 // read the environment.
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Config is the whole of trailgate's configuration. The mapstructure tags are the
 // keys users write in YAML and, upper-cased with dots as underscores and the
@@ -72,7 +75,9 @@ type Organization struct {
 // Trail describes the organization trail trailgate manages when enabling.
 // The trail is managed only when Name is set.
 type Trail struct {
-	Name              string `mapstructure:"name" yaml:"name,omitempty" json:"name,omitempty"`
+	Name string `mapstructure:"name" yaml:"name,omitempty" json:"name,omitempty"`
+	// Bucket may hold {management_account_id} and {organization}, filled in
+	// per organization: a bucket belongs to one account.
 	Bucket            string `mapstructure:"bucket" yaml:"bucket,omitempty" json:"bucket,omitempty"`
 	MultiRegion       bool   `mapstructure:"multi_region" yaml:"multi_region" json:"multi_region"`
 	LogFileValidation bool   `mapstructure:"log_file_validation" yaml:"log_file_validation" json:"log_file_validation"`
@@ -142,4 +147,23 @@ func Default() Config {
 			SandboxPort:  4566,
 		},
 	}
+}
+
+// Placeholders that trail.bucket may hold, so that each organization's trail
+// logs to a bucket of its own management account.
+const (
+	BucketAccountPlaceholder = "{management_account_id}"
+	BucketNamePlaceholder    = "{organization}"
+)
+
+// BucketFor is the trail bucket of one organization: Bucket with its
+// placeholders filled in.
+func (t Trail) BucketFor(org Organization) string {
+	return strings.NewReplacer(BucketAccountPlaceholder, org.ManagementAccountID, BucketNamePlaceholder, org.Name).Replace(t.Bucket)
+}
+
+// For is the trail as one organization manages it.
+func (t Trail) For(org Organization) Trail {
+	t.Bucket = t.BucketFor(org)
+	return t
 }

@@ -26,7 +26,7 @@ func PlanWorkflow(ctx workflow.Context, in PlanInput) (PlanResult, error) {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			res.Targets[i] = planOne(ctx, in, org.Name, activities.OrgInput{Organization: org, Trail: in.Trail})
+			res.Targets[i] = planOne(ctx, in, org.Name, activities.OrgInput{Organization: org, Trail: in.Trail.For(org)})
 		})
 	}
 	wg.Wait(ctx)
@@ -52,7 +52,7 @@ func planOne(ctx workflow.Context, in PlanInput, name string, org activities.Org
 	var plan Plan
 	switch in.Action {
 	case ActionEnable:
-		plan = PlanEnable(cur, in.Trail.Name, in.Trail.Bucket)
+		plan = PlanEnable(cur, org.Trail.Name, org.Trail.Bucket)
 	case ActionDisable, ActionRollback:
 		var inv Inventory
 		if err := workflow.ExecuteActivity(ctx, a.TakeInventory, org).Get(ctx, &inv); err != nil {

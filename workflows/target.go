@@ -42,6 +42,7 @@ func TargetWorkflow(ctx workflow.Context, in TargetInput) (TargetProgress, error
 	if err := in.Validate(); err != nil {
 		return TargetProgress{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
 	}
+	in.Trail = in.Trail.For(in.Organization)
 	t := &target{in: in, progress: TargetProgress{
 		ChangeID:     in.ChangeID,
 		Organization: in.Organization.Name,

@@ -1,0 +1,154 @@
+// Package testenv runs trailgate for integration tests, with real parts
+// only: Temporal's own server in-process (SQLite in a temporary directory),
+// the AWS sandbox behind an HTTP server, and a worker running trailgate's
+// workflows and activities through the unmodified AWS SDK clients, which
+// assume each organization's role from the operator account as in
+// production.
+package testenv
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/awsclient"
+	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/devserver"
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// Env is a running trailgate for one test.
+type Env struct {
+	// Client reaches the Temporal server of the test.
+	Client client.Client
+	// AWS is the sandbox; its Orgs are acme-prod, acme-staging and globex.
+	AWS *awssandbox.TestEnv
+	// Config is the configuration a user would write for this environment:
+	// the Temporal address, the sandbox organizations with their roles, the
+	// demo's people (approvers alice and bob, CloudTrail administrator
+	// carol, two approvals) and a managed organization trail.
+	Config config.Config
+	// Server is the embedded Temporal server.
+	Server *devserver.Server
+
+	t       testing.TB
+	worker  worker.Worker
+	dataDir string
+}
+
+// Options change the environment.
+type Options struct {
+	// Sandbox configures the AWS sandbox (faults, seed, propagation delay).
+	Sandbox awssandbox.Options
+	// Polling bounds verification; short intervals by default.
+	Polling activities.Polling
+}
+
+// Start starts Temporal, the sandbox and a worker, and stops them when the
+// test ends.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: starts Temporal's server")
+	}
+	e := &Env{t: t, dataDir: t.TempDir()}
+	e.AWS = awssandbox.StartTest(t, opts.Sandbox)
+	e.Config = e.config()
+	e.startServer()
+	e.StartWorker(opts.Polling)
+	return e
+}
+
+func (e *Env) config() config.Config {
+	c := config.Default()
+	c.Temporal.TaskQueue = "trailgate-test"
+	c.AWS.EndpointURL = e.AWS.URL
+	for _, o := range e.AWS.Orgs {
+		c.Organizations = append(c.Organizations, config.Organization{
+			Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID,
+		})
+	}
+	c.Approvals.Required = 2
+	c.Approvals.Approvers = []string{"alice", "bob"}
+	c.Approvals.CloudTrailAdmins = []string{"carol"}
+	c.Trail = config.Trail{Name: "trailgate-org-trail", Bucket: "trailgate-org-trail-" + config.BucketAccountPlaceholder, MultiRegion: true, LogFileValidation: true}
+	return c
+}
+
+func (e *Env) startServer() {
+	e.t.Helper()
+	port, err := devserver.FreePort("127.0.0.1")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e.Server, err = devserver.Start(ctx, devserver.Options{
+		DataDir: e.dataDir, FrontendPort: port, Namespace: e.Config.Temporal.Namespace,
+		SearchAttributes: workflows.SearchAttributes(),
+		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		e.t.Fatalf("start Temporal: %v", err)
+	}
+	e.Config.Temporal.Address = e.Server.FrontendAddress()
+	e.Client, err = client.Dial(client.Options{
+		HostPort: e.Server.FrontendAddress(), Namespace: e.Config.Temporal.Namespace,
+		Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+	})
+	if err != nil {
+		e.t.Fatalf("connect to Temporal: %v", err)
+	}
+	e.t.Cleanup(func() {
+		e.Client.Close()
+		_ = e.Server.Stop()
+	})
+}
+
+// StartWorker starts a worker with trailgate's workflows and activities; the
+// activities act as the operator account and assume each organization's
+// role. It stops when the test ends, or earlier with StopWorker.
+func (e *Env) StartWorker(p activities.Polling) {
+	e.t.Helper()
+	if p.First == 0 {
+		p = activities.Polling{First: 50 * time.Millisecond, Max: time.Second}
+	}
+	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(e.AWS.OperatorConfig()), p)
+	w := worker.New(e.Client, e.Config.Temporal.TaskQueue, worker.Options{})
+	workflows.Register(w)
+	w.RegisterActivity(acts)
+	if err := w.Start(); err != nil {
+		e.t.Fatalf("start worker: %v", err)
+	}
+	e.worker = w
+	e.t.Cleanup(e.StopWorker)
+}
+
+// StopWorker stops the worker, as a crash or a deploy would.
+func (e *Env) StopWorker() {
+	if e.worker != nil {
+		e.worker.Stop()
+		e.worker = nil
+	}
+}
+
+// Org returns the sandbox organization with the name, failing the test when
+// there is none.
+func (e *Env) Org(name string) awssandbox.DevOrganization {
+	e.t.Helper()
+	for _, o := range e.AWS.Orgs {
+		if o.Name == name {
+			return o
+		}
+	}
+	e.t.Fatalf("no sandbox organization %s", name)
+	return awssandbox.DevOrganization{}
+}

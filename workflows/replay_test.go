@@ -1,0 +1,39 @@
+package workflows_test
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// TestRecordedHistoriesReplay replays histories recorded from real runs
+// (TRAILGATE_RECORD_HISTORIES=1 go test -run Against ./workflows): a change
+// to the workflows that would break running workflows fails here.
+func TestRecordedHistoriesReplay(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no recorded histories in testdata/histories")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			workflows.Register(r)
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatalf("replay %s: %v", f, err)
+			}
+		})
+	}
+}
+
+func protoJSON(m proto.Message) (json.RawMessage, error) {
+	return protojson.Marshal(m)
+}
