@@ -105,7 +105,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Enviro
 // the sandbox's endpoint with the operator profile of its shared files, its
 // organizations reached through their roles, and, unless cfg names its own,
 // the demo's people and a managed organization trail. Paths are absolute so
-// that the written file works from any directory.
+// that the written file works from any directory. A nil aws leaves the AWS
+// settings and organizations as they are.
 func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *awssandbox.DevEnvironment) config.Config {
 	c := cfg
 	c.Temporal.Address = temporalAddress
@@ -114,22 +115,25 @@ func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *a
 	c.Temporal.TLS = config.TLS{}
 	c.Temporal.APIKey = ""
 
-	c.AWS.EndpointURL = aws.Endpoint
-	c.AWS.Profile = aws.OperatorProfile
-	c.AWS.ConfigFile = aws.ConfigFile
-	c.AWS.CredentialsFile = aws.CredentialsFile
-	if aws.Sandbox != nil && aws.Sandbox.Region() != "" {
-		c.AWS.Region = aws.Sandbox.Region()
-	}
-
-	c.Organizations = make([]config.Organization, 0, len(aws.Organizations))
-	for _, o := range aws.Organizations {
-		c.Organizations = append(c.Organizations, config.Organization{
-			Name:                o.Name,
-			ManagementAccountID: o.ManagementAccountID,
-			RoleARN:             o.RoleARN,
-			ExternalID:          o.ExternalID,
-		})
+	var orgs []awssandbox.DevOrganization
+	if aws != nil {
+		c.AWS.EndpointURL = aws.Endpoint
+		c.AWS.Profile = aws.OperatorProfile
+		c.AWS.ConfigFile = aws.ConfigFile
+		c.AWS.CredentialsFile = aws.CredentialsFile
+		if aws.Sandbox != nil && aws.Sandbox.Region() != "" {
+			c.AWS.Region = aws.Sandbox.Region()
+		}
+		orgs = aws.Organizations
+		c.Organizations = make([]config.Organization, 0, len(orgs))
+		for _, o := range orgs {
+			c.Organizations = append(c.Organizations, config.Organization{
+				Name:                o.Name,
+				ManagementAccountID: o.ManagementAccountID,
+				RoleARN:             o.RoleARN,
+				ExternalID:          o.ExternalID,
+			})
+		}
 	}
 
 	if len(c.Approvals.Approvers) == 0 {
@@ -139,9 +143,9 @@ func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *a
 	if len(c.Approvals.CloudTrailAdmins) == 0 {
 		c.Approvals.CloudTrailAdmins = append([]string(nil), demoCloudTrailAdmins...)
 	}
-	if c.Trail.Name == "" && len(aws.Organizations) > 0 {
+	if c.Trail.Name == "" && len(orgs) > 0 {
 		c.Trail.Name = DemoTrailName
-		c.Trail.Bucket = DemoTrailName + "-" + aws.Organizations[0].ManagementAccountID
+		c.Trail.Bucket = DemoTrailName + "-" + orgs[0].ManagementAccountID
 	}
 
 	c.Dev.DataDir = dataDir

@@ -1,0 +1,165 @@
+package devmode_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/devmode"
+	"github.com/trailgate/trailgate/internal/devserver"
+)
+
+func devConfig(t *testing.T) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Dev.DataDir = t.TempDir()
+	for _, p := range []*int{&cfg.Dev.TemporalPort, &cfg.Dev.UIPort, &cfg.Dev.SandboxPort} {
+		port, err := devserver.FreePort(devmode.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*p = port
+	}
+	return cfg
+}
+
+func load(t *testing.T, path string) config.Config {
+	t.Helper()
+	fs := pflag.NewFlagSet("trailgate", pflag.ContinueOnError)
+	config.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--config", path}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.LoadOptions{Flags: fs})
+	if err != nil {
+		t.Fatalf("load the written configuration %s: %v", path, err)
+	}
+	return cfg
+}
+
+func TestDevDefaultWritesItsConfigurationAndKeepsItAcrossRestarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal's server and the AWS sandbox twice")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := devConfig(t)
+
+	env, err := devmode.Start(ctx, cfg, quiet)
+	if err != nil {
+		t.Fatalf("start the dev default: %v", err)
+	}
+	if env.ConfigFile != filepath.Join(cfg.Dev.DataDir, devmode.ConfigFileName) {
+		t.Errorf("configuration written to %s, want it in the data directory", env.ConfigFile)
+	}
+	written := load(t, env.ConfigFile)
+	if !reflect.DeepEqual(written, env.Config) {
+		t.Fatalf("the written configuration does not load back as the worker's:\nwritten %+v\nworker  %+v", written, env.Config)
+	}
+
+	c := written
+	if len(c.Organizations) < 3 {
+		t.Fatalf("want the sandbox's organizations, got %+v", c.Organizations)
+	}
+	for _, o := range c.Organizations {
+		if o.RoleARN == "" || o.ExternalID == "" || !strings.Contains(o.RoleARN, o.ManagementAccountID) {
+			t.Errorf("organization %+v is not reached through a role in its management account", o)
+		}
+	}
+	if c.AWS.EndpointURL != env.AWS.Endpoint || c.AWS.Profile != env.AWS.OperatorProfile {
+		t.Errorf("AWS %+v does not point at the sandbox %s with the operator profile", c.AWS, env.AWS.Endpoint)
+	}
+	for _, f := range []string{c.AWS.ConfigFile, c.AWS.CredentialsFile} {
+		if _, err := os.Stat(f); err != nil || !filepath.IsAbs(f) {
+			t.Errorf("AWS shared file %q: absolute %v, %v", f, filepath.IsAbs(f), err)
+		}
+	}
+	if c.Temporal.Address != env.Temporal.FrontendAddress() || c.Temporal.UIURL != env.Temporal.UIURL() {
+		t.Errorf("Temporal %+v does not point at the embedded server", c.Temporal)
+	}
+	if got := strings.Join(c.Approvals.Approvers, ","); got != "alice,bob" || c.Approvals.Required != 2 ||
+		strings.Join(c.Approvals.CloudTrailAdmins, ",") != "carol" {
+		t.Errorf("approvals %+v are not the demo's people", c.Approvals)
+	}
+	if c.Trail.Name != devmode.DemoTrailName || !strings.HasSuffix(c.Trail.Bucket, c.Organizations[0].ManagementAccountID) {
+		t.Errorf("trail %+v is not the managed demo trail", c.Trail)
+	}
+
+	var banner bytes.Buffer
+	env.WriteBanner(&banner)
+	for _, want := range []string{c.Temporal.Address, c.Temporal.UIURL, c.AWS.EndpointURL, "AWS_CONFIG_FILE=", "AWS_SHARED_CREDENTIALS_FILE=",
+		"organizations describe-organization", "doctor", "--as " + devmode.DemoRequester} {
+		if !strings.Contains(banner.String(), want) {
+			t.Errorf("banner does not say %q:\n%s", want, banner.String())
+		}
+	}
+
+	if err := env.Close(ctx); err != nil {
+		t.Fatalf("stop the dev default: %v", err)
+	}
+	again, err := devmode.Start(ctx, cfg, quiet)
+	if err != nil {
+		t.Fatalf("start the dev default again: %v", err)
+	}
+	defer again.Close(context.Background())
+	if !reflect.DeepEqual(again.Config.Organizations, c.Organizations) {
+		t.Fatalf("organizations changed across a restart:\nbefore %+v\nafter  %+v", c.Organizations, again.Config.Organizations)
+	}
+}
+
+func TestBusySandboxPortStopsBeforeAnythingStarts(t *testing.T) {
+	cfg := devConfig(t)
+	busy, err := net.Listen("tcp", net.JoinHostPort(devmode.Host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg.Dev.SandboxPort = busy.Addr().(*net.TCPAddr).Port
+
+	_, err = devmode.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var inUse *devserver.PortInUseError
+	if !errors.As(err, &inUse) {
+		t.Fatalf("start with the sandbox port taken: got %v, want a port-in-use error", err)
+	}
+	for _, want := range []string{"AWS sandbox", "dev.sandbox_port", "--dev-sandbox-port"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Dev.DataDir, devserver.DatabaseFileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Temporal's database was created although the dev default could not start: %v", err)
+	}
+}
+
+func TestEffectiveKeepsTheUsersPeopleAndTrail(t *testing.T) {
+	cfg := config.Default()
+	cfg.Approvals.Approvers = []string{"erin"}
+	cfg.Approvals.Required = 1
+	cfg.Approvals.CloudTrailAdmins = []string{"frank"}
+	cfg.Trail.Name, cfg.Trail.Bucket = "audit", "audit-logs"
+	cfg.Temporal.APIKey = "from-production"
+
+	got := devmode.Effective(cfg, "/data", "127.0.0.1:7233", "http://127.0.0.1:8233", nil)
+	if strings.Join(got.Approvals.Approvers, ",") != "erin" || got.Approvals.Required != 1 || got.Approvals.CloudTrailAdmins[0] != "frank" {
+		t.Errorf("approvals %+v: the user's people were replaced", got.Approvals)
+	}
+	if got.Trail.Name != "audit" || got.Trail.Bucket != "audit-logs" {
+		t.Errorf("trail %+v: the user's trail was replaced", got.Trail)
+	}
+	if got.Temporal.APIKey != "" {
+		t.Error("the embedded Temporal would be sent an API key meant for another cluster")
+	}
+}
