@@ -143,9 +143,11 @@ func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *a
 	if len(c.Approvals.CloudTrailAdmins) == 0 {
 		c.Approvals.CloudTrailAdmins = append([]string(nil), demoCloudTrailAdmins...)
 	}
-	if c.Trail.Name == "" && len(orgs) > 0 {
+	if c.Trail.Name == "" {
+		// A bucket belongs to one account: each organization's trail logs to
+		// a bucket of its own management account.
 		c.Trail.Name = DemoTrailName
-		c.Trail.Bucket = DemoTrailName + "-" + orgs[0].ManagementAccountID
+		c.Trail.Bucket = DemoTrailName + "-" + config.BucketAccountPlaceholder
 	}
 
 	c.Dev.DataDir = dataDir
