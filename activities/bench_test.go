@@ -1,0 +1,32 @@
+package activities_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/awsclient"
+	"github.com/trailgate/trailgate/internal/awssandbox"
+)
+
+// BenchmarkReadState reads one organization's CloudTrail integration
+// through the real AWS SDK clients, over HTTP, from the sandbox, with the
+// organization's role assumed once and cached.
+func BenchmarkReadState(b *testing.B) {
+	env := awssandbox.StartTest(b, awssandbox.Options{})
+	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig()), activities.Polling{First: time.Millisecond, Max: time.Millisecond})
+	o := env.Orgs[0]
+	in := activities.OrgInput{
+		Organization: config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID},
+		Trail:        config.Trail{Name: "org-trail", Bucket: "org-trail-bucket"},
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := acts.ReadState(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
