@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 	startGate := ""
 	if opts.from != nil {
 		startGate = gateKey(*opts.from)
-		v.markSeen(s.liveEntries(ctx, *opts.from, &live))
+		v.markSeen(entriesUntil(s.liveEntries(ctx, *opts.from, &live), lastEntryAt(opts.from.Record)))
 	}
 	tick := time.NewTicker(s.poll)
 	defer tick.Stop()
@@ -142,6 +143,21 @@ func newProgressView(s *session) *progressView {
 }
 
 // markSeen keeps entries from being shown.
+func lastEntryAt(entries []workflows.RecordEntry) time.Time {
+	var last time.Time
+	for _, e := range entries {
+		if e.At.After(last) {
+			last = e.At
+		}
+	}
+	return last
+}
+
+// entriesUntil keeps the entries recorded at or before t.
+func entriesUntil(entries []workflows.RecordEntry, t time.Time) []workflows.RecordEntry {
+	return slices.DeleteFunc(entries, func(e workflows.RecordEntry) bool { return e.At.After(t) })
+}
+
 func (v *progressView) markSeen(entries []workflows.RecordEntry) {
 	for _, e := range entries {
 		v.seen[entryKey(e)] = true
@@ -172,6 +188,10 @@ func (s *session) liveEntries(ctx context.Context, p workflows.ChangeProgress, l
 		if err != nil || !ok {
 			continue
 		}
+		// The change records the organization's outcome itself, with its
+		// error; shown live, the organization's own would come first and
+		// the change's after it.
+		tp.Record = slices.DeleteFunc(slices.Clone(tp.Record), func(e workflows.RecordEntry) bool { return e.Kind == "outcome" })
 		targets = append(targets, tp)
 		if t.Phase.Final() && tp.Phase.Final() {
 			live.done[t.Organization] = true
