@@ -16,7 +16,7 @@ TEST_TIMEOUT ?= 20m
 TESTFLAGS ?=
 TOOL := $(GO) tool -modfile=tools/go.mod
 
-.PHONY: all build test lint fmt fmt-check vet staticcheck workflowcheck dev bench clean
+.PHONY: all build test lint fmt fmt-check vet staticcheck workflowcheck dev demo bench clean
 
 all: build
 
@@ -52,6 +52,10 @@ workflowcheck:
 ## dev: the embedded default: Temporal, its UI, the AWS sandbox and the worker
 dev: build
 	bin/trailgate-worker --dev
+
+## demo: a real session on a fresh dev default: two changes, their approvals and records
+demo:
+	GO="$(GO)" scripts/demo.sh
 
 ## bench: benchmarks only, with allocations
 bench:
