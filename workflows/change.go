@@ -305,10 +305,12 @@ func (c *change) updateAwaitingCleanup(ctx workflow.Context, wave *WaveProgress)
 	if len(waiting) == 0 {
 		if c.p.Phase == PhaseAwaitingCleanup {
 			c.p.Awaiting = nil
-			c.setPhase(ctx, PhasePreflight)
+			wave.Phase = PhasePlanning
+			c.setPhase(ctx, PhasePlanning)
 		}
 		return
 	}
+	wave.Phase = PhaseAwaitingCleanup
 	if c.p.Phase != PhaseAwaitingCleanup {
 		c.p.Awaiting = &Awaiting{
 			What: "cleanup confirmation from the CloudTrail administrator for " + strings.Join(waiting, ", "), Since: workflow.Now(ctx),

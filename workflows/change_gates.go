@@ -68,6 +68,9 @@ func (c *change) approve(ctx workflow.Context, d Decision) (ChangeProgress, erro
 	d.Wave = c.p.CurrentWave
 	wave := &c.p.Waves[c.p.CurrentWave-1]
 	wave.Approvals = append(wave.Approvals, d)
+	if len(wave.Approvals) >= c.in.Policy.RequiredApprovals {
+		c.p.Awaiting = nil
+	}
 	c.record(ctx, "", "approved", []string{d.By}, fmt.Sprintf("wave %d: approval %d of %d", d.Wave, len(wave.Approvals), c.in.Policy.RequiredApprovals)+comment(d.Comment))
 	return c.p, nil
 }
