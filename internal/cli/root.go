@@ -77,9 +77,14 @@ variables and flags.`,
 		if err != nil {
 			return nil, err
 		}
+		opts, err := temporalclient.Options(cfg.Temporal, logger, nil)
+		if err != nil {
+			return nil, usage(err)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 		defer cancel()
-		return temporalclient.Dial(ctx, cfg.Temporal, logger, nil)
+		// The session says where it was connecting to.
+		return client.DialContext(ctx, opts)
 	}
 	addChangeCommands(root, sessionOpener(dial))
 	root.AddCommand(newDoctorCommand(stderr))
