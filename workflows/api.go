@@ -163,33 +163,64 @@ type TargetInput struct {
 
 // Validate says what is wrong with a target input, all at once.
 func (in TargetInput) Validate() error {
-	var problems []string
-	if err := ValidateChangeID(in.ChangeID); err != nil {
-		problems = append(problems, err.Error())
-	}
-	if _, err := ParseAction(string(in.Action)); err != nil {
-		problems = append(problems, err.Error())
-	}
+	problems := requestProblems(in.ChangeID, in.Action, in.Requester)
 	if in.Organization.Name == "" {
 		problems = append(problems, "organization name is empty")
 	}
-	if in.Requester == "" {
-		problems = append(problems, "requester is empty: say who asks for the change")
-	}
 	if !in.PreApproved && in.ParentWorkflowID == "" {
-		if in.Policy.RequiredApprovals < 1 {
-			problems = append(problems, "the approval policy requires no approval: set approvals.required to 1 or more")
-		} else if len(in.Policy.Approvers) > 0 && len(in.Policy.Approvers) < in.Policy.RequiredApprovals {
-			problems = append(problems, fmt.Sprintf("approvals.required is %d but only %d approvers are listed", in.Policy.RequiredApprovals, len(in.Policy.Approvers)))
-		}
-	}
-	if in.Policy.Timeout <= 0 {
+		problems = append(problems, in.Policy.problems(in.Requester)...)
+	} else if in.Policy.Timeout <= 0 {
 		problems = append(problems, "the gate timeout must be positive")
 	}
+	return invalid("target input", problems)
+}
+
+// requestProblems are what may be wrong with any request: its change ID,
+// its action and who asks.
+func requestProblems(changeID string, action Action, requester string) []string {
+	var problems []string
+	if err := ValidateChangeID(changeID); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if _, err := ParseAction(string(action)); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if requester == "" {
+		problems = append(problems, "requester is empty: say who asks for the change")
+	}
+	return problems
+}
+
+// problems are what is wrong with the policy for a change the requester
+// asks for: a gate must need approval, from enough people other than the
+// requester, and must end.
+func (p GatePolicy) problems(requester string) []string {
+	var problems []string
+	if p.RequiredApprovals < 1 {
+		problems = append(problems, "the approval policy requires no approval: set approvals.required to 1 or more")
+	} else if len(p.Approvers) > 0 {
+		others := 0
+		for _, a := range p.Approvers {
+			if a != requester {
+				others++
+			}
+		}
+		if others < p.RequiredApprovals {
+			problems = append(problems, fmt.Sprintf("the change needs %d approval(s) but only %d approver(s) other than the requester %s are listed", p.RequiredApprovals, others, requester))
+		}
+	}
+	if p.Timeout <= 0 {
+		problems = append(problems, "the gate timeout must be positive")
+	}
+	return problems
+}
+
+// invalid joins problems into one error, or nil when there are none.
+func invalid(what string, problems []string) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return fmt.Errorf("invalid target input: %s", strings.Join(problems, "; "))
+	return fmt.Errorf("invalid %s: %s", what, strings.Join(problems, "; "))
 }
 
 // PlanStep is one mutation a target would make.

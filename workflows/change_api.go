@@ -41,13 +41,7 @@ type ChangeInput struct {
 
 // Validate says what is wrong with a change input, all at once.
 func (in ChangeInput) Validate() error {
-	var problems []string
-	if err := ValidateChangeID(in.ChangeID); err != nil {
-		problems = append(problems, err.Error())
-	}
-	if _, err := ParseAction(string(in.Action)); err != nil {
-		problems = append(problems, err.Error())
-	}
+	problems := requestProblems(in.ChangeID, in.Action, in.Requester)
 	if len(in.Organizations) == 0 {
 		problems = append(problems, "no organizations: name some with --org, or use --all")
 	}
@@ -67,34 +61,13 @@ func (in ChangeInput) Validate() error {
 	if in.FailureBudget < 0 {
 		problems = append(problems, "the failure budget must be 0 or more")
 	}
-	if in.Requester == "" {
-		problems = append(problems, "requester is empty: say who asks for the change")
-	}
-	if in.Policy.RequiredApprovals < 1 {
-		problems = append(problems, "the approval policy requires no approval: set approvals.required to 1 or more")
-	} else if len(in.Policy.Approvers) > 0 {
-		others := 0
-		for _, a := range in.Policy.Approvers {
-			if a != in.Requester {
-				others++
-			}
-		}
-		if others < in.Policy.RequiredApprovals {
-			problems = append(problems, fmt.Sprintf("the change needs %d approval(s) but only %d approver(s) other than the requester %s are listed", in.Policy.RequiredApprovals, others, in.Requester))
-		}
-	}
-	if in.Policy.Timeout <= 0 {
-		problems = append(problems, "the gate timeout must be positive")
-	}
+	problems = append(problems, in.Policy.problems(in.Requester)...)
 	for _, w := range in.Windows {
 		if err := w.Validate(); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
-	if len(problems) == 0 {
-		return nil
-	}
-	return fmt.Errorf("invalid change: %s", strings.Join(problems, "; "))
+	return invalid("change", problems)
 }
 
 // PlanWaves slices n organizations into waves by the specs: "N" takes N

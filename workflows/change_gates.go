@@ -15,23 +15,15 @@ func (c *change) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (ChangeProgress, error) { return c.p, nil }); err != nil {
 		return err
 	}
-	handlers := []struct {
-		name      string
-		handler   any
-		validator any
-		desc      string
-	}{
+	if err := setUpdateHandlers(ctx, []updateHandler{
 		{UpdateApprove, c.approve, c.validateApprove, "Approve the wave awaiting approval"},
 		{UpdateReject, c.reject, c.validateReject, "Reject the change at its gate; nothing more is changed"},
 		{UpdateConfirmCleanup, c.confirmCleanup, c.validateConfirmCleanup, "The CloudTrail administrator confirms cleanup for one or every organization"},
 		{UpdatePause, c.pause, c.validatePause, "Pause: no further organization starts mutating"},
 		{UpdateResume, c.resume, c.validateResume, "Resume a paused change"},
 		{UpdateCancel, c.cancel, c.validateCancel, "Cancel: organizations not yet mutating stop with nothing changed"},
-	}
-	for _, h := range handlers {
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator, Description: h.desc}); err != nil {
-			return err
-		}
+	}); err != nil {
+		return err
 	}
 	reports := workflow.GetSignalChannel(ctx, SignalTargetReport)
 	workflow.Go(ctx, func(ctx workflow.Context) {

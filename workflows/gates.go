@@ -21,23 +21,13 @@ func (t *target) registerHandlers(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
-	handlers := []struct {
-		name      string
-		handler   any
-		validator any
-		desc      string
-	}{
+	if err := setUpdateHandlers(ctx, []updateHandler{
 		{UpdateApprove, t.approve, t.validateApprove, "Approve the change at its approval gate"},
 		{UpdateReject, t.reject, t.validateReject, "Reject the change at a gate; nothing is changed"},
 		{UpdateConfirmCleanup, t.confirmCleanup, t.validateConfirmCleanup, "The CloudTrail administrator confirms cleanup before a disable"},
 		{UpdateCancel, t.cancel, t.validateCancel, "Cancel the change before any mutation"},
-	}
-	for _, h := range handlers {
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{
-			Validator: h.validator, Description: h.desc,
-		}); err != nil {
-			return err
-		}
+	}); err != nil {
+		return err
 	}
 	decisions := workflow.GetSignalChannel(ctx, SignalParentDecision)
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -312,4 +302,24 @@ func comment(c string) string {
 		return ""
 	}
 	return ": " + c
+}
+
+// updateHandler is an update a workflow takes, with the validator that
+// refuses it without a trace in history.
+type updateHandler struct {
+	name      string
+	handler   any
+	validator any
+	desc      string
+}
+
+func setUpdateHandlers(ctx workflow.Context, handlers []updateHandler) error {
+	for _, h := range handlers {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{
+			Validator: h.validator, Description: h.desc,
+		}); err != nil {
+			return fmt.Errorf("register update %s: %w", h.name, err)
+		}
+	}
+	return nil
 }
