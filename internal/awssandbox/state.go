@@ -1,6 +1,7 @@
 package awssandbox
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -390,8 +391,21 @@ func (g idSource) secret() string {
 	return base64.StdEncoding.EncodeToString(g.bytes("secret", 30))
 }
 
-func (g idSource) sessionToken() string {
-	return "FwoGZXIvYXdzE" + base64.StdEncoding.EncodeToString(g.bytes("token", 150))
+// sessionCredentials are fresh temporary credentials. Unlike accounts and
+// long-term keys they are never derived from the seed: AWS never issues the
+// same session key twice, and clients cache session keys across runs (the
+// AWS CLI keeps assumed-role credentials under ~/.aws/cli/cache), so a key a
+// previous sandbox issued must not name an identity in this one.
+func sessionCredentials() (accessKeyID, secret, token string) {
+	b := make([]byte, 16+30+150)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("read random bytes: %v", err))
+	}
+	var id strings.Builder
+	for _, c := range b[:16] {
+		id.WriteByte(base32Up[int(c)%len(base32Up)])
+	}
+	return "ASIA" + id.String(), base64.StdEncoding.EncodeToString(b[16:46]), "FwoGZXIvYXdzE" + base64.StdEncoding.EncodeToString(b[46:])
 }
 
 func (g idSource) organizationID() string { return "o-" + g.fromAlphabet("org", lowerAlnum, 10) }

@@ -146,3 +146,26 @@ func listViaProfile(t *testing.T, env *awssandbox.DevEnvironment, profile string
 	}
 	return names
 }
+
+// Two sandboxes with the same seed agree on accounts and long-term keys but
+// never hand out the same session credentials: a client that cached a
+// session key from one must not act as another identity in the other.
+func TestSessionCredentialsAreNeverReused(t *testing.T) {
+	ctx := context.Background()
+	seen := map[string]bool{}
+	for range 2 {
+		env := awssandbox.StartTest(t, awssandbox.Options{Seed: 1})
+		o := env.Orgs[0]
+		out, err := sts.NewFromConfig(env.OperatorConfig()).AssumeRole(ctx, &sts.AssumeRoleInput{
+			RoleArn: aws.String(o.RoleARN), RoleSessionName: aws.String("trailgate-test"), ExternalId: aws.String(o.ExternalID),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := aws.ToString(out.Credentials.AccessKeyId)
+		if seen[id] {
+			t.Fatalf("session key %s issued twice", id)
+		}
+		seen[id] = true
+	}
+}

@@ -122,10 +122,11 @@ func (s *Sandbox) stsAssumeRole(c *caller, form url.Values) (queryResult, *apiEr
 	}
 
 	now := s.now()
+	keyID, secret, token := sessionCredentials()
 	key := &accessKey{
-		AccessKeyID:     s.ids.accessKeyID("ASIA"),
-		SecretAccessKey: s.ids.secret(),
-		SessionToken:    s.ids.sessionToken(),
+		AccessKeyID:     keyID,
+		SecretAccessKey: secret,
+		SessionToken:    token,
 		AccountID:       target.ID,
 		RoleName:        r.Name,
 		SessionName:     sessionName,
