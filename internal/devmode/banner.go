@@ -41,15 +41,18 @@ func (e *Environment) WriteBanner(w io.Writer) {
 		DemoRequester, strings.Join(c.Approvals.Approvers, " and "), c.Approvals.Required)
 	fmt.Fprintf(w, "  %s confirms CloudTrail cleanup. Act as one of them with --as.\n", strings.Join(c.Approvals.CloudTrailAdmins, ", "))
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "  The AWS CLI against the sandbox, as trailgate reaches an organization:")
+	fmt.Fprintln(w, "  The AWS CLI against the sandbox, as an organization's management account:")
 	profile := c.AWS.Profile
-	if len(e.AWS.RoleProfiles) > 0 {
-		profile = e.AWS.RoleProfiles[0]
+	if len(c.Organizations) > 0 {
+		profile = c.Organizations[0].Name + "-management"
 	}
-	fmt.Fprintf(w, "    AWS_CONFIG_FILE=%s AWS_SHARED_CREDENTIALS_FILE=%s \\\n      aws --profile %s organizations describe-organization\n",
-		rel(c.AWS.ConfigFile), rel(c.AWS.CredentialsFile), profile)
+	// --endpoint-url is spelled out: AWS CLI versions before 1.29 and 2.13
+	// ignore the endpoint_url of a profile.
+	fmt.Fprintf(w, "    AWS_CONFIG_FILE=%s AWS_SHARED_CREDENTIALS_FILE=%s \\\n      aws --endpoint-url %s --profile %s organizations describe-organization\n",
+		rel(c.AWS.ConfigFile), rel(c.AWS.CredentialsFile), c.AWS.EndpointURL, profile)
 	if len(e.AWS.Profiles) > 0 {
-		fmt.Fprintf(w, "    profiles: %s\n", strings.Join(append(append([]string(nil), e.AWS.RoleProfiles...), e.AWS.Profiles...), ", "))
+		fmt.Fprintf(w, "    profiles: %s\n", strings.Join(e.AWS.Profiles, ", "))
+		fmt.Fprintf(w, "    as trailgate does, through the organization's role (AWS CLI 1.29 / 2.13 or later): %s\n", strings.Join(e.AWS.RoleProfiles, ", "))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "  Next, in another terminal:")
