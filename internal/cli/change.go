@@ -216,7 +216,7 @@ func (s *session) startChange(ctx context.Context, ci workflows.ChangeInput, wai
 		for _, o := range ci.Organizations {
 			names = append(names, o.Name)
 		}
-		fmt.Fprintf(s.stdout, "Change %s started: %s CloudTrail trusted access on %s, requested by %s.\n", ci.ChangeID, ci.Action, strings.Join(names, ", "), ci.Requester)
+		fmt.Fprintf(s.stdout, "Change %s started: %s on %s, requested by %s.\n", ci.ChangeID, actionPhrase(ci.Action), strings.Join(names, ", "), ci.Requester)
 		s.printLink(ci.ChangeID)
 	}
 	if !wait {
@@ -248,7 +248,7 @@ type startedJSON struct {
 }
 
 func changeSummary(ci workflows.ChangeInput) string {
-	s := fmt.Sprintf("%s CloudTrail trusted access on %d organization(s), requested by %s", ci.Action, len(ci.Organizations), ci.Requester)
+	s := fmt.Sprintf("%s on %d organization(s), requested by %s", actionPhrase(ci.Action), len(ci.Organizations), ci.Requester)
 	if ci.Reason != "" {
 		s += ": " + ci.Reason
 	}
@@ -266,4 +266,12 @@ func parseWaves(values []string) []string {
 		}
 	}
 	return waves
+}
+
+// actionPhrase says what a change of the action does, for people.
+func actionPhrase(a workflows.Action) string {
+	if a == workflows.ActionRollback {
+		return "roll back: re-enable CloudTrail trusted access"
+	}
+	return string(a) + " CloudTrail trusted access"
 }

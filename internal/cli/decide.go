@@ -125,8 +125,27 @@ func ConfirmCleanup(ctx context.Context, s *session, in CleanupCommandInput) err
 			ack = ", acknowledging that member-account logging stops"
 		}
 		fmt.Fprintf(s.stdout, "%s confirmed cleanup for change %s on %s%s.\n", by, in.ChangeID, scope, ack)
+		if !in.AcknowledgeMemberLoggingStops {
+			if trails := remainingTrails(p, in.Organization); len(trails) > 0 {
+				fmt.Fprintf(s.stdout, "Note: organization trails remained at the last inventory (%s). If they still remain, the change keeps waiting for a confirmation with --acknowledge-member-logging-stops.\n", strings.Join(trails, ", "))
+			}
+		}
 	}
 	return s.afterDecision(ctx, p, in.Wait)
+}
+
+// remainingTrails lists the organization trails the last inventories of a
+// change's running organizations found, limited to one organization when
+// org is set.
+func remainingTrails(p workflows.ChangeProgress, org string) []string {
+	var arns []string
+	for _, t := range p.Targets {
+		if t.Inventory == nil || t.Phase.Final() || (org != "" && t.Organization != org) {
+			continue
+		}
+		arns = append(arns, t.Inventory.TrailARNs()...)
+	}
+	return arns
 }
 
 // ControlCommandInput pauses, resumes or cancels a change: `trailgate

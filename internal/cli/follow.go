@@ -52,6 +52,7 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 		startGate = gateKey(*opts.from)
 		v.markSeen(entriesUntil(s.liveEntries(ctx, *opts.from, &live), lastEntryAt(opts.from.Record)))
 	}
+	newGate := false
 	tick := time.NewTicker(s.poll)
 	defer tick.Stop()
 	for {
@@ -73,8 +74,12 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 				v.warn(err)
 				continue
 			}
-			v.show(p, s.liveEntries(ctx, p, &live))
-			if opts.until == followToGate && waitsForPeople(p) && gateKey(p) != startGate {
+			for _, e := range v.show(p, s.liveEntries(ctx, p, &live)) {
+				newGate = newGate || e.Kind == "gate"
+			}
+			// A gate other than the one following began at, or the same gate
+			// asking again (a confirmation that was not enough).
+			if opts.until == followToGate && waitsForPeople(p) && (gateKey(p) != startGate || newGate) {
 				v.gate(p)
 				return p, nil
 			}
@@ -204,17 +209,22 @@ func entryKey(e workflows.RecordEntry) string {
 	return e.At.UTC().Format(time.RFC3339Nano) + "|" + e.Organization + "|" + e.Kind + "|" + e.Detail
 }
 
-// show prints the record entries not shown yet and the status line.
-func (v *progressView) show(p workflows.ChangeProgress, entries []workflows.RecordEntry) {
-	if v.quiet {
-		return
-	}
+// show prints the record entries not shown yet and the status line, and
+// returns those entries.
+func (v *progressView) show(p workflows.ChangeProgress, entries []workflows.RecordEntry) []workflows.RecordEntry {
+	var fresh []workflows.RecordEntry
 	for _, e := range entries {
 		k := entryKey(e)
 		if v.seen[k] {
 			continue
 		}
 		v.seen[k] = true
+		fresh = append(fresh, e)
+	}
+	if v.quiet {
+		return fresh
+	}
+	for _, e := range fresh {
 		v.clearBar()
 		fmt.Fprintln(v.out, entryLine(e))
 	}
@@ -227,6 +237,7 @@ func (v *progressView) show(p workflows.ChangeProgress, entries []workflows.Reco
 		fmt.Fprintln(v.out, "  ⋯ "+status)
 	}
 	v.status = status
+	return fresh
 }
 
 func (v *progressView) clearBar() {

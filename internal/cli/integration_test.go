@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,93 +16,30 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
-	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
-	"github.com/trailgate/trailgate/internal/devserver"
+	"github.com/trailgate/trailgate/internal/testenv"
 	"github.com/trailgate/trailgate/workflows"
 )
 
-// world is Temporal's server, the AWS sandbox and a trailgate worker, all in
-// this process, and a configuration file for the CLI to use.
+// world is trailgate running in this process (Temporal's server, the AWS
+// sandbox and a worker) and a configuration file for the CLI to use.
 type world struct {
 	t          *testing.T
 	aws        *awssandbox.TestEnv
-	cfg        config.Config
 	configPath string
-}
-
-func quietLogger() sdklog.Logger {
-	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func startWorld(t *testing.T) *world {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
+	e := testenv.Start(t, testenv.Options{})
+	path := filepath.Join(t.TempDir(), "trailgate.yaml")
+	if err := config.WriteFile(path, e.Config); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := devserver.Start(ctx, devserver.Options{
-		DataDir: t.TempDir(), FrontendPort: port, Namespace: "default",
-		SearchAttributes: workflows.SearchAttributes(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatalf("start Temporal: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 7})
-	dir := t.TempDir()
-	creds := filepath.Join(dir, "credentials")
-	if err := os.WriteFile(creds, fmt.Appendf(nil, "[operator]\naws_access_key_id = %s\naws_secret_access_key = %s\n", env.Operator.AccessKeyID, env.Operator.SecretAccessKey), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	emptyConfig := filepath.Join(dir, "config")
-	if err := os.WriteFile(emptyConfig, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	cfg := config.Default()
-	cfg.Temporal.Address = srv.FrontendAddress()
-	cfg.Temporal.TaskQueue = "trailgate-cli-test"
-	cfg.AWS = config.AWS{Region: env.Sandbox.Region(), EndpointURL: env.URL, Profile: "operator", ConfigFile: emptyConfig, CredentialsFile: creds}
-	for _, o := range env.Orgs {
-		cfg.Organizations = append(cfg.Organizations, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
-	}
-	// One trail.bucket serves every organization, and S3 bucket names are
-	// global: only the first organization could own it. These tests leave
-	// the trail unmanaged and look at trusted access and the role.
-	cfg.Trail = config.Trail{MultiRegion: true, LogFileValidation: true}
-	cfg.Approvals = config.Approvals{Required: 2, Approvers: []string{"alice", "bob"}, CloudTrailAdmins: []string{"carol"}, Timeout: 24 * time.Hour, ReminderEvery: time.Hour}
-	path := filepath.Join(dir, "trailgate.yaml")
-	if err := config.WriteFile(path, cfg); err != nil {
-		t.Fatal(err)
-	}
-
-	c, err := client.Dial(client.Options{HostPort: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	f, err := awsclient.NewFactory(ctx, cfg.AWS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(activities.NewWithFactory(f, activities.Polling{First: 50 * time.Millisecond, Max: 500 * time.Millisecond}))
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	return &world{t: t, aws: env, cfg: cfg, configPath: path}
+	return &world{t: t, aws: e.AWS, configPath: path}
 }
 
 // result is what a person sees of one command: its output and exit status.
@@ -269,7 +204,7 @@ func TestCLI(t *testing.T) {
 
 		st := w.readAWS()
 		for _, org := range []string{"acme-prod", "acme-staging"} {
-			if !st[org].enabled() || !st[org].Role {
+			if !st[org].enabled() || !st[org].Role || len(st[org].Trails) != 1 || !strings.Contains(st[org].Trails[0], "org=true logging=true") {
 				t.Errorf("%s after the enable: %+v", org, st[org])
 			}
 		}
@@ -359,13 +294,41 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	const stagingDisableID = "disable-staging-cli-test"
+	t.Run("a disable waits for an acknowledged cleanup confirmation while trails remain", func(t *testing.T) {
+		w.t = t
+		w.expect(w.run("disable", "--org", "acme-staging", "--change-id", stagingDisableID, "--as", "dave"), 0)
+		w.expect(w.run("status", stagingDisableID, "--watch", "--until-gate"), 0, "awaits cleanup confirmation", "carol")
+		w.expect(w.run("confirm-cleanup", stagingDisableID, "--as", "carol", "--org", "globex"), 2, "organization globex is not part of change "+stagingDisableID)
+		w.expect(w.run("confirm-cleanup", stagingDisableID, "--as", "carol", "--wait"), 0,
+			"organization trails remained", "--acknowledge-member-logging-stops", "awaits cleanup confirmation")
+		if st := w.readAWS(); !st["acme-staging"].enabled() {
+			t.Fatalf("a confirmation without acknowledgement must not disable: %+v", st["acme-staging"])
+		}
+		w.expect(w.run("confirm-cleanup", stagingDisableID, "--as", "carol", "--acknowledge-member-logging-stops", "--org", "acme-staging", "--wait"), 0,
+			"awaits 2 approval(s)")
+		w.expect(w.run("approve", stagingDisableID, "--as", "alice"), 0)
+		w.expect(w.run("approve", stagingDisableID, "--as", "bob", "--wait"), 0, "succeeded")
+		st := w.readAWS()
+		if st["acme-staging"].enabled() || len(st["acme-staging"].Trails) != 1 || !st["acme-staging"].Role {
+			t.Fatalf("after the disable, trusted access is off and the trail and the role remain: %+v", st["acme-staging"])
+		}
+	})
+
 	t.Run("rollback", func(t *testing.T) {
 		w.t = t
 		w.expect(w.run("rollback", enableID, "--as", "dave"), 2, "a rollback re-enables trusted access after a disable")
-		r := w.run("rollback", disableID, "--as", "dave", "--wait", "--json")
+		w.expect(w.run("rollback", stagingDisableID, "--as", "dave", "--reason", "member accounts need their trail"), 0, stagingDisableID+"-rollback started")
+		w.expect(w.run("rollback", stagingDisableID, "--as", "dave"), 2, "already exists")
+		w.expect(w.run("status", stagingDisableID+"-rollback", "--watch", "--until-gate"), 0, "awaits 2 approval(s)")
+		w.expect(w.run("approve", stagingDisableID+"-rollback", "--as", "alice"), 0)
+		r := w.run("approve", stagingDisableID+"-rollback", "--as", "bob", "--wait", "--json")
 		w.expect(r, 0)
-		if p := decodeJSON[workflows.ChangeProgress](t, r); p.ChangeID != disableID+"-rollback" || p.Action != workflows.ActionRollback || !p.Phase.Successful() {
-			t.Errorf("rollback --wait --json: %+v", p)
+		if p := decodeJSON[workflows.ChangeProgress](t, r); p.Action != workflows.ActionRollback || p.Phase != workflows.PhaseRolledBack {
+			t.Errorf("rollback: %+v", p)
+		}
+		if st := w.readAWS(); !st["acme-staging"].enabled() || !strings.Contains(fmt.Sprint(st["acme-staging"].Trails), "logging=true") {
+			t.Errorf("after the rollback, trusted access is on and the trail logs: %+v", st["acme-staging"])
 		}
 	})
 }

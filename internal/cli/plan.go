@@ -85,7 +85,7 @@ func Plan(ctx context.Context, s *session, in PlanCommandInput) error {
 
 // writePlan prints a plan for people, organization by organization.
 func writePlan(w io.Writer, res workflows.PlanResult) {
-	fmt.Fprintf(w, "Plan: %s CloudTrail trusted access (read-only; nothing was changed)\n", res.Action)
+	fmt.Fprintf(w, "Plan: %s (read-only; nothing was changed)\n", actionPhrase(res.Action))
 	for _, t := range res.Targets {
 		fmt.Fprintf(w, "\n%s\n", t.Organization)
 		if t.Error != "" {

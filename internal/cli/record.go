@@ -75,7 +75,7 @@ func Record(ctx context.Context, s *session, in RecordCommandInput) (err error) 
 func writeMarkdown(w io.Writer, rec ChangeRecord) error {
 	p := rec.Change
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Change %s: %s CloudTrail trusted access\n\n", p.ChangeID, p.Action)
+	fmt.Fprintf(&b, "# Change %s: %s\n\n", p.ChangeID, actionPhrase(p.Action))
 	b.WriteString("| | |\n|---|---|\n")
 	row := func(k, v string) {
 		if v != "" {

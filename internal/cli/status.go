@@ -87,7 +87,7 @@ func (s *session) printStatus(p workflows.ChangeProgress, e changeExecution) err
 // writeStatus prints a change for people: what, who, where it stands, its
 // waves and organizations, and what it waits for.
 func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, link string) {
-	fmt.Fprintf(w, "Change %s: %s CloudTrail trusted access, requested by %s\n", p.ChangeID, p.Action, p.Requester)
+	fmt.Fprintf(w, "Change %s: %s, requested by %s\n", p.ChangeID, actionPhrase(p.Action), p.Requester)
 	if p.Reason != "" {
 		fmt.Fprintf(w, "  Reason:   %s\n", p.Reason)
 	}
