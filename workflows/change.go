@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
 )
 
@@ -134,10 +135,7 @@ func (c *change) runWave(ctx workflow.Context) {
 		wave.Phase = PhaseAwaitingApproval
 		c.setPhase(ctx, PhaseAwaitingApproval)
 		c.record(ctx, "", "gate", c.in.Policy.Approvers, fmt.Sprintf("wave %d awaits %s", wave.Number, c.p.Awaiting.What))
-		_ = workflow.Await(ctx, func() bool {
-			return len(wave.Approvals) >= c.in.Policy.RequiredApprovals || c.rejected != nil || c.cancelled != nil ||
-				c.waveAll(wave, func(t TargetSummary) bool { return t.Phase.Final() })
-		})
+		c.awaitApproval(ctx, wave)
 		c.p.Awaiting = nil
 	}
 	switch {
@@ -164,6 +162,39 @@ func (c *change) runWave(ctx workflow.Context) {
 		wave.Phase = c.p.Phase
 	}
 	c.record(ctx, "", "wave", nil, fmt.Sprintf("wave %d ends: %s", wave.Number, c.waveOutcome(wave)))
+}
+
+// awaitApproval waits until the wave has its approvals, the change is
+// rejected or cancelled, or every target of the wave has ended (their gates
+// expire on their own). It reminds the approvers every
+// approvals.reminder_every.
+func (c *change) awaitApproval(ctx workflow.Context, wave *WaveProgress) {
+	decided := func() bool {
+		return len(wave.Approvals) >= c.in.Policy.RequiredApprovals || c.rejected != nil || c.cancelled != nil ||
+			c.waveAll(wave, func(t TargetSummary) bool { return t.Phase.Final() })
+	}
+	every := c.in.Policy.ReminderEvery
+	if workflow.GetVersion(ctx, versionWaveReminders, workflow.DefaultVersion, 1) == workflow.DefaultVersion || every <= 0 {
+		_ = workflow.Await(ctx, decided)
+		return
+	}
+	aw := *c.p.Awaiting
+	for !decided() {
+		ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+			Timeout: every, TimerOptions: workflow.TimerOptions{Summary: "Awaiting " + aw.What},
+		}, decided)
+		if err != nil {
+			return
+		}
+		// At expiry the targets end on their own; nobody needs a reminder.
+		if !ok && workflow.Now(ctx).Before(aw.Expires) {
+			c.record(ctx, "", "reminder", aw.Who, sendReminder(ctx, c.in.Policy, activities.Reminder{
+				ChangeID: c.in.ChangeID, Action: string(c.in.Action), Awaiting: aw.What, Who: aw.Who, Since: aw.Since, Expires: aw.Expires,
+				Message: fmt.Sprintf("change %s (%s on %s) has awaited %s since %s", c.in.ChangeID, c.in.Action,
+					strings.Join(wave.Organizations, ", "), aw.What, aw.Since.Format(time.RFC3339)),
+			}))
+		}
+	}
 }
 
 // release lets the wave's targets past their approval gates, at most

@@ -298,3 +298,27 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+func TestChangeRemindsApproversOnceForTheWholeWave(t *testing.T) {
+	h := newChangeHarness(t)
+	in := changeInput("acme-prod", "acme-staging", "globex")
+	in.Waves = nil
+	p, err := h.runChange(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Phase != workflows.PhaseExpired {
+		t.Fatalf("phase %s after a week without approvals", p.Phase)
+	}
+	if len(h.reminders) != 6 {
+		t.Fatalf("%d reminders in a week for one waiting wave, want 6 (one a day, from the change only)", len(h.reminders))
+	}
+	for _, r := range h.reminders {
+		if r.Reminder.Organization != "" || r.Reminder.ChangeID != "chg-1" || len(r.Reminder.Who) != 3 {
+			t.Errorf("reminder %+v is not the change's", r.Reminder)
+		}
+	}
+	if len(h.enabled) != 0 {
+		t.Errorf("an expired change enabled %v", h.enabled)
+	}
+}

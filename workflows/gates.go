@@ -233,6 +233,10 @@ func (t *target) gateSince(ctx workflow.Context, since time.Time, phase Phase, w
 	t.record(ctx, "gate", who, "awaiting "+what)
 	t.report(ctx, what)
 	decided := func() bool { return passed() || t.rejected != nil || t.cancelled != nil }
+	quiet := false
+	if t.in.ParentWorkflowID != "" && phase == PhaseAwaitingApproval {
+		quiet = workflow.GetVersion(ctx, versionQuietReleaseGate, workflow.DefaultVersion, 1) == 1
+	}
 	for !decided() {
 		left := expires.Sub(workflow.Now(ctx))
 		if left <= 0 {
@@ -241,7 +245,7 @@ func (t *target) gateSince(ctx workflow.Context, since time.Time, phase Phase, w
 			return true, nil
 		}
 		wait := left
-		if policy.ReminderEvery > 0 && policy.ReminderEvery < wait {
+		if !quiet && policy.ReminderEvery > 0 && policy.ReminderEvery < wait {
 			wait = policy.ReminderEvery
 		}
 		ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
@@ -251,7 +255,7 @@ func (t *target) gateSince(ctx workflow.Context, since time.Time, phase Phase, w
 		if err != nil {
 			return true, err
 		}
-		if !ok && workflow.Now(ctx).Before(expires) {
+		if !ok && !quiet && workflow.Now(ctx).Before(expires) {
 			t.remind(ctx, what, who, since, expires)
 		}
 	}
@@ -270,23 +274,26 @@ func (t *target) gateSince(ctx workflow.Context, since time.Time, phase Phase, w
 // remind sends a reminder; a reminder that cannot be delivered is recorded,
 // never fatal.
 func (t *target) remind(ctx workflow.Context, what string, who []string, since, expires time.Time) {
-	r := activities.Reminder{
+	t.record(ctx, "reminder", who, sendReminder(ctx, t.in.Policy, activities.Reminder{
 		ChangeID: t.in.ChangeID, Organization: t.in.Organization.Name, Action: string(t.in.Action),
 		Awaiting: what, Who: who, Since: since, Expires: expires,
 		Message: fmt.Sprintf("change %s (%s in %s) has awaited %s since %s; it expires at %s",
 			t.in.ChangeID, t.in.Action, t.in.Organization.Name, what, since.Format(time.RFC3339), expires.Format(time.RFC3339)),
-	}
+	}))
+}
+
+// sendReminder runs the Notify activity and says, for the record, what
+// became of the reminder.
+func sendReminder(ctx workflow.Context, p GatePolicy, r activities.Reminder) string {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		Summary:             "Remind " + strings.Join(who, ", "),
+		Summary:             "Remind " + strings.Join(r.Who, ", "),
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumAttempts: 5},
 	})
-	err := workflow.ExecuteActivity(actx, a.Notify, activities.NotifyInput{WebhookURL: t.in.Policy.WebhookURL, Reminder: r}).Get(ctx, nil)
-	if err != nil {
-		t.record(ctx, "reminder", who, "reminder not delivered: "+err.Error())
-		return
+	if err := workflow.ExecuteActivity(actx, a.Notify, activities.NotifyInput{WebhookURL: p.WebhookURL, Reminder: r}).Get(ctx, nil); err != nil {
+		return "reminder not delivered: " + err.Error()
 	}
-	t.record(ctx, "reminder", who, "reminded: "+r.Message)
+	return "reminded: " + r.Message
 }
 
 func cleanupDetail(c CleanupConfirmation) string {

@@ -13,7 +13,8 @@ import (
 )
 
 // TestRecordedHistoriesReplay replays histories recorded from real runs
-// (TRAILGATE_RECORD_HISTORIES=1 go test -run Against ./workflows): a change
+// (TRAILGATE_RECORD_HISTORIES=1 go test -run "Against|SurvivesAWorker" ./workflows; keep the
+// files of earlier workflow versions, and add new ones beside them): a change
 // to the workflows that would break running workflows fails here.
 func TestRecordedHistoriesReplay(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
