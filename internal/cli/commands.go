@@ -62,6 +62,11 @@ func newSessionValues(cmd *cobra.Command, s *session) {
 		s.json = f.Value.String() == "true"
 	}
 	s.tty = s.stdout == os.Stdout && stdoutIsTerminal()
+	if s.tty {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			s.width = w
+		}
+	}
 	if s.poll == 0 {
 		s.poll = followEvery
 	}

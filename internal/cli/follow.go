@@ -58,7 +58,7 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 	for {
 		select {
 		case <-ctx.Done():
-			return workflows.ChangeProgress{}, fmt.Errorf("follow change %s: %w", changeID, ctx.Err())
+			return workflows.ChangeProgress{}, stoppedFollowing(changeID, ctx.Err())
 		case e := <-ended:
 			p, err := s.endedProgress(ctx, changeID, e)
 			if err != nil {
@@ -87,6 +87,11 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 	}
 }
 
+// stoppedFollowing says that following ended, not the change.
+func stoppedFollowing(changeID string, err error) error {
+	return fmt.Errorf("stopped following change %s (%w); the change goes on in the worker, and `trailgate status %s --watch` follows it again", changeID, err, changeID)
+}
+
 type endedChange struct {
 	progress workflows.ChangeProgress
 	err      error
@@ -101,7 +106,7 @@ func (s *session) endedProgress(ctx context.Context, changeID string, e endedCha
 		return p, nil
 	}
 	if ctx.Err() != nil {
-		return workflows.ChangeProgress{}, fmt.Errorf("follow change %s: %w", changeID, ctx.Err())
+		return workflows.ChangeProgress{}, stoppedFollowing(changeID, ctx.Err())
 	}
 	// Cancelled or terminated from outside trailgate: ask what is known.
 	p, _, err := s.progress(ctx, changeID)
@@ -136,6 +141,7 @@ type progressView struct {
 	out    io.Writer
 	errOut io.Writer
 	tty    bool
+	width  int
 	quiet  bool
 	seen   map[string]bool
 	status string
@@ -144,7 +150,7 @@ type progressView struct {
 }
 
 func newProgressView(s *session) *progressView {
-	return &progressView{out: s.stdout, errOut: s.stderr, tty: s.tty, quiet: s.json, seen: map[string]bool{}}
+	return &progressView{out: s.stdout, errOut: s.stderr, tty: s.tty, width: s.width, quiet: s.json, seen: map[string]bool{}}
 }
 
 // markSeen keeps entries from being shown.
@@ -231,7 +237,9 @@ func (v *progressView) show(p workflows.ChangeProgress, entries []workflows.Reco
 	status := statusLine(p)
 	if v.tty {
 		v.clearBar()
-		fmt.Fprint(v.out, bar(p)+" "+status)
+		// A line wider than the terminal wraps, and only its last row would
+		// be redrawn.
+		fmt.Fprint(v.out, fit(bar(p)+" "+status, v.width))
 		v.drawn = true
 	} else if status != v.status {
 		fmt.Fprintln(v.out, "  ⋯ "+status)
@@ -359,4 +367,14 @@ func shortError(s string) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// fit cuts a line to width columns (runes), marking the cut; width 0 means
+// no limit.
+func fit(line string, width int) string {
+	r := []rune(line)
+	if width <= 1 || len(r) < width {
+		return line
+	}
+	return string(r[:width-2]) + "…"
 }

@@ -259,3 +259,15 @@ func TestShortError(t *testing.T) {
 		t.Errorf("shortError changed a plain message: %q", got)
 	}
 }
+
+func TestFit(t *testing.T) {
+	if got := fit("[██] applying", 8); got != "[██] a…" || len([]rune(got)) != 7 {
+		t.Errorf("fit: %q", got)
+	}
+	if got := fit("short", 80); got != "short" {
+		t.Errorf("fit changed a short line: %q", got)
+	}
+	if got := fit("no limit", 0); got != "no limit" {
+		t.Errorf("fit with no width: %q", got)
+	}
+}

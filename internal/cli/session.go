@@ -29,8 +29,10 @@ type session struct {
 	stderr io.Writer
 	// json prints machine-readable output only.
 	json bool
-	// tty draws a progress bar instead of plain lines.
-	tty bool
+	// tty draws a progress bar instead of plain lines, width columns wide
+	// at most (0: no limit).
+	tty   bool
+	width int
 	// poll is how often a followed change is asked for its progress.
 	poll     time.Duration
 	identity identitySources
