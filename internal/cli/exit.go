@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/config"
@@ -118,6 +119,8 @@ func explain(err error, changeID, doing string) error {
 		exit     *exitError
 		refused  *refusal
 		outcome  *changeOutcome
+		timeout  *client.WorkflowUpdateServiceTimeoutOrCanceledError
+		deadline *serviceerror.DeadlineExceeded
 	)
 	switch {
 	case errors.As(err, &exit), errors.As(err, &refused), errors.As(err, &outcome):
@@ -130,8 +133,8 @@ func explain(err error, changeID, doing string) error {
 		return usage(fmt.Errorf("%s change %s: %s", doing, changeID, invalid.Message))
 	case errors.As(err, &app):
 		return &refusal{changeID: changeID, reason: app.Message()}
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%s change %s: no answer in time; is trailgate-worker running and polling the task queue? %w", doing, changeID, err)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &timeout), errors.As(err, &deadline):
+		return fmt.Errorf("%s change %s: the worker did not answer in time (is trailgate-worker running? `trailgate doctor` checks); a decision sent may still be taken when it returns, and `trailgate status %s` will show it: %w", doing, changeID, changeID, err)
 	}
 	return fmt.Errorf("%s change %s: %w", doing, changeID, err)
 }

@@ -28,6 +28,7 @@ import (
 // sandbox and a worker) and a configuration file for the CLI to use.
 type world struct {
 	t          *testing.T
+	env        *testenv.Env
 	aws        *awssandbox.TestEnv
 	configPath string
 }
@@ -39,7 +40,7 @@ func startWorld(t *testing.T) *world {
 	if err := config.WriteFile(path, e.Config); err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, aws: e.AWS, configPath: path}
+	return &world{t: t, env: e, aws: e.AWS, configPath: path}
 }
 
 // result is what a person sees of one command: its output and exit status.
@@ -330,5 +331,17 @@ func TestCLI(t *testing.T) {
 		if st := w.readAWS(); !st["acme-staging"].enabled() || !strings.Contains(fmt.Sprint(st["acme-staging"].Trails), "logging=true") {
 			t.Errorf("after the rollback, trusted access is on and the trail logs: %+v", st["acme-staging"])
 		}
+	})
+
+	t.Run("no worker", func(t *testing.T) {
+		w.t = t
+		const id = "enable-no-worker-cli-test"
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--as", "dave"), 0)
+		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits")
+		w.env.StopWorker()
+		defer w.env.StartWorker(activities.Polling{})
+		decisionTimeout = 2 * time.Second
+		defer func() { decisionTimeout = 30 * time.Second }()
+		w.expect(w.run("approve", id, "--as", "alice"), 1, "the worker did not answer in time", "trailgate doctor")
 	})
 }

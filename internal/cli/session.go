@@ -41,7 +41,7 @@ type session struct {
 
 // decisionTimeout bounds how long a command waits for the worker to take a
 // decision or answer a query.
-const decisionTimeout = 30 * time.Second
+var decisionTimeout = 30 * time.Second
 
 // changeURL is the Temporal UI page of a change, or empty when no UI is
 // configured.
