@@ -80,20 +80,21 @@ free_port() {
 	echo "$port"
 }
 
-# aws_access shows, through the AWS CLI and the sandbox profiles the dev
-# default wrote, which service principals each organization trusts.
+# aws_access shows, through the AWS CLI and the profiles the dev default
+# wrote, which service principals each organization trusts; $1 says what
+# the demo expects: on or off.
 aws_access() {
 	if ! command -v aws >/dev/null 2>&1; then
 		printf '%s  (the AWS CLI is not installed: skipping its view of the sandbox)%s\n' "$dim" "$reset"
 		return
 	fi
-	local org out
+	local org out endpoint
+	endpoint=$(sed -n 's/^ *endpoint_url: *//p' "$config" | head -1)
 	for org in acme-prod acme-staging globex; do
-		shown aws --profile "$org-trailgateoperator" organizations list-aws-service-access-for-organization
-		# HOME keeps the AWS CLI's cache of assumed-role credentials with
-		# this sandbox: every fresh sandbox has the same role ARNs.
-		out=$(HOME="$data" AWS_CONFIG_FILE="$data/aws-config" AWS_SHARED_CREDENTIALS_FILE="$data/aws-credentials" \
-			aws --profile "$org-trailgateoperator" organizations list-aws-service-access-for-organization \
+		# --endpoint-url is spelled out: older AWS CLIs ignore a profile's.
+		shown aws --endpoint-url "$endpoint" --profile "$org-management" organizations list-aws-service-access-for-organization
+		out=$(AWS_CONFIG_FILE="$data/aws-config" AWS_SHARED_CREDENTIALS_FILE="$data/aws-credentials" \
+			aws --endpoint-url "$endpoint" --profile "$org-management" organizations list-aws-service-access-for-organization \
 			--query 'EnabledServicePrincipals[].ServicePrincipal' --output text) ||
 			fail "the AWS CLI could not read $org's trusted access"
 		printf '  %s: %s\n' "$org" "${out:-(no trusted service)}"
@@ -103,6 +104,15 @@ aws_access() {
 		on:*) fail "$org does not trust cloudtrail.amazonaws.com after the enable" ;;
 		esac
 	done
+	# The organization trail stays either way: a disable stops it for member
+	# accounts and leaves it in place, as AWS documents.
+	shown aws --endpoint-url "$endpoint" --profile acme-prod-management cloudtrail describe-trails
+	out=$(AWS_CONFIG_FILE="$data/aws-config" AWS_SHARED_CREDENTIALS_FILE="$data/aws-credentials" \
+		aws --endpoint-url "$endpoint" --profile acme-prod-management cloudtrail describe-trails \
+		--query 'trailList[].[Name,IsOrganizationTrail]' --output text) ||
+		fail "the AWS CLI could not read acme-prod's trails"
+	printf '  acme-prod: %s\n' "${out:-(no trail)}"
+	[ -n "$out" ] || fail "acme-prod has no organization trail"
 }
 
 say "Building bin/trailgate and bin/trailgate-worker"
@@ -174,7 +184,7 @@ say "alice and bob approve the second wave; bob follows the change to its end"
 trailgate approve "$enable_id" --as alice --comment "canary verified"
 trailgate approve "$enable_id" --as bob --wait
 
-say "The AWS CLI agrees: every organization trusts CloudTrail"
+say "The AWS CLI agrees: every organization trusts CloudTrail, and the organization trail is there"
 aws_access on
 
 say "Later, dave requests the opposite: disable trusted access on every organization"
@@ -195,7 +205,7 @@ say "Now alice and bob approve, and bob follows the change to its end"
 trailgate approve "$disable_id" --as alice --comment "cleanup confirmed by carol"
 trailgate approve "$disable_id" --as bob --wait
 
-say "The AWS CLI agrees: trusted access for CloudTrail is off again"
+say "The AWS CLI agrees: trusted access for CloudTrail is off again; the organization trail remains"
 aws_access off
 
 say "Every change is listed, with its phase"
