@@ -333,6 +333,28 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("a denied organization fails the change and the plan: exit 1", func(t *testing.T) {
+		w.t = t
+		globex := w.env.Org("globex").ManagementAccountID
+		w.aws.Sandbox.SetFaults([]awssandbox.Fault{{Service: "organizations", Operation: "EnableAWSServiceAccess", AccountID: globex, Error: "AccessDeniedException"}})
+		defer w.aws.Sandbox.SetFaults(nil)
+		const id = "enable-denied-cli-test"
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--as", "dave"), 0)
+		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits")
+		w.expect(w.run("approve", id, "--as", "alice"), 0)
+		w.expect(w.run("approve", id, "--as", "bob", "--wait"), 1, "ended halted", "globex: ", "AccessDenied")
+		w.expect(w.run("status", id), 1, "halted", "error: ")
+		r := w.run("status", id, "--json")
+		w.expect(r, 1)
+		if p := decodeJSON[workflows.ChangeProgress](t, r); p.Phase != workflows.PhaseHalted || p.Failed != 1 || p.Targets[0].Error == "" {
+			t.Errorf("status --json of a halted change: %+v", p)
+		}
+		w.expect(w.run("record", id), 0, "**halted**", "Error: ")
+
+		w.aws.Sandbox.SetFaults([]awssandbox.Fault{{Service: "organizations", Operation: "DescribeOrganization", AccountID: globex, Error: "AccessDeniedException"}})
+		w.expect(w.run("plan", "enable", "--org", "globex", "--org", "acme-prod"), 1, "cannot plan", "could not read globex")
+	})
+
 	t.Run("no worker", func(t *testing.T) {
 		w.t = t
 		const id = "enable-no-worker-cli-test"

@@ -89,7 +89,7 @@ func writePlan(w io.Writer, res workflows.PlanResult) {
 	for _, t := range res.Targets {
 		fmt.Fprintf(w, "\n%s\n", t.Organization)
 		if t.Error != "" {
-			fmt.Fprintf(w, "  cannot plan: %s\n", t.Error)
+			fmt.Fprintf(w, "  cannot plan: %s\n", shortError(t.Error))
 			continue
 		}
 		if t.Plan != nil {

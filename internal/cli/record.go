@@ -163,7 +163,8 @@ func writeTargetMarkdown(b *strings.Builder, t workflows.TargetSummary) {
 		fmt.Fprintf(b, "- %s\n", oneLine(t.Message))
 	}
 	if t.Error != "" {
-		fmt.Fprintf(b, "- Error: %s\n", oneLine(t.Error))
+		// The record below keeps the whole text.
+		fmt.Fprintf(b, "- Error: %s\n", shortError(oneLine(t.Error)))
 	}
 	if t.Plan != nil {
 		c := t.Plan.Current
