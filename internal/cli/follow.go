@@ -273,13 +273,16 @@ func (v *progressView) gate(p workflows.ChangeProgress) {
 	fmt.Fprintln(v.out, awaitingLine(p))
 }
 
-// final says how the change ended.
+// final says how the change ended when it ended well; otherwise the
+// command's error says it.
 func (v *progressView) final(p workflows.ChangeProgress) {
 	if v.quiet {
 		return
 	}
 	v.clearBar()
-	fmt.Fprintln(v.out, outcomeLine(p))
+	if p.Phase.Successful() {
+		fmt.Fprintln(v.out, outcomeLine(p))
+	}
 }
 
 func (v *progressView) close() { v.clearBar() }
@@ -311,7 +314,11 @@ func statusLine(p workflows.ChangeProgress) string {
 	if p.Paused != nil {
 		parts = append(parts, fmt.Sprintf("paused by %s: %s", p.Paused.By, p.Paused.Reason))
 	}
-	if p.Awaiting != nil && !p.Phase.Final() {
+	switch {
+	case p.Awaiting == nil || p.Phase.Final():
+	case p.Phase == workflows.PhaseAwaitingWindow:
+		parts = append(parts, "mutations wait for the maintenance window opening at "+p.Awaiting.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+	default:
 		parts = append(parts, "awaiting "+p.Awaiting.What+whoSuffix(p.Awaiting.Who))
 	}
 	return strings.Join(parts, " · ")
@@ -329,6 +336,9 @@ func awaitingLine(p workflows.ChangeProgress) string {
 	a := p.Awaiting
 	if a == nil {
 		return fmt.Sprintf("Change %s is %s.", p.ChangeID, p.Phase)
+	}
+	if p.Phase == workflows.PhaseAwaitingWindow {
+		return fmt.Sprintf("Change %s waits for the next maintenance window, which opens at %s.", p.ChangeID, a.Expires.UTC().Format("2006-01-02 15:04 UTC"))
 	}
 	line := fmt.Sprintf("Change %s awaits %s%s since %s", p.ChangeID, a.What, whoSuffix(a.Who), a.Since.UTC().Format("2006-01-02 15:04:05 UTC"))
 	if !a.Expires.IsZero() {

@@ -355,6 +355,29 @@ func TestCLI(t *testing.T) {
 		w.expect(w.run("plan", "enable", "--org", "globex", "--org", "acme-prod"), 1, "cannot plan", "could not read globex")
 	})
 
+	t.Run("a maintenance window holds mutations", func(t *testing.T) {
+		w.t = t
+		const id = "enable-window-cli-test"
+		opens := time.Now().UTC().Add(12 * time.Hour).Format("15:04")
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--window", opens+"+1h", "--as", "dave"), 0)
+		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits")
+		w.expect(w.run("approve", id, "--as", "alice"), 0)
+		w.expect(w.run("approve", id, "--as", "bob"), 0)
+		r := w.run("status", id, "--json")
+		for i := 0; i < 50 && !strings.Contains(r.stdout, `"phase": "awaiting-window"`); i++ {
+			time.Sleep(100 * time.Millisecond)
+			r = w.run("status", id, "--json")
+		}
+		if p := decodeJSON[workflows.ChangeProgress](t, r); p.Phase != workflows.PhaseAwaitingWindow || p.Awaiting == nil || p.Awaiting.Expires.UTC().Format("15:04") != opens {
+			t.Fatalf("want the change awaiting the window at %s: %+v", opens, p)
+		}
+		w.expect(w.run("status", id), 0, "awaiting-window", "waits for the next maintenance window, which opens at")
+		w.expect(w.run("cancel", id, "--as", "dave", "--reason", "not tonight", "--wait"), 1, "cancelled")
+		if st := w.readAWS(); st["globex"].enabled() {
+			t.Errorf("nothing may change outside the window: %+v", st["globex"])
+		}
+	})
+
 	t.Run("no worker", func(t *testing.T) {
 		w.t = t
 		const id = "enable-no-worker-cli-test"
