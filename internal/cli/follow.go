@@ -320,6 +320,9 @@ func statusLine(p workflows.ChangeProgress) string {
 		parts = append(parts, "mutations wait for the maintenance window opening at "+p.Awaiting.Expires.UTC().Format("2006-01-02 15:04 UTC"))
 	default:
 		parts = append(parts, "awaiting "+p.Awaiting.What+whoSuffix(p.Awaiting.Who))
+		if w := p.CurrentWave; p.Phase == workflows.PhaseAwaitingApproval && w >= 1 && w <= len(p.Waves) && len(p.Waves[w-1].Approvals) > 0 {
+			parts = append(parts, "approved so far by "+approvers(p.Waves[w-1].Approvals))
+		}
 	}
 	return strings.Join(parts, " · ")
 }
