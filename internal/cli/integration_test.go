@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
@@ -85,6 +86,7 @@ type orgState struct {
 	TrustedAccess []string
 	Role          bool
 	Trails        []string
+	Buckets       []string
 }
 
 func (w *world) readAWS() awsState {
@@ -113,6 +115,13 @@ func (w *world) readAWS() awsState {
 				w.t.Fatalf("read trail status of %s: %v", aws.ToString(tr.TrailARN), err)
 			}
 			s.Trails = append(s.Trails, fmt.Sprintf("%s org=%v logging=%v", aws.ToString(tr.TrailARN), aws.ToBool(tr.IsOrganizationTrail), aws.ToBool(status.IsLogging)))
+		}
+		buckets, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).ListBuckets(ctx, &s3.ListBucketsInput{})
+		if err != nil {
+			w.t.Fatalf("list buckets of %s: %v", o.Name, err)
+		}
+		for _, b := range buckets.Buckets {
+			s.Buckets = append(s.Buckets, aws.ToString(b.Name))
 		}
 		st[o.Name] = s
 	}
@@ -205,7 +214,7 @@ func TestCLI(t *testing.T) {
 
 		st := w.readAWS()
 		for _, org := range []string{"acme-prod", "acme-staging"} {
-			if !st[org].enabled() || !st[org].Role || len(st[org].Trails) != 1 || !strings.Contains(st[org].Trails[0], "org=true logging=true") {
+			if !st[org].enabled() || !st[org].Role || len(st[org].Buckets) != 1 || len(st[org].Trails) != 1 || !strings.Contains(st[org].Trails[0], "org=true logging=true") {
 				t.Errorf("%s after the enable: %+v", org, st[org])
 			}
 		}
