@@ -325,13 +325,26 @@ func (c *change) onReport(r TargetReport) {
 }
 
 // updateAwaitingCleanup shows, while targets of the wave await cleanup
-// confirmation, what the change awaits.
+// confirmation, what the change awaits: what each target asks for, which
+// may be an acknowledgement that member-account logging stops.
 func (c *change) updateAwaitingCleanup(ctx workflow.Context, wave *WaveProgress) {
 	var waiting []string
+	asks := map[string][]string{}
+	var order []string
 	for _, name := range wave.Organizations {
-		if c.p.Targets[c.index[name]].Phase == PhaseAwaitingCleanup {
-			waiting = append(waiting, name)
+		t := c.p.Targets[c.index[name]]
+		if t.Phase != PhaseAwaitingCleanup {
+			continue
 		}
+		waiting = append(waiting, name)
+		ask := t.Message
+		if ask == "" {
+			ask = "cleanup confirmation from the CloudTrail administrator"
+		}
+		if _, ok := asks[ask]; !ok {
+			order = append(order, ask)
+		}
+		asks[ask] = append(asks[ask], name)
 	}
 	if len(waiting) == 0 {
 		if c.p.Phase == PhaseAwaitingCleanup {
@@ -341,16 +354,20 @@ func (c *change) updateAwaitingCleanup(ctx workflow.Context, wave *WaveProgress)
 		}
 		return
 	}
+	parts := make([]string, 0, len(order))
+	for _, ask := range order {
+		parts = append(parts, ask+" for "+strings.Join(asks[ask], ", "))
+	}
+	what := strings.Join(parts, "; ")
 	wave.Phase = PhaseAwaitingCleanup
 	if c.p.Phase != PhaseAwaitingCleanup {
 		c.p.Awaiting = &Awaiting{
-			What: "cleanup confirmation from the CloudTrail administrator for " + strings.Join(waiting, ", "), Since: workflow.Now(ctx),
-			Expires: workflow.Now(ctx).Add(c.in.Policy.Timeout), Who: c.in.Policy.CloudTrailAdmins,
+			What: what, Since: workflow.Now(ctx), Expires: workflow.Now(ctx).Add(c.in.Policy.Timeout), Who: c.in.Policy.CloudTrailAdmins,
 		}
 		c.setPhase(ctx, PhaseAwaitingCleanup)
 		return
 	}
-	c.p.Awaiting.What = "cleanup confirmation from the CloudTrail administrator for " + strings.Join(waiting, ", ")
+	c.p.Awaiting.What = what
 }
 
 // finish sets the change's final phase from its targets.

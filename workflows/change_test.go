@@ -245,6 +245,13 @@ func TestDisableChangeForwardsCleanupConfirmations(t *testing.T) {
 		h.update(workflows.UpdateApprove, workflows.Decision{By: "alice"}, &early)
 		h.update(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", Organization: "initech"}, &unknownOrg)
 		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", Organization: "acme-prod", AcknowledgeMemberLoggingStops: true})
+		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", Organization: "globex"})
+	})
+	h.at(90*time.Minute, func() {
+		p := (&changeHarness{harness: h}).progress()
+		if p.Awaiting == nil || !strings.Contains(p.Awaiting.What, "acknowledge-member-logging-stops") || !strings.Contains(p.Awaiting.What, "for globex") {
+			t.Errorf("after globex's confirmation without acknowledgement the change awaits %+v", p.Awaiting)
+		}
 	})
 	h.at(2*time.Hour, func() {
 		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", AcknowledgeMemberLoggingStops: true})
