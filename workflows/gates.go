@@ -210,7 +210,7 @@ func (t *target) cleanupGate(ctx workflow.Context, org activities.OrgInput) (don
 		if len(inv.OrganizationTrails) == 0 || t.cleanup.AcknowledgeMemberLoggingStops {
 			return false, nil
 		}
-		what = fmt.Sprintf("a cleanup confirmation that acknowledges that member-account logging stops: %d organization trail(s) remain (%s); confirm again with --acknowledge-member-logging-stops",
+		what = fmt.Sprintf("cleanup confirmation that acknowledges that member-account logging stops: %d organization trail(s) remain (%s); confirm again with --acknowledge-member-logging-stops",
 			len(inv.OrganizationTrails), strings.Join(inv.TrailARNs(), ", "))
 		t.record(ctx, "gate", []string{t.cleanup.By}, "confirmation not enough: "+what)
 		t.cleanup = nil
