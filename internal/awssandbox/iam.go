@@ -92,7 +92,7 @@ func exportRole(accountID string, r *role) iamRole {
 	if len(r.Tags) > 0 {
 		out.Tags = &iamTagList{}
 		for _, t := range r.Tags {
-			out.Tags.Members = append(out.Tags.Members, iamTag{Key: t.Key, Value: t.Value})
+			out.Tags.Members = append(out.Tags.Members, iamTag(t))
 		}
 	}
 	return out
