@@ -156,9 +156,6 @@ type TargetInput struct {
 	// ParentWorkflowID is set when a change workflow runs this target as a
 	// child: the parent holds the gates and sends decisions by signal.
 	ParentWorkflowID string `json:"parent_workflow_id,omitempty"`
-	// PreApproved skips the approval gate: the parent's policy needs no
-	// approval for this target's wave.
-	PreApproved bool `json:"pre_approved,omitempty"`
 }
 
 // Validate says what is wrong with a target input, all at once.
@@ -167,7 +164,7 @@ func (in TargetInput) Validate() error {
 	if in.Organization.Name == "" {
 		problems = append(problems, "organization name is empty")
 	}
-	if !in.PreApproved && in.ParentWorkflowID == "" {
+	if in.ParentWorkflowID == "" {
 		problems = append(problems, in.Policy.problems(in.Requester)...)
 	} else if in.Policy.Timeout <= 0 {
 		problems = append(problems, "the gate timeout must be positive")

@@ -178,10 +178,6 @@ func (t *target) cancel(ctx workflow.Context, c Control) (TargetProgress, error)
 // approvalGate waits until enough approvers approved. done is true when the
 // target ended at the gate (rejected, cancelled or expired).
 func (t *target) approvalGate(ctx workflow.Context) (done bool, err error) {
-	if t.in.PreApproved {
-		t.record(ctx, "gate", nil, "approval gate passed: the change's policy needs no approval for this wave")
-		return false, nil
-	}
 	need := t.in.Policy.RequiredApprovals
 	if t.in.ParentWorkflowID != "" {
 		return t.gate(ctx, PhaseAwaitingApproval, "release by the change (its approval, window and concurrency)",

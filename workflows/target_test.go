@@ -366,9 +366,11 @@ func TestRollbackReenablesAndVerifiesTrailsLog(t *testing.T) {
 	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.MatchedBy(func(in activities.VerifyInput) bool {
 		return len(in.TrailARNs) == 1 && in.TrailARNs[0] == trailARN
 	})).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Trails: []workflows.TrailState{{ARN: trailARN, IsLogging: true}}}, nil).Once()
-	in := input(workflows.ActionRollback)
-	in.PreApproved = true
-	p, err := h.run(in)
+	h.at(time.Minute, func() {
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	})
+	p, err := h.run(input(workflows.ActionRollback))
 	if err != nil {
 		t.Fatal(err)
 	}
