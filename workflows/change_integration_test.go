@@ -128,3 +128,42 @@ func mustUpdateEventually(t *testing.T, env *testenv.Env, id, name string, arg a
 	})
 	time.Sleep(500 * time.Millisecond)
 }
+
+// A change continues as new between waves (as one over thousands of
+// organizations must, to stay within Temporal's history limits) and still
+// completes with every organization verified and its record whole.
+func TestChangeContinuesAsNewBetweenWaves(t *testing.T) {
+	defer workflows.SetHistoryBudget(1)()
+	env := testenv.Start(t, testenv.Options{})
+	in := workflows.ChangeInput{
+		ChangeID: "rollout-long", Action: workflows.ActionEnable, Organizations: env.Config.Organizations,
+		Waves: []string{"1", "1", "1"}, Policy: workflows.PolicyFromConfig(env.Config.Approvals), Requester: "dave",
+	}
+	run, err := env.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: in.ChangeID, TaskQueue: env.Config.Temporal.TaskQueue}, workflows.ChangeWorkflowName, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitChange(t, env, in.ChangeID, awaitingWave(1))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, workflows.Decision{By: "alice"})
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// The first run ends by continuing as new; follow the chain to the last.
+	var p workflows.ChangeProgress
+	if err := env.Client.GetWorkflow(ctx, in.ChangeID, "").Get(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Phase != workflows.PhaseSucceeded || p.Done() != 3 || len(p.Waves[0].Approvals) != 2 {
+		t.Fatalf("change ended %s with %d done and wave 1 approvals %+v", p.Phase, p.Done(), p.Waves[0].Approvals)
+	}
+	last, err := env.Client.DescribeWorkflowExecution(ctx, in.ChangeID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.WorkflowExecutionInfo.Execution.RunId == run.GetRunID() {
+		t.Fatal("the change never continued as new")
+	}
+	if kinds := recordKinds(workflows.TargetProgress{Record: p.Record}); !containsAll(kinds, "requested", "approved approved", "outcome") {
+		t.Errorf("the record lost entries across runs: %s", kinds)
+	}
+}
