@@ -281,9 +281,13 @@ type Control struct {
 	Reason string `json:"reason"`
 }
 
+// DecisionExpire is the kind of ParentDecision by which a change ends a
+// target whose wave nobody approved in time.
+const DecisionExpire = "expire"
+
 // ParentDecision is a decision a parent change forwards to a target.
 type ParentDecision struct {
-	// Kind is approve, reject, confirm-cleanup or cancel.
+	// Kind is approve, reject, confirm-cleanup, cancel or expire.
 	Kind    string              `json:"kind"`
 	By      []string            `json:"by"`
 	Comment string              `json:"comment,omitempty"`

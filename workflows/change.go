@@ -32,6 +32,8 @@ type change struct {
 
 	rejected  *Decision
 	cancelled *Control
+	// expired is set when the wave's approval gate outlived approvals.timeout.
+	expired bool
 }
 
 // ChangeWorkflow rolls one action out over many organizations: wave by wave,
@@ -141,6 +143,8 @@ func (c *change) runWave(ctx workflow.Context) {
 	switch {
 	case c.rejected != nil:
 		c.tellWave(ctx, wave, ParentDecision{Kind: UpdateReject, By: []string{c.rejected.By}, Comment: c.rejected.Comment})
+	case c.expired:
+		c.tellWave(ctx, wave, ParentDecision{Kind: DecisionExpire, Comment: fmt.Sprintf("no decision within %s", c.in.Policy.Timeout)})
 	case c.cancelled != nil:
 		c.tellWave(ctx, wave, ParentDecision{Kind: UpdateCancel, By: []string{c.cancelled.By}, Comment: c.cancelled.Reason})
 	default:
@@ -154,6 +158,8 @@ func (c *change) runWave(ctx workflow.Context) {
 		c.setPhase(ctx, PhaseRejected)
 	case c.cancelled != nil:
 		c.setPhase(ctx, PhaseCancelled)
+	case c.expired:
+		c.setPhase(ctx, PhaseExpired)
 	case c.p.Failed > c.in.FailureBudget:
 		c.record(ctx, "", "halted", nil, fmt.Sprintf("%d organization(s) failed, more than the failure budget of %d: the change halts", c.p.Failed, c.in.FailureBudget))
 		c.setPhase(ctx, PhaseHalted)
@@ -174,17 +180,34 @@ func (c *change) awaitApproval(ctx workflow.Context, wave *WaveProgress) {
 			c.waveAll(wave, func(t TargetSummary) bool { return t.Phase.Final() })
 	}
 	every := c.in.Policy.ReminderEvery
-	if workflow.GetVersion(ctx, versionWaveReminders, workflow.DefaultVersion, 1) == workflow.DefaultVersion || every <= 0 {
+	remind := workflow.GetVersion(ctx, versionWaveReminders, workflow.DefaultVersion, 1) == 1 && every > 0
+	expire := workflow.GetVersion(ctx, versionWaveExpiry, workflow.DefaultVersion, 1) == 1
+	if !remind && !expire {
 		_ = workflow.Await(ctx, decided)
 		return
 	}
 	aw := *c.p.Awaiting
 	for !decided() {
+		wait := every
+		if expire {
+			left := aw.Expires.Sub(workflow.Now(ctx))
+			if left <= 0 {
+				c.expired = true
+				c.record(ctx, "", "expired", nil, fmt.Sprintf("wave %d had no decision within %s: its organizations end as expired, with nothing changed", wave.Number, c.in.Policy.Timeout))
+				return
+			}
+			if !remind || left < wait {
+				wait = left
+			}
+		}
 		ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-			Timeout: every, TimerOptions: workflow.TimerOptions{Summary: "Awaiting " + aw.What},
+			Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "Awaiting " + aw.What},
 		}, decided)
 		if err != nil {
 			return
+		}
+		if !remind {
+			continue
 		}
 		// At expiry the targets end on their own; nobody needs a reminder.
 		if !ok && workflow.Now(ctx).Before(aw.Expires) {

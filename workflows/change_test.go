@@ -329,3 +329,38 @@ func TestChangeRemindsApproversOnceForTheWholeWave(t *testing.T) {
 		t.Errorf("an expired change enabled %v", h.enabled)
 	}
 }
+
+// An approved wave that waits for its maintenance window longer than
+// approvals.timeout does not expire: only the approval gate has a deadline.
+func TestApprovedWaveWaitsForItsWindowPastTheGateTimeout(t *testing.T) {
+	h := newChangeHarness(t)
+	h.env.SetStartTime(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	in := changeInput("acme-prod", "globex")
+	in.Waves = nil
+	in.Policy.Timeout, in.Policy.ReminderEvery = 2*time.Hour, time.Hour
+	w, _ := workflows.ParseWindow("02:00+2h")
+	in.Windows = []workflows.MaintenanceWindow{w}
+	h.at(30*time.Minute, func() {
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	})
+	p, err := h.runChange(in)
+	if err != nil || p.Phase != workflows.PhaseSucceeded || len(h.enabled) != 2 {
+		t.Fatalf("phase %s, err %v, enabled %v", p.Phase, err, h.enabled)
+	}
+}
+
+// A wave nobody approves expires at the change's deadline, and so does
+// every organization of it, with nothing changed and no later wave started.
+func TestUnapprovedWaveExpiresTheChange(t *testing.T) {
+	h := newChangeHarness(t)
+	in := changeInput("acme-prod", "globex")
+	in.Policy.Timeout = 3 * time.Hour
+	p, err := h.runChange(in)
+	if err != nil || p.Phase != workflows.PhaseExpired {
+		t.Fatalf("phase %s, err %v", p.Phase, err)
+	}
+	if p.Targets[0].Phase != workflows.PhaseExpired || p.Waves[1].Phase != workflows.PhasePending || len(h.enabled) != 0 {
+		t.Errorf("targets %+v, wave 2 %s, enabled %v", p.Targets, p.Waves[1].Phase, h.enabled)
+	}
+}

@@ -61,6 +61,8 @@ func (t *target) fromParent(ctx workflow.Context, d ParentDecision) {
 	case UpdateCancel:
 		t.cancelled = &Control{By: strings.Join(d.By, ", "), Reason: d.Comment}
 		t.record(ctx, "cancelled", d.By, "cancelled by the change"+comment(d.Comment))
+	case DecisionExpire:
+		t.expired = &d
 	}
 }
 
@@ -232,6 +234,9 @@ func (t *target) gateSince(ctx workflow.Context, since time.Time, phase Phase, w
 	quiet := false
 	if t.in.ParentWorkflowID != "" && phase == PhaseAwaitingApproval {
 		quiet = workflow.GetVersion(ctx, versionQuietReleaseGate, workflow.DefaultVersion, 1) == 1
+		if workflow.GetVersion(ctx, versionReleaseHeldByChange, workflow.DefaultVersion, 1) == 1 {
+			return t.awaitRelease(ctx, decided)
+		}
 	}
 	for !decided() {
 		left := expires.Sub(workflow.Now(ctx))
@@ -255,16 +260,37 @@ func (t *target) gateSince(ctx workflow.Context, since time.Time, phase Phase, w
 			t.remind(ctx, what, who, since, expires)
 		}
 	}
+	return t.gateDecided(ctx), nil
+}
+
+// gateDecided ends the target when the gate's decision ends it, and reports
+// whether it did.
+func (t *target) gateDecided(ctx workflow.Context) bool {
 	switch {
 	case t.rejected != nil:
 		t.setPhase(ctx, PhaseRejected)
-		return true, nil
+		return true
 	case t.cancelled != nil:
 		t.setPhase(ctx, PhaseCancelled)
-		return true, nil
+		return true
+	case t.expired != nil:
+		t.record(ctx, "expired", t.expired.By, "the change's wave expired unapproved"+comment(t.expired.Comment)+": nothing was changed")
+		t.setPhase(ctx, PhaseExpired)
+		return true
 	}
 	t.progress.Awaiting = nil
-	return false, nil
+	return false
+}
+
+// awaitRelease waits, without an expiry of its own, until the change
+// releases the target or ends it (rejected, cancelled or expired): the
+// change holds the wave's gate, its reminders and its expiry.
+func (t *target) awaitRelease(ctx workflow.Context, decided func() bool) (bool, error) {
+	t.progress.Awaiting.Expires = time.Time{}
+	if err := workflow.Await(ctx, func() bool { return decided() || t.expired != nil }); err != nil {
+		return true, err
+	}
+	return t.gateDecided(ctx), nil
 }
 
 // remind sends a reminder; a reminder that cannot be delivered is recorded,

@@ -31,6 +31,7 @@ type target struct {
 	released  bool // the parent change let this target proceed past approval
 	rejected  *Decision
 	cancelled *Control
+	expired   *ParentDecision // the change expired this target's wave
 	cleanup   *CleanupConfirmation
 }
 

@@ -11,4 +11,13 @@ const (
 	// while it waits for the change's release; the change reminds its
 	// approvers once for the whole wave.
 	versionQuietReleaseGate = "target-quiet-release-gate"
+	// versionReleaseHeldByChange: a target of a change waits for the
+	// change's release without an expiry of its own; the change expires a
+	// wave nobody approved and tells its targets. Before, each target's
+	// release gate expired on its own, even when its wave was approved and
+	// waited for a maintenance window or a concurrency slot.
+	versionReleaseHeldByChange = "target-release-held-by-change"
+	// versionWaveExpiry: the change expires a wave whose approval gate
+	// outlives approvals.timeout (see versionReleaseHeldByChange).
+	versionWaveExpiry = "change-wave-expiry"
 )
