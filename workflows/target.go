@@ -99,14 +99,14 @@ func (t *target) run(ctx workflow.Context) error {
 	}
 	t.setPhase(ctx, PhasePreflight)
 	var id activities.Identity
-	if err := workflow.ExecuteActivity(t.readOptions(ctx, "Preflight: identity and organization of "+t.in.Organization.Name), a.Preflight, org).Get(ctx, &id); err != nil {
+	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Preflight: identity and organization of "+t.in.Organization.Name), a.Preflight, org).Get(ctx, &id); err != nil {
 		return err
 	}
 	t.record(ctx, "preflight", nil, fmt.Sprintf("caller %s in management account %s of %s (feature set %s)", id.ARN, id.ManagementAccountID, id.OrganizationID, id.FeatureSet))
 
 	t.setPhase(ctx, PhasePlanning)
 	var cur State
-	if err := workflow.ExecuteActivity(t.readOptions(ctx, "Read CloudTrail integration of "+t.in.Organization.Name), a.ReadState, org).Get(ctx, &cur); err != nil {
+	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Read CloudTrail integration of "+t.in.Organization.Name), a.ReadState, org).Get(ctx, &cur); err != nil {
 		return err
 	}
 	switch t.in.Action {
@@ -223,7 +223,7 @@ func (t *target) planned(ctx workflow.Context, plan Plan) bool {
 // inventory takes the impact inventory of a disable and records it.
 func (t *target) inventory(ctx workflow.Context, org activities.OrgInput) (Inventory, error) {
 	var inv Inventory
-	if err := workflow.ExecuteActivity(t.readOptions(ctx, "Impact inventory of "+t.in.Organization.Name), a.TakeInventory, org).Get(ctx, &inv); err != nil {
+	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Impact inventory of "+t.in.Organization.Name), a.TakeInventory, org).Get(ctx, &inv); err != nil {
 		return inv, err
 	}
 	t.progress.Inventory = &inv
@@ -233,7 +233,7 @@ func (t *target) inventory(ctx workflow.Context, org activities.OrgInput) (Inven
 
 // mutate runs one mutation and records it.
 func (t *target) mutate(ctx workflow.Context, summary string, activity, input, result any) error {
-	err := workflow.ExecuteActivity(t.writeOptions(ctx, summary), activity, input).Get(ctx, result)
+	err := workflow.ExecuteActivity(t.callOptions(ctx, summary), activity, input).Get(ctx, result)
 	if err != nil {
 		return err
 	}
@@ -304,7 +304,10 @@ func (t *target) record(ctx workflow.Context, kind string, people []string, deta
 	})
 }
 
-func (t *target) readOptions(ctx workflow.Context, summary string) workflow.Context {
+// callOptions are the options of every AWS call but verification: each
+// attempt is short, retries back off up to a minute, and the call gives up
+// after half an hour (a non-retryable error ends it at once).
+func (t *target) callOptions(ctx workflow.Context, summary string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		Summary:                summary,
 		StartToCloseTimeout:    time.Minute,
@@ -315,10 +318,6 @@ func (t *target) readOptions(ctx workflow.Context, summary string) workflow.Cont
 			MaximumInterval:    time.Minute,
 		},
 	})
-}
-
-func (t *target) writeOptions(ctx workflow.Context, summary string) workflow.Context {
-	return t.readOptions(ctx, summary)
 }
 
 func (t *target) verifyOptions(ctx workflow.Context) workflow.Context {
