@@ -21,7 +21,7 @@ import (
 // DevConfigFile is the configuration the dev default (trailgate-worker
 // --dev) writes in its data directory. Run from the directory that holds it,
 // the CLI uses it when no configuration is named.
-var DevConfigFile = filepath.Join(config.Default().Dev.DataDir, "trailgate.yaml")
+var DevConfigFile = filepath.Join(config.Default().Dev.DataDir, config.DefaultFile)
 
 // dialTimeout bounds connecting to Temporal for a command.
 const dialTimeout = 15 * time.Second

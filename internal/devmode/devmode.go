@@ -26,7 +26,7 @@ const Host = "127.0.0.1"
 
 // ConfigFileName is the effective configuration's name in the data
 // directory.
-const ConfigFileName = "trailgate.yaml"
+const ConfigFileName = config.DefaultFile
 
 // The people of the demo: dave asks for changes, alice and bob approve them
 // (two approvals, never dave's own), carol administers CloudTrail and
