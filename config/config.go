@@ -17,11 +17,15 @@ type Config struct {
 	Temporal      Temporal       `mapstructure:"temporal" yaml:"temporal" json:"temporal"`
 	AWS           AWS            `mapstructure:"aws" yaml:"aws" json:"aws"`
 	Organizations []Organization `mapstructure:"organizations" yaml:"organizations" json:"organizations"`
-	Trail         Trail          `mapstructure:"trail" yaml:"trail" json:"trail"`
-	Approvals     Approvals      `mapstructure:"approvals" yaml:"approvals" json:"approvals"`
-	Metrics       Metrics        `mapstructure:"metrics" yaml:"metrics" json:"metrics"`
-	Log           Log            `mapstructure:"log" yaml:"log" json:"log"`
-	Dev           Dev            `mapstructure:"dev" yaml:"dev" json:"dev"`
+	// People maps the people named in approvals to the AWS principals that
+	// prove them.
+	People    []Person  `mapstructure:"people" yaml:"people" json:"people"`
+	Identity  Identity  `mapstructure:"identity" yaml:"identity" json:"identity"`
+	Trail     Trail     `mapstructure:"trail" yaml:"trail" json:"trail"`
+	Approvals Approvals `mapstructure:"approvals" yaml:"approvals" json:"approvals"`
+	Metrics   Metrics   `mapstructure:"metrics" yaml:"metrics" json:"metrics"`
+	Log       Log       `mapstructure:"log" yaml:"log" json:"log"`
+	Dev       Dev       `mapstructure:"dev" yaml:"dev" json:"dev"`
 }
 
 // Temporal says where the Temporal frontend is and how to reach it.
@@ -70,6 +74,45 @@ type Organization struct {
 	// management account; otherwise the default credential chain is used.
 	RoleARN    string `mapstructure:"role_arn" yaml:"role_arn,omitempty" json:"role_arn,omitempty"`
 	ExternalID string `mapstructure:"external_id" yaml:"external_id,omitempty" json:"external_id,omitempty"`
+}
+
+// Person is one person who may take decisions, and the AWS principals
+// (exact ARNs, or patterns where * matches any run of characters) whose
+// signed sts:GetCallerIdentity proves them.
+type Person struct {
+	Name       string   `mapstructure:"name" yaml:"name" json:"name"`
+	Principals []string `mapstructure:"principals" yaml:"principals" json:"principals"`
+}
+
+// Identity says how people prove who they are.
+type Identity struct {
+	// AllowClaims accepts a name typed with --as, without proof; every
+	// record entry then says "claimed, not verified". Off by default.
+	AllowClaims bool `mapstructure:"allow_claims" yaml:"allow_claims" json:"allow_claims"`
+	// ProofKeyFile is the worker's private key that opens people's sealed
+	// proofs; the worker creates it when missing. Every worker of a task
+	// queue shares the same file.
+	ProofKeyFile string `mapstructure:"proof_key_file" yaml:"proof_key_file,omitempty" json:"proof_key_file,omitempty"`
+	// WorkerKey is the worker's public key, to which the CLI seals proofs
+	// (printed by trailgate-worker --print-proof-key).
+	WorkerKey string `mapstructure:"worker_key" yaml:"worker_key,omitempty" json:"worker_key,omitempty"`
+	// STSEndpoint is where proofs are signed for and verified; empty means
+	// aws.endpoint_url when set, else AWS's global STS endpoint.
+	STSEndpoint string `mapstructure:"sts_endpoint" yaml:"sts_endpoint,omitempty" json:"sts_endpoint,omitempty"`
+}
+
+// DefaultSTSEndpoint is AWS's global STS endpoint, served from us-east-1.
+const DefaultSTSEndpoint = "https://sts.amazonaws.com"
+
+// STSEndpoint is where proofs of identity are signed for and verified.
+func (c Config) STSEndpoint() string {
+	switch {
+	case c.Identity.STSEndpoint != "":
+		return c.Identity.STSEndpoint
+	case c.AWS.EndpointURL != "":
+		return c.AWS.EndpointURL
+	}
+	return DefaultSTSEndpoint
 }
 
 // Trail describes the organization trail trailgate manages when enabling.
