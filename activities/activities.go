@@ -13,6 +13,7 @@ import (
 
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awsclient"
+	"github.com/trailgate/trailgate/internal/proof"
 )
 
 // ServicePrincipal is the one service principal trailgate touches.
@@ -31,34 +32,42 @@ type Polling struct {
 	Max time.Duration
 }
 
-// Activities carries the clients that trailgate's activities use; it is
-// registered with a worker as a whole.
+// Activities carries the clients that trailgate's activities use and the
+// worker's authority; it is registered with a worker as a whole.
 type Activities struct {
-	clients *awsclient.Factory
-	http    *http.Client
-	polling Polling
+	clients   *awsclient.Factory
+	http      *http.Client
+	polling   Polling
+	authority Authority
 }
 
-// New builds the activities for a worker from its configuration.
-func New(ctx context.Context, cfg config.Config) (*Activities, error) {
+// New builds the activities for a worker from its configuration and the key
+// that opens people's sealed proofs.
+func New(ctx context.Context, cfg config.Config, key *proof.PrivateKey) (*Activities, error) {
 	f, err := awsclient.NewFactory(ctx, cfg.AWS)
 	if err != nil {
 		return nil, fmt.Errorf("build activities: %w", err)
 	}
-	return NewWithFactory(f, Polling{First: time.Second, Max: 20 * time.Second}), nil
+	return NewWithFactory(f, AuthorityFromConfig(cfg, key), Polling{First: time.Second, Max: 20 * time.Second}), nil
 }
 
 // NewWithFactory builds the activities around existing AWS clients.
-func NewWithFactory(f *awsclient.Factory, p Polling) *Activities {
+func NewWithFactory(f *awsclient.Factory, auth Authority, p Polling) *Activities {
 	return &Activities{
-		clients: f,
-		http:    &http.Client{Timeout: 15 * time.Second},
-		polling: p,
+		clients:   f,
+		http:      &http.Client{Timeout: 15 * time.Second},
+		polling:   p,
+		authority: auth,
 	}
 }
 
-// forOrg returns the clients of an organization's management account.
-func (a *Activities) forOrg(ctx context.Context, org config.Organization) (*awsclient.Clients, error) {
+// forOrg returns the clients of an organization's management account, as
+// the worker's configuration reaches it.
+func (a *Activities) forOrg(ctx context.Context, in OrgInput) (*awsclient.Clients, error) {
+	org, err := a.authority.organization(in)
+	if err != nil {
+		return nil, err
+	}
 	c, err := a.clients.ForOrganization(ctx, org)
 	if err != nil {
 		return nil, awsError(fmt.Sprintf("reach organization %s", org.Name), err)
@@ -67,9 +76,9 @@ func (a *Activities) forOrg(ctx context.Context, org config.Organization) (*awsc
 }
 
 // orgLabel names an organization in messages: name and management account.
-func orgLabel(org config.Organization) string {
-	if org.ManagementAccountID == "" {
-		return org.Name
+func orgLabel(in OrgInput) string {
+	if in.ManagementAccountID == "" {
+		return in.Organization
 	}
-	return fmt.Sprintf("%s (%s)", org.Name, org.ManagementAccountID)
+	return fmt.Sprintf("%s (%s)", in.Organization, in.ManagementAccountID)
 }

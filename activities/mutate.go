@@ -18,38 +18,38 @@ import (
 // only; it never writes a list of principals. Enabling an enabled service is
 // a success.
 func (a *Activities) EnableTrustedAccess(ctx context.Context, in OrgInput) error {
-	c, err := a.forOrg(ctx, in.Organization)
+	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return err
 	}
 	_, err = c.Organizations.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{
 		ServicePrincipal: aws.String(ServicePrincipal),
 	})
-	return awsError(fmt.Sprintf("enable trusted access for %s in organization %s", ServicePrincipal, orgLabel(in.Organization)), err)
+	return awsError(fmt.Sprintf("enable trusted access for %s in organization %s", ServicePrincipal, orgLabel(in)), err)
 }
 
 // DisableTrustedAccess disables trusted access for cloudtrail.amazonaws.com
 // only. Disabling a disabled service is a success.
 func (a *Activities) DisableTrustedAccess(ctx context.Context, in OrgInput) error {
-	c, err := a.forOrg(ctx, in.Organization)
+	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return err
 	}
 	_, err = c.Organizations.DisableAWSServiceAccess(ctx, &organizations.DisableAWSServiceAccessInput{
 		ServicePrincipal: aws.String(ServicePrincipal),
 	})
-	return awsError(fmt.Sprintf("disable trusted access for %s in organization %s", ServicePrincipal, orgLabel(in.Organization)), err)
+	return awsError(fmt.Sprintf("disable trusted access for %s in organization %s", ServicePrincipal, orgLabel(in)), err)
 }
 
 // EnsureServiceLinkedRole creates AWSServiceRoleForCloudTrail when it is
 // missing, and reports whether it created it. A role name that "has been
 // taken" means the role exists: that is convergence, not failure.
 func (a *Activities) EnsureServiceLinkedRole(ctx context.Context, in OrgInput) (bool, error) {
-	c, err := a.forOrg(ctx, in.Organization)
+	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return false, err
 	}
-	doing := fmt.Sprintf("create role %s in organization %s", ServiceLinkedRoleName, orgLabel(in.Organization))
+	doing := fmt.Sprintf("create role %s in organization %s", ServiceLinkedRoleName, orgLabel(in))
 	exists, err := roleExists(ctx, c)
 	if err != nil {
 		return false, awsError(doing, err)
@@ -73,7 +73,7 @@ func (a *Activities) EnsureServiceLinkedRole(ctx context.Context, in OrgInput) (
 // organization-trail bucket policy, adding only the statements it lacks and
 // keeping every statement it has.
 func (a *Activities) EnsureTrailBucket(ctx context.Context, in TrailInput) error {
-	c, err := a.forOrg(ctx, in.Organization)
+	c, err := a.forOrg(ctx, in.OrgInput)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (a *Activities) EnsureTrailBucket(ctx context.Context, in TrailInput) error
 		if isCode(err, "BucketAlreadyExists") {
 			return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 				"create bucket %s for the trail of organization %s: the name belongs to another account; choose another trail.bucket",
-				bucket, orgLabel(in.Organization)), ErrBucketTaken, err)
+				bucket, orgLabel(in.OrgInput)), ErrBucketTaken, err)
 		}
 		if err != nil && !isCode(err, "BucketAlreadyOwnedByYou") {
 			return awsError(fmt.Sprintf("create bucket %s", bucket), err)
@@ -99,7 +99,7 @@ func (a *Activities) EnsureTrailBucket(ctx context.Context, in TrailInput) error
 	case isCode(err, "Forbidden", "AccessDenied"):
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"use bucket %s for the trail of organization %s: the bucket belongs to another account or denies access; choose another trail.bucket",
-			bucket, orgLabel(in.Organization)), ErrBucketTaken, err)
+			bucket, orgLabel(in.OrgInput)), ErrBucketTaken, err)
 	case err != nil:
 		return awsError(fmt.Sprintf("look up bucket %s", bucket), err)
 	}
@@ -133,7 +133,7 @@ func (a *Activities) EnsureTrailBucket(ctx context.Context, in TrailInput) error
 // failure converges), converts an existing trail with UpdateTrail, and starts
 // logging, because new trails do not log. Trails are addressed by ARN.
 func (a *Activities) EnsureOrganizationTrail(ctx context.Context, in TrailInput) (TrailState, error) {
-	c, err := a.forOrg(ctx, in.Organization)
+	c, err := a.forOrg(ctx, in.OrgInput)
 	if err != nil {
 		return TrailState{}, err
 	}

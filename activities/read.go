@@ -21,8 +21,8 @@ import (
 // organization's management account, with all features enabled. Anything
 // else is a non-retryable error that says what to fix.
 func (a *Activities) Preflight(ctx context.Context, in OrgInput) (Identity, error) {
-	org := in.Organization
-	c, err := a.forOrg(ctx, org)
+	org := in
+	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return Identity{}, err
 	}
@@ -49,7 +49,7 @@ func (a *Activities) Preflight(ctx context.Context, in OrgInput) (Identity, erro
 	if org.ManagementAccountID != "" && org.ManagementAccountID != id.ManagementAccountID {
 		return id, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"preflight of organization %s: configured management account %s, but AWS says the management account of %s is %s; fix management_account_id or role_arn",
-			org.Name, org.ManagementAccountID, id.OrganizationID, id.ManagementAccountID), ErrNotManagementAccount, nil)
+			org.Organization, org.ManagementAccountID, id.OrganizationID, id.ManagementAccountID), ErrNotManagementAccount, nil)
 	}
 	if id.FeatureSet != "ALL" {
 		return id, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
@@ -63,8 +63,8 @@ func (a *Activities) Preflight(ctx context.Context, in OrgInput) (Identity, erro
 // (with DateEnabled), the service-linked role and, when a trail is managed,
 // the trail and its bucket policy.
 func (a *Activities) ReadState(ctx context.Context, in OrgInput) (State, error) {
-	org := in.Organization
-	c, err := a.forOrg(ctx, org)
+	org := in
+	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return State{}, err
 	}
@@ -99,8 +99,8 @@ func (a *Activities) ReadState(ctx context.Context, in OrgInput) (State, error) 
 // organization trails, CloudTrail Lake organization event data stores and
 // CloudTrail's delegated administrators.
 func (a *Activities) TakeInventory(ctx context.Context, in OrgInput) (Inventory, error) {
-	org := in.Organization
-	c, err := a.forOrg(ctx, org)
+	org := in
+	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return Inventory{}, err
 	}

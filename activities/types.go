@@ -2,15 +2,30 @@ package activities
 
 import (
 	"time"
-
-	"github.com/trailgate/trailgate/config"
 )
 
-// OrgInput names the organization an activity acts on and, when enabling,
-// the trail it manages.
+// OrgInput names the organization an activity acts on, as the worker
+// resolved it when the change started, and, when enabling, the trail it
+// manages. It holds no role, external ID or credential: the activity looks
+// those up in the worker's own configuration by name.
 type OrgInput struct {
-	Organization config.Organization `json:"organization"`
-	Trail        config.Trail        `json:"trail"`
+	Organization string `json:"organization"`
+	// ManagementAccountID is the management account the organization had in
+	// the worker's configuration when the change started; an activity
+	// refuses to act when the configuration now says otherwise.
+	ManagementAccountID string        `json:"management_account_id"`
+	Trail               TrailSettings `json:"trail"`
+}
+
+// TrailSettings describe the organization trail trailgate manages when
+// enabling, resolved for one organization (the bucket's placeholders filled
+// in). The trail is managed only when Name is set.
+type TrailSettings struct {
+	Name              string `json:"name,omitempty"`
+	Bucket            string `json:"bucket,omitempty"`
+	MultiRegion       bool   `json:"multi_region"`
+	LogFileValidation bool   `json:"log_file_validation"`
+	KMSKeyID          string `json:"kms_key_id,omitempty"`
 }
 
 // Identity is who the credentials act as, and the organization they are in.
@@ -85,11 +100,10 @@ type Evidence struct {
 }
 
 // TrailInput asks for the managed organization trail (and its bucket) of an
-// organization whose ID and management account preflight found.
+// organization whose ID preflight found.
 type TrailInput struct {
 	OrgInput
-	OrganizationID      string `json:"organization_id"`
-	ManagementAccountID string `json:"management_account_id"`
+	OrganizationID string `json:"organization_id"`
 }
 
 // VerifyInput asks verification to wait until AWS shows trusted access on
@@ -113,9 +127,4 @@ type Reminder struct {
 	Message      string    `json:"message"`
 }
 
-// NotifyInput is a reminder and where to send it; an empty WebhookURL means
-// the reminder is only logged.
-type NotifyInput struct {
-	WebhookURL string   `json:"webhook_url,omitempty"`
-	Reminder   Reminder `json:"reminder"`
-}
+

@@ -64,7 +64,7 @@ func (a *Activities) VerifyDisabled(ctx context.Context, in VerifyInput) (Eviden
 
 // poll reads evidence until short returns nothing or the context ends.
 func (a *Activities) poll(ctx context.Context, in VerifyInput, short func(Evidence) []string) (Evidence, error) {
-	c, err := a.forOrg(ctx, in.Organization)
+	c, err := a.forOrg(ctx, in.OrgInput)
 	if err != nil {
 		return Evidence{}, err
 	}
@@ -73,7 +73,7 @@ func (a *Activities) poll(ctx context.Context, in VerifyInput, short func(Eviden
 	for checks := 1; ; checks++ {
 		e, err := readEvidence(ctx, c, in.TrailARNs)
 		if err != nil {
-			if ae := awsError("verify organization "+orgLabel(in.Organization), err); !temporal.IsApplicationError(ae) || isNonRetryable(ae) {
+			if ae := awsError("verify organization "+orgLabel(in.OrgInput), err); !temporal.IsApplicationError(ae) || isNonRetryable(ae) {
 				return Evidence{}, ae
 			}
 			missing = []string{err.Error()}
@@ -87,7 +87,7 @@ func (a *Activities) poll(ctx context.Context, in VerifyInput, short func(Eviden
 		select {
 		case <-ctx.Done():
 			return Evidence{}, temporal.NewApplicationError(fmt.Sprintf(
-				"verify organization %s: after %d reads AWS still shows: %s", orgLabel(in.Organization), checks, strings.Join(missing, "; ")),
+				"verify organization %s: after %d reads AWS still shows: %s", orgLabel(in.OrgInput), checks, strings.Join(missing, "; ")),
 				ErrNotYetVisible)
 		case <-time.After(wait):
 		}

@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/activities"
-	"github.com/trailgate/trailgate/config"
 )
 
 // Workflow type names, as registered with the worker and shown in the UI.
@@ -27,6 +26,9 @@ const (
 	// PlanWorkflowName reads organizations and says what a change would do;
 	// it never mutates.
 	PlanWorkflowName = "trailgate.Plan"
+	// IdentifyWorkflowName verifies a proof of identity and says who it
+	// proves under the worker's policy (trailgate whoami).
+	IdentifyWorkflowName = "trailgate.Identify"
 )
 
 // Query, update and signal names.
@@ -115,101 +117,50 @@ func (p Phase) Successful() bool {
 	return p == PhaseSucceeded || p == PhaseNoChange || p == PhaseRolledBack
 }
 
-// GatePolicy is who may decide at a change's gates and how long they wait.
-type GatePolicy struct {
-	// RequiredApprovals is how many distinct approvers an approval gate needs.
-	RequiredApprovals int      `json:"required_approvals"`
-	Approvers         []string `json:"approvers"`
-	CloudTrailAdmins  []string `json:"cloudtrail_admins"`
-	// Timeout is how long a gate waits before the change ends as expired,
-	// with nothing changed.
-	Timeout time.Duration `json:"timeout"`
-	// ReminderEvery is how often a waiting gate reminds people.
-	ReminderEvery time.Duration `json:"reminder_every"`
-	// WebhookURL receives reminders; empty means they are only logged.
-	WebhookURL string `json:"webhook_url,omitempty"`
-}
+// GatePolicy is who may decide at a change's gates, how they prove it, and
+// how long gates wait. The worker resolves it from its own configuration
+// when a change starts; it then holds for the change's whole life.
+type GatePolicy = activities.Policy
 
-// PolicyFromConfig is the gate policy the configuration describes.
-func PolicyFromConfig(a config.Approvals) GatePolicy {
-	return GatePolicy{
-		RequiredApprovals: a.Required,
-		Approvers:         a.Approvers,
-		CloudTrailAdmins:  a.CloudTrailAdmins,
-		Timeout:           a.Timeout,
-		ReminderEvery:     a.ReminderEvery,
-		WebhookURL:        a.WebhookURL,
-	}
-}
+// PolicyPerson is one person of a gate policy and the AWS principals that
+// prove them.
+type PolicyPerson = activities.Person
 
-// TargetInput starts a TargetWorkflow: one action on one organization.
+// OrgRef is an organization of a change as the worker resolved it: name,
+// management account and, when enabling, the managed trail. It holds no
+// role, external ID or credential.
+type OrgRef = activities.OrgInput
+
+// TargetInput starts a TargetWorkflow: one action on one organization, as a
+// child of a change, which holds every gate.
 type TargetInput struct {
-	ChangeID     string              `json:"change_id"`
-	Action       Action              `json:"action"`
-	Organization config.Organization `json:"organization"`
-	// Trail is the organization trail to manage when enabling; it is managed
-	// only when its Name is set.
-	Trail     config.Trail `json:"trail"`
-	Policy    GatePolicy   `json:"policy"`
-	Requester string       `json:"requester"`
-	Reason    string       `json:"reason,omitempty"`
-	// ParentWorkflowID is set when a change workflow runs this target as a
-	// child: the parent holds the gates and sends decisions by signal.
-	ParentWorkflowID string `json:"parent_workflow_id,omitempty"`
+	ChangeID     string `json:"change_id"`
+	Action       Action `json:"action"`
+	Organization OrgRef `json:"organization"`
+	// Requester is the proven requester's name, for the record.
+	Requester string `json:"requester"`
+	Reason    string `json:"reason,omitempty"`
+	// ParentWorkflowID is the change that holds the target's gates and
+	// sends its decisions by signal.
+	ParentWorkflowID string `json:"parent_workflow_id"`
 }
 
 // Validate says what is wrong with a target input, all at once.
 func (in TargetInput) Validate() error {
-	problems := requestProblems(in.ChangeID, in.Action, in.Requester)
-	if in.Organization.Name == "" {
+	var problems []string
+	if err := ValidateChangeID(in.ChangeID); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if _, err := ParseAction(string(in.Action)); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if in.Organization.Organization == "" {
 		problems = append(problems, "organization name is empty")
 	}
 	if in.ParentWorkflowID == "" {
-		problems = append(problems, in.Policy.problems(in.Requester)...)
-	} else if in.Policy.Timeout <= 0 {
-		problems = append(problems, "the gate timeout must be positive")
+		problems = append(problems, "a target runs only as part of a change: start a change (trailgate enable or disable)")
 	}
 	return invalid("target input", problems)
-}
-
-// requestProblems are what may be wrong with any request: its change ID,
-// its action and who asks.
-func requestProblems(changeID string, action Action, requester string) []string {
-	var problems []string
-	if err := ValidateChangeID(changeID); err != nil {
-		problems = append(problems, err.Error())
-	}
-	if _, err := ParseAction(string(action)); err != nil {
-		problems = append(problems, err.Error())
-	}
-	if requester == "" {
-		problems = append(problems, "requester is empty: say who asks for the change")
-	}
-	return problems
-}
-
-// problems are what is wrong with the policy for a change the requester
-// asks for: a gate must need approval, from enough people other than the
-// requester, and must end.
-func (p GatePolicy) problems(requester string) []string {
-	var problems []string
-	if p.RequiredApprovals < 1 {
-		problems = append(problems, "the approval policy requires no approval: set approvals.required to 1 or more")
-	} else if len(p.Approvers) > 0 {
-		others := 0
-		for _, a := range p.Approvers {
-			if a != requester {
-				others++
-			}
-		}
-		if others < p.RequiredApprovals {
-			problems = append(problems, fmt.Sprintf("the change needs %d approval(s) but only %d approver(s) other than the requester %s are listed", p.RequiredApprovals, others, requester))
-		}
-	}
-	if p.Timeout <= 0 {
-		problems = append(problems, "the gate timeout must be positive")
-	}
-	return problems
 }
 
 // invalid joins problems into one error, or nil when there are none.
@@ -253,46 +204,111 @@ type (
 	Evidence = activities.Evidence
 )
 
+// Who is the person behind a decision. On the way in it carries a sealed
+// proof (Proof, bound to the decision with Nonce) or, only where the
+// worker's configuration allows claims, a name in By. As recorded, By is
+// the person the proof maps to under the change's policy, ARN the principal
+// STS verified, and Claimed says the name was taken on trust; Proof and
+// Nonce are then cleared.
+type Who struct {
+	By      string `json:"by"`
+	ARN     string `json:"arn,omitempty"`
+	Claimed bool   `json:"claimed,omitempty"`
+	Proof   string `json:"proof,omitempty"`
+	Nonce   string `json:"nonce,omitempty"`
+}
+
+// String names the person for a record: "alice (arn:…)" or "alice
+// (claimed, not verified)".
+func (w Who) String() string {
+	switch {
+	case w.Claimed:
+		return w.By + " (claimed, not verified)"
+	case w.ARN != "":
+		return w.By + " (" + w.ARN + ")"
+	}
+	return w.By
+}
+
+// recorded is the person as kept in the record: without proof or nonce.
+func (w Who) recorded() Who {
+	w.Proof, w.Nonce = "", ""
+	return w
+}
+
 // Decision is an approval or a rejection, as a person gives it.
 type Decision struct {
-	By      string `json:"by"`
+	Who
 	Comment string `json:"comment,omitempty"`
-	// Wave, for a change, is the wave the decision is for (1-based);
-	// zero means the wave now awaiting approval.
+	// Wave is the wave the decision is for (1-based). A proven decision
+	// names its wave; zero (claims only) means the wave now awaiting one.
 	Wave int `json:"wave,omitempty"`
 }
 
 // CleanupConfirmation is the CloudTrail administrator's word that
 // CloudTrail-side cleanup is done before trusted access is disabled.
 type CleanupConfirmation struct {
-	By      string `json:"by"`
+	Who
 	Comment string `json:"comment,omitempty"`
-	// Organization, for a change, limits the confirmation to one
-	// organization; empty confirms for every organization awaiting it.
+	// Organization limits the confirmation to one organization; empty
+	// confirms for every organization awaiting it.
 	Organization string `json:"organization,omitempty"`
 	// AcknowledgeMemberLoggingStops says the administrator knows that
 	// organization trails remain and stop logging for member accounts.
 	AcknowledgeMemberLoggingStops bool `json:"acknowledge_member_logging_stops"`
 }
 
-// Control pauses, resumes or cancels a change, with who and why.
+// Control pauses, resumes or cancels a change, with who, why and when.
 type Control struct {
-	By     string `json:"by"`
+	Who
 	Reason string `json:"reason"`
+	// At is when the change took the control.
+	At time.Time `json:"at,omitzero"`
 }
 
-// DecisionExpire is the kind of ParentDecision by which a change ends a
-// target whose wave nobody approved in time.
-const DecisionExpire = "expire"
+// DecisionKind names a decision people take, as bound into their proofs.
+// The gate decisions are also the names of the change's Updates.
+type DecisionKind string
 
-// ParentDecision is a decision a parent change forwards to a target.
+// The decisions.
+const (
+	DecisionRequest        DecisionKind = "request"
+	DecisionApprove        DecisionKind = UpdateApprove
+	DecisionReject         DecisionKind = UpdateReject
+	DecisionConfirmCleanup DecisionKind = UpdateConfirmCleanup
+	DecisionPause          DecisionKind = UpdatePause
+	DecisionResume         DecisionKind = UpdateResume
+	DecisionCancel         DecisionKind = UpdateCancel
+	// DecisionIdentify proves nothing but who one is (trailgate whoami).
+	DecisionIdentify DecisionKind = "identify"
+)
+
+// ParentKind is what a change tells one of its targets.
+type ParentKind string
+
+// What a change tells its targets.
+const (
+	// ParentRelease lets a target past its approval gate: act and verify.
+	ParentRelease ParentKind = "release"
+	// ParentCleanupConfirmed forwards the CloudTrail administrator's
+	// confirmation; the target takes its inventory again.
+	ParentCleanupConfirmed ParentKind = "cleanup-confirmed"
+	// ParentReject, ParentCancel and ParentExpire end a target that has not
+	// started mutating, with nothing changed.
+	ParentReject ParentKind = "reject"
+	ParentCancel ParentKind = "cancel"
+	ParentExpire ParentKind = "expire"
+)
+
+// ParentDecision is a decision a parent change took and forwards to a target.
 type ParentDecision struct {
-	// Kind is approve, reject, confirm-cleanup, cancel or expire.
-	Kind    string              `json:"kind"`
-	By      []string            `json:"by"`
-	Comment string              `json:"comment,omitempty"`
-	Cleanup CleanupConfirmation `json:"cleanup,omitempty"`
-	At      time.Time           `json:"at"`
+	Kind    ParentKind `json:"kind"`
+	People  []Who      `json:"people,omitempty"`
+	Comment string     `json:"comment,omitempty"`
+	// Acknowledge, with ParentCleanupConfirmed, says the confirmation
+	// acknowledges that member-account logging stops.
+	Acknowledge bool      `json:"acknowledge,omitempty"`
+	At          time.Time `json:"at"`
 }
 
 // TargetReport tells a parent change where a target stands.
@@ -311,10 +327,13 @@ type RecordEntry struct {
 	Organization string    `json:"organization,omitempty"`
 	// Kind is a stable word: requested, preflight, plan, inventory, gate,
 	// approved, rejected, cleanup-confirmed, mutation, verified, error,
-	// reminder, expired, paused, resumed, cancelled, wave, outcome.
+	// reminder, expired, paused, resumed, cancelled, refused, wave, outcome.
 	Kind   string   `json:"kind"`
 	People []string `json:"people,omitempty"`
-	Detail string   `json:"detail"`
+	// Identities are the people of a decision as proven: name and verified
+	// ARN, or marked as claimed.
+	Identities []Who  `json:"identities,omitempty"`
+	Detail     string `json:"detail"`
 }
 
 // Awaiting says what a gate waits for and since when.
@@ -337,7 +356,7 @@ type TargetProgress struct {
 	Phase        Phase         `json:"phase"`
 	Plan         *Plan         `json:"plan,omitempty"`
 	Inventory    *Inventory    `json:"inventory,omitempty"`
-	Approvals    []Decision    `json:"approvals"`
+	Approvals    []Who         `json:"approvals"`
 	Awaiting     *Awaiting     `json:"awaiting,omitempty"`
 	Evidence     *Evidence     `json:"evidence,omitempty"`
 	LastError    string        `json:"last_error,omitempty"`

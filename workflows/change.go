@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/trailgate/trailgate/activities"
-	"github.com/trailgate/trailgate/config"
 )
 
 // historyBudget is the history length past which a change continues as new
@@ -23,28 +23,48 @@ var historyBudget = 20000
 type change struct {
 	in ChangeInput
 	p  ChangeProgress
+	// resolution is what the worker's configuration said when the change
+	// started: its organizations as reached, and its policy.
+	resolution activities.Resolution
+	policy     GatePolicy
 	// index finds an organization's summary in p.Targets.
 	index map[string]int
 	// running counts the targets released and not yet ended.
 	running int
 	// news counts what targets told the change, so that waits can wake.
 	news int
+	// used holds the nonces of the proofs the change has taken: a proof
+	// works once.
+	used map[string]bool
+	// lastReminder is when the waiting gate last reminded its people.
+	lastReminder time.Time
 
 	rejected  *Decision
 	cancelled *Control
-	// expired is set when the wave's approval gate outlived approvals.timeout.
+	// byTemporal is set when the change was cancelled through Temporal (its
+	// CLI, UI or SDK) rather than through trailgate's cancel.
+	byTemporal bool
+	// expired is set when a wave's gate outlived approvals.timeout.
 	expired bool
 }
 
-// ChangeWorkflow rolls one action out over many organizations: wave by wave,
-// each organization a child TargetWorkflow; approvers see a wave's plans
-// before they decide; cleanup confirmations are forwarded; mutations start
-// only inside maintenance windows, a few at a time; a failure budget halts
-// the change; pause, resume and cancel steer it.
+// ChangeWorkflow rolls one action out over many organizations: it resolves
+// them and the gate policy against the worker's configuration, verifies who
+// requested it, then runs wave by wave, each organization a child
+// TargetWorkflow. It owns every gate: approvers see a wave's plans before
+// they decide; the CloudTrail administrator's cleanup confirmation comes
+// first for a disable; mutations start only inside maintenance windows, a
+// few at a time; a failure budget halts the change; pause, resume and
+// cancel steer it. Every decision is proven (see prove).
 func ChangeWorkflow(ctx workflow.Context, in ChangeInput) (ChangeProgress, error) {
 	if err := in.Validate(); err != nil {
 		return ChangeProgress{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
 	}
+	// The change runs on a context that Temporal's cancellation does not
+	// reach, so that it can stop its organizations cleanly and end with a
+	// record; a cancellation through Temporal becomes a cancel of the change.
+	root := ctx
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	c, err := newChange(ctx, in)
 	if err != nil {
 		return c.p, err
@@ -52,6 +72,10 @@ func ChangeWorkflow(ctx workflow.Context, in ChangeInput) (ChangeProgress, error
 	if err := c.registerHandlers(ctx); err != nil {
 		return c.p, err
 	}
+	workflow.Go(root, func(root workflow.Context) {
+		root.Done().Receive(root, nil)
+		c.cancelledThroughTemporal(ctx)
+	})
 	for c.p.CurrentWave <= len(c.p.Waves) {
 		c.runWave(ctx)
 		if c.p.Phase.Final() {
@@ -64,47 +88,147 @@ func ChangeWorkflow(ctx workflow.Context, in ChangeInput) (ChangeProgress, error
 	}
 	c.finish(ctx)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	if c.p.Phase == PhaseFailed || c.p.Phase == PhaseHalted {
+	switch {
+	case c.byTemporal:
+		return c.p, temporal.NewCanceledError(c.p)
+	case c.p.Phase == PhaseFailed || c.p.Phase == PhaseHalted:
 		return c.p, temporal.NewApplicationError(fmt.Sprintf("change %s %s: %d organization(s) failed", in.ChangeID, c.p.Phase, c.p.Failed), ErrChangeFailed, c.p)
 	}
 	return c.p, nil
 }
 
+// newChange resolves a new change (or takes what a continued one carried)
+// and verifies its requester.
 func newChange(ctx workflow.Context, in ChangeInput) (*change, error) {
-	c := &change{in: in, index: map[string]int{}}
+	c := &change{in: in, index: map[string]int{}, used: map[string]bool{}}
 	if in.Carried != nil {
-		c.p = *in.Carried
+		c.p, c.resolution = in.Carried.Progress, in.Carried.Resolution
+		for _, n := range in.Carried.UsedNonces {
+			c.used[n] = true
+		}
 		c.in.Carried = nil
-	} else {
-		sizes, _ := PlanWaves(in.Waves, len(in.Organizations))
-		c.p = ChangeProgress{
-			ChangeID: in.ChangeID, Action: in.Action, Requester: in.Requester, Reason: in.Reason,
-			Phase: PhasePending, CurrentWave: 1, FailureBudget: in.FailureBudget,
-			Waves: []WaveProgress{}, Targets: []TargetSummary{}, Record: []RecordEntry{},
-		}
-		next := 0
-		for w, size := range sizes {
-			wave := WaveProgress{Number: w + 1, NeedsApproval: w == 0 || in.ApproveEveryWave, Approvals: []Decision{}, Phase: PhasePending}
-			for _, org := range in.Organizations[next : next+size] {
-				wave.Organizations = append(wave.Organizations, org.Name)
-				c.p.Targets = append(c.p.Targets, TargetSummary{
-					Organization: org.Name, WorkflowID: TargetWorkflowID(in.ChangeID, org.Name), Wave: w + 1, Phase: PhasePending,
-				})
-			}
-			next += size
-			c.p.Waves = append(c.p.Waves, wave)
-		}
-		detail := fmt.Sprintf("%s requested %s of trusted access for CloudTrail on %d organization(s) in %d wave(s)", in.Requester, in.Action, len(in.Organizations), len(sizes))
-		if in.Reason != "" {
-			detail += ": " + in.Reason
-		}
-		c.record(ctx, "", "requested", []string{in.Requester}, detail)
+		c.policy = c.resolution.Policy
+		c.indexTargets()
+		return c, workflow.UpsertTypedSearchAttributes(ctx, ChangeIDKey.ValueSet(in.ChangeID), ActionKey.ValueSet(string(in.Action)), PhaseKey.ValueSet(string(c.p.Phase)))
 	}
+	c.p = ChangeProgress{
+		ChangeID: in.ChangeID, Action: in.Action, Reason: in.Reason,
+		Phase: PhasePending, CurrentWave: 1, FailureBudget: in.FailureBudget,
+		Waves: []WaveProgress{}, Targets: []TargetSummary{}, Record: []RecordEntry{},
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, ChangeIDKey.ValueSet(in.ChangeID), ActionKey.ValueSet(string(in.Action)), PhaseKey.ValueSet(string(c.p.Phase))); err != nil {
+		return c, err
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:             "Resolve organizations and the gate policy in the worker's configuration",
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
+	})
+	if err := workflow.ExecuteActivity(actx, a.ResolveChange, activities.ResolveInput{
+		Organizations: in.Organizations, ManageTrail: in.Action == ActionEnable,
+	}).Get(ctx, &c.resolution); err != nil {
+		return c, c.refuseRequest(ctx, err)
+	}
+	c.policy = c.resolution.Policy
+	c.p.Policy = &c.policy
+	requester, err := prove(ctx, c.policy, c.used, in.Requester, in.Binding())
+	if err != nil {
+		return c, c.refuseRequest(ctx, err)
+	}
+	c.p.Requester, c.p.RequestedBy = requester.By, requester.recorded()
+	if err := invalid("change", c.policyProblems()); err != nil {
+		return c, c.refuseRequest(ctx, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil))
+	}
+	sizes, _ := PlanWaves(in.Waves, len(in.Organizations))
+	next := 0
+	for w, size := range sizes {
+		wave := WaveProgress{Number: w + 1, NeedsApproval: w == 0 || in.ApproveEveryWave, Approvals: []Decision{}, Phase: PhasePending}
+		for _, name := range in.Organizations[next : next+size] {
+			wave.Organizations = append(wave.Organizations, name)
+			c.p.Targets = append(c.p.Targets, TargetSummary{
+				Organization: name, WorkflowID: TargetWorkflowID(in.ChangeID, name), Wave: w + 1, Phase: PhasePending,
+			})
+		}
+		next += size
+		c.p.Waves = append(c.p.Waves, wave)
+	}
+	c.indexTargets()
+	detail := fmt.Sprintf("%s requested %s of trusted access for CloudTrail on %d organization(s) in %d wave(s)", requester, in.Action, len(in.Organizations), len(sizes))
+	if in.Reason != "" {
+		detail += ": " + in.Reason
+	}
+	c.recordWho(ctx, "", "requested", []Who{requester}, detail)
+	c.record(ctx, "", "policy", nil, describePolicy(c.policy))
+	return c, nil
+}
+
+// refuseRequest ends a change whose request the worker does not accept:
+// nothing was started and nothing changed.
+func (c *change) refuseRequest(ctx workflow.Context, err error) error {
+	c.record(ctx, "", "refused", nil, "request refused: "+err.Error())
+	c.setPhase(ctx, PhaseRejected)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return temporal.NewNonRetryableApplicationError(appErr.Message(), appErr.Type(), nil, c.p)
+	}
+	return err
+}
+
+// policyProblems are what makes the policy unable to decide this change: a
+// gate must need approval from enough people other than the requester.
+func (c *change) policyProblems() []string {
+	p := c.policy
+	var problems []string
+	if p.RequiredApprovals < 1 {
+		problems = append(problems, "the worker's approval policy requires no approval: set approvals.required to 1 or more in the worker's configuration")
+	} else if len(p.Approvers) > 0 {
+		others := 0
+		for _, name := range p.Approvers {
+			if name != c.p.Requester {
+				others++
+			}
+		}
+		if others < p.RequiredApprovals {
+			problems = append(problems, fmt.Sprintf("the change needs %d approval(s) but only %d approver(s) other than the requester %s are listed in the worker's configuration", p.RequiredApprovals, others, c.p.Requester))
+		}
+	}
+	if p.Timeout <= 0 {
+		problems = append(problems, "the worker's gate timeout (approvals.timeout) must be positive")
+	}
+	return problems
+}
+
+func (c *change) indexTargets() {
 	for i, t := range c.p.Targets {
 		c.index[t.Organization] = i
 	}
-	err := workflow.UpsertTypedSearchAttributes(ctx, ChangeIDKey.ValueSet(in.ChangeID), ActionKey.ValueSet(string(in.Action)), PhaseKey.ValueSet(string(c.p.Phase)))
-	return c, err
+}
+
+// cancelledThroughTemporal turns a cancellation requested through Temporal
+// into a cancel of the change: organizations not yet mutating stop, a
+// mutation under way finishes and is verified, and the change ends as
+// cancelled.
+func (c *change) cancelledThroughTemporal(ctx workflow.Context) {
+	c.byTemporal = true
+	if c.cancelled != nil || c.p.Phase.Final() {
+		return
+	}
+	c.cancelled = &Control{Who: Who{By: "temporal"}, Reason: "cancellation requested through Temporal", At: workflow.Now(ctx)}
+	c.record(ctx, "", "cancelled", nil, "cancelled through Temporal (its CLI, UI or API): organizations not yet mutating stop with nothing changed; a mutation under way finishes and is verified")
+}
+
+// describePolicy says, for the record, the gate policy in force.
+func describePolicy(p GatePolicy) string {
+	approvers := "any proven person but the requester"
+	if len(p.Approvers) > 0 {
+		approvers = strings.Join(p.Approvers, ", ")
+	}
+	s := fmt.Sprintf("policy in force for the whole change (from the worker's configuration): %d approval(s) from %s; CloudTrail administrators %s; gates expire after %s",
+		p.RequiredApprovals, approvers, strings.Join(p.CloudTrailAdmins, ", "), p.Timeout)
+	if p.AllowClaims {
+		s += "; claimed names are accepted without proof and marked as claimed"
+	}
+	return s
 }
 
 // runWave runs the current wave to its end.
@@ -117,36 +241,48 @@ func (c *change) runWave(ctx workflow.Context) {
 		c.startTarget(ctx, name)
 	}
 
-	// Every target plans, and for a disable waits for its cleanup
-	// confirmation, until it stands at its approval gate or has ended.
+	// Every target plans and, for a disable, waits at the change's cleanup
+	// gate, until it stands at its approval gate or has ended.
 	for {
 		seen := c.news
 		c.updateAwaitingCleanup(ctx, wave)
-		if c.cancelled != nil || c.rejected != nil || c.waveAll(wave, func(t TargetSummary) bool {
+		if c.stopped() || c.waveAll(wave, func(t TargetSummary) bool {
 			return t.Phase == PhaseAwaitingApproval || t.Phase.Final()
 		}) {
 			break
 		}
-		_ = workflow.Await(ctx, func() bool { return c.news != seen || c.cancelled != nil || c.rejected != nil })
+		moved := func() bool { return c.news != seen || c.stopped() }
+		if c.p.Phase == PhaseAwaitingCleanup {
+			c.awaitGate(ctx, wave, moved)
+		} else {
+			_ = workflow.Await(ctx, moved)
+		}
 	}
-	if wave.NeedsApproval && c.cancelled == nil && c.rejected == nil && c.waveAny(wave, func(t TargetSummary) bool { return t.Phase == PhaseAwaitingApproval }) {
+	if wave.NeedsApproval && !c.stopped() && c.waveAny(wave, func(t TargetSummary) bool { return t.Phase == PhaseAwaitingApproval }) {
+		who := c.policy.Approvers
+		if len(who) == 0 {
+			who = []string{"any proven person but " + c.p.Requester}
+		}
 		c.p.Awaiting = &Awaiting{
-			What: fmt.Sprintf("%d approval(s) of wave %d", c.in.Policy.RequiredApprovals, wave.Number), Since: workflow.Now(ctx),
-			Expires: workflow.Now(ctx).Add(c.in.Policy.Timeout), Who: c.in.Policy.Approvers,
+			What: fmt.Sprintf("%d approval(s) of wave %d", c.policy.RequiredApprovals, wave.Number), Since: workflow.Now(ctx),
+			Expires: workflow.Now(ctx).Add(c.policy.Timeout), Who: who,
 		}
 		wave.Phase = PhaseAwaitingApproval
 		c.setPhase(ctx, PhaseAwaitingApproval)
-		c.record(ctx, "", "gate", c.in.Policy.Approvers, fmt.Sprintf("wave %d awaits %s", wave.Number, c.p.Awaiting.What))
-		c.awaitApproval(ctx, wave)
+		c.record(ctx, "", "gate", c.p.Awaiting.Who, fmt.Sprintf("wave %d awaits %s", wave.Number, c.p.Awaiting.What))
+		c.awaitGate(ctx, wave, func() bool {
+			return len(wave.Approvals) >= c.policy.RequiredApprovals || c.stopped() ||
+				c.waveAll(wave, func(t TargetSummary) bool { return t.Phase.Final() })
+		})
 		c.p.Awaiting = nil
 	}
 	switch {
 	case c.rejected != nil:
-		c.tellWave(ctx, wave, ParentDecision{Kind: UpdateReject, By: []string{c.rejected.By}, Comment: c.rejected.Comment})
-	case c.expired:
-		c.tellWave(ctx, wave, ParentDecision{Kind: DecisionExpire, Comment: fmt.Sprintf("no decision within %s", c.in.Policy.Timeout)})
+		c.tellWave(ctx, wave, ParentDecision{Kind: ParentReject, People: []Who{c.rejected.Who}, Comment: c.rejected.Comment})
 	case c.cancelled != nil:
-		c.tellWave(ctx, wave, ParentDecision{Kind: UpdateCancel, By: []string{c.cancelled.By}, Comment: c.cancelled.Reason})
+		c.tellWave(ctx, wave, ParentDecision{Kind: ParentCancel, People: []Who{c.cancelled.Who}, Comment: c.cancelled.Reason})
+	case c.expired:
+		c.tellWave(ctx, wave, ParentDecision{Kind: ParentExpire, Comment: fmt.Sprintf("no decision within %s", c.policy.Timeout)})
 	default:
 		c.release(ctx, wave)
 	}
@@ -170,65 +306,79 @@ func (c *change) runWave(ctx workflow.Context) {
 	c.record(ctx, "", "wave", nil, fmt.Sprintf("wave %d ends: %s", wave.Number, c.waveOutcome(wave)))
 }
 
-// awaitApproval waits until the wave has its approvals, the change is
-// rejected or cancelled, or every target of the wave has ended (their gates
-// expire on their own). It reminds the approvers every
-// approvals.reminder_every.
-func (c *change) awaitApproval(ctx workflow.Context, wave *WaveProgress) {
-	decided := func() bool {
-		return len(wave.Approvals) >= c.in.Policy.RequiredApprovals || c.rejected != nil || c.cancelled != nil ||
-			c.waveAll(wave, func(t TargetSummary) bool { return t.Phase.Final() })
-	}
-	every := c.in.Policy.ReminderEvery
-	remind := workflow.GetVersion(ctx, versionWaveReminders, workflow.DefaultVersion, 1) == 1 && every > 0
-	expire := workflow.GetVersion(ctx, versionWaveExpiry, workflow.DefaultVersion, 1) == 1
-	if !remind && !expire {
-		_ = workflow.Await(ctx, decided)
-		return
-	}
-	aw := *c.p.Awaiting
-	for !decided() {
-		wait := every
-		if expire {
-			left := aw.Expires.Sub(workflow.Now(ctx))
-			if left <= 0 {
-				c.expired = true
-				c.record(ctx, "", "expired", nil, fmt.Sprintf("wave %d had no decision within %s: its organizations end as expired, with nothing changed", wave.Number, c.in.Policy.Timeout))
-				return
-			}
-			if !remind || left < wait {
-				wait = left
-			}
-		}
-		ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-			Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "Awaiting " + aw.What},
-		}, decided)
-		if err != nil {
+// stopped reports whether the change will release nothing more: rejected,
+// cancelled or expired.
+func (c *change) stopped() bool {
+	return c.rejected != nil || c.cancelled != nil || c.expired
+}
+
+// awaitGate waits, durably, at the gate c.p.Awaiting describes until done
+// reports true or the gate expires (the change then ends as expired, with
+// nothing changed). It reminds the gate's people every reminder_every.
+func (c *change) awaitGate(ctx workflow.Context, wave *WaveProgress, done func() bool) {
+	for !done() {
+		aw := *c.p.Awaiting
+		now := workflow.Now(ctx)
+		left := aw.Expires.Sub(now)
+		if left <= 0 {
+			c.expired = true
+			c.record(ctx, "", "expired", nil, fmt.Sprintf("wave %d had no %s within %s: its organizations end as expired, with nothing changed", wave.Number, aw.What, c.policy.Timeout))
 			return
 		}
-		if !remind {
-			continue
+		wait := left
+		if every := c.policy.ReminderEvery; every > 0 {
+			if c.lastReminder.Before(aw.Since) {
+				c.lastReminder = aw.Since
+			}
+			next := c.lastReminder.Add(every)
+			if !next.After(now) {
+				c.lastReminder = now
+				c.remind(ctx, wave, aw)
+				continue
+			}
+			wait = min(wait, next.Sub(now))
 		}
-		// At expiry the targets end on their own; nobody needs a reminder.
-		if !ok && workflow.Now(ctx).Before(aw.Expires) {
-			c.record(ctx, "", "reminder", aw.Who, sendReminder(ctx, c.in.Policy, activities.Reminder{
-				ChangeID: c.in.ChangeID, Action: string(c.in.Action), Awaiting: aw.What, Who: aw.Who, Since: aw.Since, Expires: aw.Expires,
-				Message: fmt.Sprintf("change %s (%s on %s) has awaited %s since %s", c.in.ChangeID, c.in.Action,
-					strings.Join(wave.Organizations, ", "), aw.What, aw.Since.Format(time.RFC3339)),
-			}))
-		}
+		_, _ = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+			Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "Awaiting " + aw.What},
+		}, done)
 	}
+}
+
+// remind tells the people of a waiting gate, once for the whole wave; a
+// reminder that cannot be delivered is recorded, never fatal.
+func (c *change) remind(ctx workflow.Context, wave *WaveProgress, aw Awaiting) {
+	c.record(ctx, "", "reminder", aw.Who, sendReminder(ctx, activities.Reminder{
+		ChangeID: c.in.ChangeID, Action: string(c.in.Action), Awaiting: aw.What, Who: aw.Who, Since: aw.Since, Expires: aw.Expires,
+		Message: fmt.Sprintf("change %s (%s on %s) has awaited %s since %s; it expires at %s", c.in.ChangeID, c.in.Action,
+			strings.Join(wave.Organizations, ", "), aw.What, aw.Since.Format(time.RFC3339), aw.Expires.Format(time.RFC3339)),
+	}))
+}
+
+// sendReminder runs the Notify activity and says, for the record, what
+// became of the reminder.
+func sendReminder(ctx workflow.Context, r activities.Reminder) string {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:             "Remind " + strings.Join(r.Who, ", "),
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumAttempts: 5},
+	})
+	if err := workflow.ExecuteActivity(actx, a.Notify, r).Get(ctx, nil); err != nil {
+		return "reminder not delivered: " + err.Error()
+	}
+	return "reminded: " + r.Message
 }
 
 // release lets the wave's targets past their approval gates, at most
 // Concurrency at a time, only inside maintenance windows, never while the
 // change is paused, and no more once the failure budget is spent.
 func (c *change) release(ctx workflow.Context, wave *WaveProgress) {
-	approvers := make([]string, 0, len(wave.Approvals))
+	approvers := make([]Who, 0, len(wave.Approvals))
+	names := make([]string, 0, len(wave.Approvals))
 	for _, d := range wave.Approvals {
-		approvers = append(approvers, d.By)
+		approvers = append(approvers, d.Who)
+		names = append(names, d.By)
 	}
-	comment := fmt.Sprintf("wave %d approved by %s", wave.Number, strings.Join(approvers, ", "))
+	comment := fmt.Sprintf("wave %d approved by %s", wave.Number, strings.Join(names, ", "))
 	if !wave.NeedsApproval {
 		comment = fmt.Sprintf("wave %d needs no approval under the change's policy", wave.Number)
 	}
@@ -246,7 +396,7 @@ func (c *change) release(ctx workflow.Context, wave *WaveProgress) {
 				return c.cancelled != nil || c.p.Failed > c.in.FailureBudget || (c.p.Paused == nil && c.running < limit)
 			})
 			if c.cancelled != nil || c.p.Failed > c.in.FailureBudget {
-				c.tellWave(ctx, wave, ParentDecision{Kind: UpdateCancel, By: []string{"trailgate"}, Comment: "the change stopped before this organization's turn"})
+				c.tellWave(ctx, wave, ParentDecision{Kind: ParentCancel, People: []Who{{By: "trailgate"}}, Comment: "the change stopped before this organization's turn"})
 				return
 			}
 			open := NextOpen(c.in.Windows, workflow.Now(ctx))
@@ -264,7 +414,7 @@ func (c *change) release(ctx workflow.Context, wave *WaveProgress) {
 		c.setPhase(ctx, PhaseApplying)
 		c.running++
 		c.p.Targets[i].Phase = PhaseApplying
-		c.tell(ctx, name, ParentDecision{Kind: UpdateApprove, By: approvers, Comment: comment, At: workflow.Now(ctx)})
+		c.tell(ctx, name, ParentDecision{Kind: ParentRelease, People: approvers, Comment: comment, At: workflow.Now(ctx)})
 	}
 }
 
@@ -272,7 +422,7 @@ func (c *change) release(ctx workflow.Context, wave *WaveProgress) {
 // its end.
 func (c *change) startTarget(ctx workflow.Context, name string) {
 	i := c.index[name]
-	org := c.in.Organizations[slices.IndexFunc(c.in.Organizations, func(o config.Organization) bool { return o.Name == name })]
+	org := c.resolution.Organizations[slices.IndexFunc(c.resolution.Organizations, func(o OrgRef) bool { return o.Organization == name })]
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:        c.p.Targets[i].WorkflowID,
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
@@ -281,13 +431,9 @@ func (c *change) startTarget(ctx workflow.Context, name string) {
 			ChangeIDKey.ValueSet(c.in.ChangeID), ActionKey.ValueSet(string(c.in.Action)),
 			OrganizationKey.ValueSet(name), PhaseKey.ValueSet(string(PhasePending))),
 	})
-	trail := c.in.Trail
-	if c.in.Action != ActionEnable {
-		trail = config.Trail{}
-	}
 	f := workflow.ExecuteChildWorkflow(cctx, TargetWorkflowName, TargetInput{
-		ChangeID: c.in.ChangeID, Action: c.in.Action, Organization: org, Trail: trail, Policy: c.in.Policy,
-		Requester: c.in.Requester, Reason: c.in.Reason, ParentWorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		ChangeID: c.in.ChangeID, Action: c.in.Action, Organization: org,
+		Requester: c.p.Requester, Reason: c.in.Reason, ParentWorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 	})
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		var res TargetProgress
@@ -385,9 +531,10 @@ func (c *change) updateAwaitingCleanup(ctx workflow.Context, wave *WaveProgress)
 	wave.Phase = PhaseAwaitingCleanup
 	if c.p.Phase != PhaseAwaitingCleanup {
 		c.p.Awaiting = &Awaiting{
-			What: what, Since: workflow.Now(ctx), Expires: workflow.Now(ctx).Add(c.in.Policy.Timeout), Who: c.in.Policy.CloudTrailAdmins,
+			What: what, Since: workflow.Now(ctx), Expires: workflow.Now(ctx).Add(c.policy.Timeout), Who: c.policy.CloudTrailAdmins,
 		}
 		c.setPhase(ctx, PhaseAwaitingCleanup)
+		c.record(ctx, "", "gate", c.p.Awaiting.Who, fmt.Sprintf("wave %d awaits %s", wave.Number, what))
 		return
 	}
 	c.p.Awaiting.What = what
@@ -440,7 +587,7 @@ func (c *change) continueAsNew(ctx workflow.Context) error {
 		}
 	}
 	in := c.in
-	in.Carried = &carried
+	in.Carried = &Carried{Progress: carried, Resolution: c.resolution, UsedNonces: slices.Sorted(maps.Keys(c.used))}
 	return workflow.NewContinueAsNewError(ctx, ChangeWorkflowName, in)
 }
 
@@ -476,6 +623,21 @@ func (c *change) setPhase(ctx workflow.Context, p Phase) {
 
 func (c *change) record(ctx workflow.Context, org, kind string, people []string, detail string) {
 	c.p.Record = append(c.p.Record, RecordEntry{At: workflow.Now(ctx).UTC(), Organization: org, Kind: kind, People: people, Detail: detail})
+}
+
+// recordWho records a decision of proven (or claimed) people: their names,
+// and each with the ARN STS verified or marked as claimed.
+func (c *change) recordWho(ctx workflow.Context, org, kind string, who []Who, detail string) {
+	c.p.Record = append(c.p.Record, whoEntry(workflow.Now(ctx), org, kind, who, detail))
+}
+
+func whoEntry(at time.Time, org, kind string, who []Who, detail string) RecordEntry {
+	e := RecordEntry{At: at.UTC(), Organization: org, Kind: kind, Detail: detail}
+	for _, w := range who {
+		e.People = append(e.People, w.By)
+		e.Identities = append(e.Identities, w.recorded())
+	}
+	return e
 }
 
 func (c *change) waveAll(w *WaveProgress, ok func(TargetSummary) bool) bool {

@@ -5,17 +5,20 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
-	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/activities"
 )
 
 // ChangeInput starts a ChangeWorkflow: one action over many organizations,
-// in waves.
+// in waves. It names organizations and carries the requester's choices; the
+// worker resolves everything else (accounts, roles, trail, gate policy)
+// from its own configuration when the change starts.
 type ChangeInput struct {
-	ChangeID      string                `json:"change_id"`
-	Action        Action                `json:"action"`
-	Organizations []config.Organization `json:"organizations"`
-	Trail         config.Trail          `json:"trail"`
+	ChangeID string `json:"change_id"`
+	Action   Action `json:"action"`
+	// Organizations are names the worker's configuration knows.
+	Organizations []string `json:"organizations"`
 	// Waves slice the organizations, in order: "1" (a count), "25%" (a share
 	// of all organizations) or "rest". Empty means one wave of all.
 	Waves []string `json:"waves"`
@@ -24,33 +27,58 @@ type ChangeInput struct {
 	Concurrency int `json:"concurrency"`
 	// FailureBudget is how many organizations may fail before the change
 	// halts; zero halts at the first failure.
-	FailureBudget int        `json:"failure_budget"`
-	Policy        GatePolicy `json:"policy"`
+	FailureBudget int `json:"failure_budget"`
 	// ApproveEveryWave asks for approval before every wave; otherwise only
 	// the first wave waits for approvers.
 	ApproveEveryWave bool `json:"approve_every_wave"`
 	// Windows, when set, are the only times in which mutations may start.
-	Windows   []MaintenanceWindow `json:"windows,omitempty"`
-	Requester string              `json:"requester"`
-	Reason    string              `json:"reason,omitempty"`
+	Windows []MaintenanceWindow `json:"windows,omitempty"`
+	Reason  string              `json:"reason,omitempty"`
+	// Requester proves who asks for the change (a sealed proof bound to
+	// this input, or a claimed name where the worker allows claims).
+	Requester Who `json:"requester"`
 
 	// Carried is set by the workflow itself when it continues as new between
-	// waves, to stay within Temporal's history limits.
-	Carried *ChangeProgress `json:"carried,omitempty"`
+	// waves, to stay within Temporal's history limits: its progress, what
+	// the worker resolved when the change started, and the nonces of the
+	// proofs already used.
+	Carried *Carried `json:"carried,omitempty"`
 }
+
+// Carried is what a change carries into its next run.
+type Carried struct {
+	Progress   ChangeProgress        `json:"progress"`
+	Resolution activities.Resolution `json:"resolution"`
+	UsedNonces []string              `json:"used_nonces,omitempty"`
+}
+
+// Limits on what people type, so that a change's history stays readable.
+const (
+	maxReasonLength  = 2000
+	maxCommentLength = 2000
+)
 
 // Validate says what is wrong with a change input, all at once.
 func (in ChangeInput) Validate() error {
-	problems := requestProblems(in.ChangeID, in.Action, in.Requester)
+	var problems []string
+	if err := ValidateChangeID(in.ChangeID); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if _, err := ParseAction(string(in.Action)); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if len(in.Organizations) == 0 {
 		problems = append(problems, "no organizations: name some with --org, or use --all")
 	}
 	seen := map[string]bool{}
-	for _, o := range in.Organizations {
-		if seen[o.Name] {
-			problems = append(problems, fmt.Sprintf("organization %s is named twice", o.Name))
+	for _, name := range in.Organizations {
+		switch {
+		case name == "":
+			problems = append(problems, "an organization name is empty")
+		case seen[name]:
+			problems = append(problems, fmt.Sprintf("organization %s is named twice", name))
 		}
-		seen[o.Name] = true
+		seen[name] = true
 	}
 	if _, err := PlanWaves(in.Waves, len(in.Organizations)); err != nil {
 		problems = append(problems, err.Error())
@@ -61,13 +89,26 @@ func (in ChangeInput) Validate() error {
 	if in.FailureBudget < 0 {
 		problems = append(problems, "the failure budget must be 0 or more")
 	}
-	problems = append(problems, in.Policy.problems(in.Requester)...)
 	for _, w := range in.Windows {
 		if err := w.Validate(); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
+	problems = append(problems, textProblems("the reason", in.Reason, maxReasonLength)...)
 	return invalid("change", problems)
+}
+
+// textProblems are what is wrong with free text people type: too long, or
+// holding control characters that would garble records and terminals.
+func textProblems(what, s string, limit int) []string {
+	var problems []string
+	if len(s) > limit {
+		problems = append(problems, fmt.Sprintf("%s is %d characters long; keep it under %d", what, len(s), limit))
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) {
+		problems = append(problems, what+" holds control characters; write plain text")
+	}
+	return problems
 }
 
 // PlanWaves slices n organizations into waves by the specs: "N" takes N
@@ -238,10 +279,14 @@ type WaveProgress struct {
 // ChangeProgress is the answer of a change's progress query and, when the
 // change ends, its result.
 type ChangeProgress struct {
-	ChangeID      string          `json:"change_id"`
-	Action        Action          `json:"action"`
-	Requester     string          `json:"requester"`
-	Reason        string          `json:"reason,omitempty"`
+	ChangeID  string `json:"change_id"`
+	Action    Action `json:"action"`
+	Requester string `json:"requester"`
+	// RequestedBy is the requester as proven.
+	RequestedBy Who    `json:"requested_by"`
+	Reason      string `json:"reason,omitempty"`
+	// Policy is the gate policy in force, fixed when the change started.
+	Policy        *GatePolicy     `json:"policy,omitempty"`
 	Phase         Phase           `json:"phase"`
 	CurrentWave   int             `json:"current_wave"`
 	Waves         []WaveProgress  `json:"waves"`
@@ -268,11 +313,11 @@ func (p ChangeProgress) Done() int {
 // details are the ChangeProgress.
 const ErrChangeFailed = "ChangeFailed"
 
-// PlanInput asks what a change would do to each organization.
+// PlanInput asks what a change would do to each organization the worker's
+// configuration knows by these names.
 type PlanInput struct {
-	Action        Action                `json:"action"`
-	Organizations []config.Organization `json:"organizations"`
-	Trail         config.Trail          `json:"trail"`
+	Action        Action   `json:"action"`
+	Organizations []string `json:"organizations"`
 }
 
 // TargetPlan is what a change would do to one organization, or why that

@@ -7,11 +7,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/trailgate/trailgate/activities"
-	"github.com/trailgate/trailgate/config"
 )
 
 // PlanWorkflow reads each organization and says what a change would do to
-// it. It only reads: it never mutates AWS.
+// it. The worker resolves the organizations against its own configuration.
+// It only reads: it never mutates AWS.
 func PlanWorkflow(ctx workflow.Context, in PlanInput) (PlanResult, error) {
 	if _, err := ParseAction(string(in.Action)); err != nil {
 		return PlanResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
@@ -20,21 +20,27 @@ func PlanWorkflow(ctx workflow.Context, in PlanInput) (PlanResult, error) {
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 4},
 	})
-	res := PlanResult{Action: in.Action, Targets: make([]TargetPlan, len(in.Organizations))}
+	var res activities.Resolution
+	if err := workflow.ExecuteActivity(ctx, a.ResolveChange, activities.ResolveInput{
+		Organizations: in.Organizations, ManageTrail: in.Action == ActionEnable,
+	}).Get(ctx, &res); err != nil {
+		return PlanResult{}, err
+	}
+	out := PlanResult{Action: in.Action, Targets: make([]TargetPlan, len(res.Organizations))}
 	wg := workflow.NewWaitGroup(ctx)
-	for i, org := range in.Organizations {
+	for i, org := range res.Organizations {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			res.Targets[i] = planOne(ctx, in, org.Name, activities.OrgInput{Organization: org, Trail: in.Trail.For(org)})
+			out.Targets[i] = planOne(ctx, in.Action, org)
 		})
 	}
 	wg.Wait(ctx)
-	return res, nil
+	return out, nil
 }
 
-func planOne(ctx workflow.Context, in PlanInput, name string, org activities.OrgInput) TargetPlan {
-	tp := TargetPlan{Organization: name}
+func planOne(ctx workflow.Context, action Action, org activities.OrgInput) TargetPlan {
+	tp := TargetPlan{Organization: org.Organization}
 	fail := func(err error) TargetPlan {
 		tp.Error = err.Error()
 		return tp
@@ -42,15 +48,12 @@ func planOne(ctx workflow.Context, in PlanInput, name string, org activities.Org
 	if err := workflow.ExecuteActivity(ctx, a.Preflight, org).Get(ctx, nil); err != nil {
 		return fail(err)
 	}
-	if in.Action != ActionEnable {
-		org.Trail = config.Trail{}
-	}
 	var cur State
 	if err := workflow.ExecuteActivity(ctx, a.ReadState, org).Get(ctx, &cur); err != nil {
 		return fail(err)
 	}
 	var plan Plan
-	switch in.Action {
+	switch action {
 	case ActionEnable:
 		plan = PlanEnable(cur, org.Trail.Name, org.Trail.Bucket)
 	case ActionDisable, ActionRollback:
@@ -59,7 +62,7 @@ func planOne(ctx workflow.Context, in PlanInput, name string, org activities.Org
 			return fail(err)
 		}
 		tp.Inventory = &inv
-		if in.Action == ActionDisable {
+		if action == ActionDisable {
 			plan = PlanDisable(cur)
 		} else {
 			plan = PlanRollback(cur, inv)

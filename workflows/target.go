@@ -27,39 +27,45 @@ type target struct {
 	in       TargetInput
 	progress TargetProgress
 
-	// decisions taken at the gates.
-	released  bool // the parent change let this target proceed past approval
-	rejected  *Decision
-	cancelled *Control
-	expired   *ParentDecision // the change expired this target's wave
-	cleanup   *CleanupConfirmation
+	// what the change said.
+	released  bool
+	stop      *ParentDecision // reject, cancel or expire
+	confirmed *ParentDecision // the CloudTrail administrator's cleanup confirmation
 }
 
-// TargetWorkflow changes one organization: preflight, read, plan, the gates,
-// the AWS calls, and verification that reads AWS back. It runs alone (a
-// change of one organization) or as a child of a ChangeWorkflow, whose gates
-// it then leaves to the parent.
+// TargetWorkflow changes one organization of a change: preflight, read,
+// plan, report to the change, wait for the change's word, act, and verify
+// by reading AWS back. The change holds every gate and every decision; the
+// target only takes the change's word.
 func TargetWorkflow(ctx workflow.Context, in TargetInput) (TargetProgress, error) {
 	if err := in.Validate(); err != nil {
 		return TargetProgress{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
 	}
-	in.Trail = in.Trail.For(in.Organization)
+	name := in.Organization.Organization
 	t := &target{in: in, progress: TargetProgress{
 		ChangeID:     in.ChangeID,
-		Organization: in.Organization.Name,
+		Organization: name,
 		Action:       in.Action,
 		Requester:    in.Requester,
 		Phase:        PhasePending,
-		Approvals:    []Decision{},
+		Approvals:    []Who{},
 		Record:       []RecordEntry{},
 	}}
-	if err := t.registerHandlers(ctx); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (TargetProgress, error) { return t.progress, nil }); err != nil {
 		return t.progress, err
 	}
+	decisions := workflow.GetSignalChannel(ctx, SignalParentDecision)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var d ParentDecision
+			decisions.Receive(ctx, &d)
+			t.fromParent(ctx, d)
+		}
+	})
 	_ = workflow.UpsertTypedSearchAttributes(ctx,
 		ChangeIDKey.ValueSet(in.ChangeID),
 		ActionKey.ValueSet(string(in.Action)),
-		OrganizationKey.ValueSet(in.Organization.Name))
+		OrganizationKey.ValueSet(name))
 	detail := fmt.Sprintf("%s requested %s of trusted access for CloudTrail", in.Requester, in.Action)
 	if in.Reason != "" {
 		detail += ": " + in.Reason
@@ -83,7 +89,7 @@ func TargetWorkflow(ctx workflow.Context, in TargetInput) (TargetProgress, error
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	if t.progress.Phase == PhaseFailed {
 		return t.progress, temporal.NewApplicationError(
-			fmt.Sprintf("%s of organization %s failed: %s", in.Action, in.Organization.Name, t.progress.LastError),
+			fmt.Sprintf("%s of organization %s failed: %s", in.Action, name, t.progress.LastError),
 			ErrTargetFailed, t.progress)
 	}
 	return t.progress, nil
@@ -93,20 +99,17 @@ func TargetWorkflow(ctx workflow.Context, in TargetInput) (TargetProgress, error
 // workflow reached a final phase it chose (succeeded, nothing to do,
 // rejected, expired, cancelled) and an error when it failed.
 func (t *target) run(ctx workflow.Context) error {
-	org := activities.OrgInput{Organization: t.in.Organization}
-	if t.in.Action == ActionEnable {
-		org.Trail = t.in.Trail
-	}
+	org := t.in.Organization
 	t.setPhase(ctx, PhasePreflight)
 	var id activities.Identity
-	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Preflight: identity and organization of "+t.in.Organization.Name), a.Preflight, org).Get(ctx, &id); err != nil {
+	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Preflight: identity and organization of "+org.Organization), a.Preflight, org).Get(ctx, &id); err != nil {
 		return err
 	}
 	t.record(ctx, "preflight", nil, fmt.Sprintf("caller %s in management account %s of %s (feature set %s)", id.ARN, id.ManagementAccountID, id.OrganizationID, id.FeatureSet))
 
 	t.setPhase(ctx, PhasePlanning)
 	var cur State
-	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Read CloudTrail integration of "+t.in.Organization.Name), a.ReadState, org).Get(ctx, &cur); err != nil {
+	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Read CloudTrail integration of "+org.Organization), a.ReadState, org).Get(ctx, &cur); err != nil {
 		return err
 	}
 	switch t.in.Action {
@@ -120,11 +123,11 @@ func (t *target) run(ctx workflow.Context) error {
 }
 
 func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State) error {
-	plan := PlanEnable(cur, t.in.Trail.Name, t.in.Trail.Bucket)
+	plan := PlanEnable(cur, org.Trail.Name, org.Trail.Bucket)
 	if t.planned(ctx, plan) {
 		return nil
 	}
-	if done, err := t.approvalGate(ctx); done || err != nil {
+	if done, err := t.awaitRelease(ctx); done || err != nil {
 		return err
 	}
 	t.setPhase(ctx, PhaseApplying)
@@ -140,10 +143,10 @@ func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State
 		}
 	}
 	var trailARNs []string
-	if t.in.Trail.Name != "" {
-		trail := activities.TrailInput{OrgInput: org, OrganizationID: cur.OrganizationID, ManagementAccountID: cur.ManagementAccountID}
+	if org.Trail.Name != "" {
+		trail := activities.TrailInput{OrgInput: org, OrganizationID: cur.OrganizationID}
 		if plan.Has(StepBucketPolicy) {
-			if err := t.mutate(ctx, "Organization-trail policy on bucket "+t.in.Trail.Bucket, a.EnsureTrailBucket, trail, nil); err != nil {
+			if err := t.mutate(ctx, "Organization-trail policy on bucket "+org.Trail.Bucket, a.EnsureTrailBucket, trail, nil); err != nil {
 				return err
 			}
 		}
@@ -152,7 +155,7 @@ func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State
 		}
 		if plan.Has(StepCreateTrail) || plan.Has(StepConvertTrail) || plan.Has(StepStartLogging) {
 			var ts TrailState
-			if err := t.mutate(ctx, "Organization trail "+t.in.Trail.Name+" created and logging", a.EnsureOrganizationTrail, trail, &ts); err != nil {
+			if err := t.mutate(ctx, "Organization trail "+org.Trail.Name+" created and logging", a.EnsureOrganizationTrail, trail, &ts); err != nil {
 				return err
 			}
 			trailARNs = []string{ts.ARN}
@@ -174,7 +177,7 @@ func (t *target) disable(ctx workflow.Context, org activities.OrgInput, cur Stat
 	if done, err := t.cleanupGate(ctx, org); done || err != nil {
 		return err
 	}
-	if done, err := t.approvalGate(ctx); done || err != nil {
+	if done, err := t.awaitRelease(ctx); done || err != nil {
 		return err
 	}
 	t.setPhase(ctx, PhaseApplying)
@@ -193,7 +196,7 @@ func (t *target) rollback(ctx workflow.Context, org activities.OrgInput, cur Sta
 	if t.planned(ctx, plan) {
 		return nil
 	}
-	if done, err := t.approvalGate(ctx); done || err != nil {
+	if done, err := t.awaitRelease(ctx); done || err != nil {
 		return err
 	}
 	t.setPhase(ctx, PhaseApplying)
@@ -223,7 +226,7 @@ func (t *target) planned(ctx workflow.Context, plan Plan) bool {
 // inventory takes the impact inventory of a disable and records it.
 func (t *target) inventory(ctx workflow.Context, org activities.OrgInput) (Inventory, error) {
 	var inv Inventory
-	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Impact inventory of "+t.in.Organization.Name), a.TakeInventory, org).Get(ctx, &inv); err != nil {
+	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Impact inventory of "+org.Organization), a.TakeInventory, org).Get(ctx, &inv); err != nil {
 		return inv, err
 	}
 	t.progress.Inventory = &inv
@@ -273,15 +276,15 @@ func (t *target) setPhase(ctx workflow.Context, p Phase) {
 		t.progress.Awaiting = nil
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, PhaseKey.ValueSet(string(p)))
-	_ = workflow.UpsertMemo(ctx, map[string]any{"phase": string(p), "organization": t.in.Organization.Name, "action": string(t.in.Action)})
+	_ = workflow.UpsertMemo(ctx, map[string]any{"phase": string(p), "organization": t.progress.Organization, "action": string(t.in.Action)})
 	workflow.SetCurrentDetails(ctx, t.details())
 }
 
 // details is the workflow's current details in the UI, in Markdown.
 func (t *target) details() string {
-	s := fmt.Sprintf("**%s** of trusted access for CloudTrail in **%s**: %s", t.in.Action, t.in.Organization.Name, t.progress.Phase)
+	s := fmt.Sprintf("**%s** of trusted access for CloudTrail in **%s**: %s", t.in.Action, t.progress.Organization, t.progress.Phase)
 	if aw := t.progress.Awaiting; aw != nil {
-		s += fmt.Sprintf("\n\nAwaiting %s from %s since %s (expires %s)", aw.What, strings.Join(aw.Who, ", "), aw.Since.Format(time.RFC3339), aw.Expires.Format(time.RFC3339))
+		s += fmt.Sprintf("\n\nAwaiting %s from %s since %s", aw.What, strings.Join(aw.Who, ", "), aw.Since.Format(time.RFC3339))
 	}
 	return s
 }
@@ -289,10 +292,7 @@ func (t *target) details() string {
 // report tells the parent change, if any, that the target waits at a gate;
 // the parent learns outcomes from the child's result.
 func (t *target) report(ctx workflow.Context, message string) {
-	if t.in.ParentWorkflowID == "" {
-		return
-	}
-	r := TargetReport{Organization: t.in.Organization.Name, Phase: t.progress.Phase, Plan: t.progress.Plan, Inventory: t.progress.Inventory, Message: message}
+	r := TargetReport{Organization: t.progress.Organization, Phase: t.progress.Phase, Plan: t.progress.Plan, Inventory: t.progress.Inventory, Message: message}
 	// A parent that has gone is no reason to stop: the error is dropped.
 	_ = workflow.SignalExternalWorkflow(ctx, t.in.ParentWorkflowID, "", SignalTargetReport, r).Get(ctx, nil)
 }
@@ -300,8 +300,98 @@ func (t *target) report(ctx workflow.Context, message string) {
 // record appends an entry to the change record.
 func (t *target) record(ctx workflow.Context, kind string, people []string, detail string) {
 	t.progress.Record = append(t.progress.Record, RecordEntry{
-		At: workflow.Now(ctx).UTC(), Organization: t.in.Organization.Name, Kind: kind, People: people, Detail: detail,
+		At: workflow.Now(ctx).UTC(), Organization: t.progress.Organization, Kind: kind, People: people, Detail: detail,
 	})
+}
+
+// recordWho records what proven people decided at the change.
+func (t *target) recordWho(ctx workflow.Context, kind string, who []Who, detail string) {
+	t.progress.Record = append(t.progress.Record, whoEntry(workflow.Now(ctx), t.progress.Organization, kind, who, detail))
+}
+
+// fromParent takes the change's word.
+func (t *target) fromParent(ctx workflow.Context, d ParentDecision) {
+	switch d.Kind {
+	case ParentRelease:
+		t.released = true
+		for _, w := range d.People {
+			if !slices.ContainsFunc(t.progress.Approvals, func(x Who) bool { return x.By == w.By }) {
+				t.progress.Approvals = append(t.progress.Approvals, w.recorded())
+			}
+		}
+		t.recordWho(ctx, "approved", d.People, "released by the change"+comment(d.Comment))
+	case ParentCleanupConfirmed:
+		t.confirmed = &d
+		detail := "CloudTrail-side cleanup confirmed"
+		if d.Acknowledge {
+			detail += ", acknowledging that organization trails stop logging for member accounts"
+		}
+		t.recordWho(ctx, "cleanup-confirmed", d.People, detail+comment(d.Comment))
+	case ParentReject, ParentCancel, ParentExpire:
+		if t.stop == nil {
+			t.stop = &d
+		}
+	}
+}
+
+// awaitRelease reports that the target stands at its approval gate and
+// waits, without an expiry of its own, until the change releases it or ends
+// it: the change holds the gate, its reminders and its expiry. done is true
+// when the target ended at the gate.
+func (t *target) awaitRelease(ctx workflow.Context) (done bool, err error) {
+	return t.await(ctx, PhaseAwaitingApproval, "release by change "+t.in.ChangeID+" (its approval, window and concurrency)", func() bool { return t.released })
+}
+
+// cleanupGate waits for the change to forward the CloudTrail
+// administrator's cleanup confirmation, then takes the inventory again:
+// when organization trails remain, the confirmation must acknowledge that
+// member-account logging stops, or the gate asks again and says why.
+func (t *target) cleanupGate(ctx workflow.Context, org activities.OrgInput) (done bool, err error) {
+	what := "cleanup confirmation from the CloudTrail administrator"
+	for {
+		if done, err := t.await(ctx, PhaseAwaitingCleanup, what, func() bool { return t.confirmed != nil }); done || err != nil {
+			return done, err
+		}
+		inv, err := t.inventory(ctx, org)
+		if err != nil {
+			return false, err
+		}
+		if len(inv.OrganizationTrails) == 0 || t.confirmed.Acknowledge {
+			return false, nil
+		}
+		what = fmt.Sprintf("cleanup confirmation that acknowledges that member-account logging stops: %d organization trail(s) remain (%s); confirm again with --acknowledge-member-logging-stops",
+			len(inv.OrganizationTrails), strings.Join(inv.TrailARNs(), ", "))
+		t.recordWho(ctx, "gate", t.confirmed.People, "confirmation not enough: "+what)
+		t.confirmed = nil
+	}
+}
+
+// await reports a gate to the change and waits for its word.
+func (t *target) await(ctx workflow.Context, phase Phase, what string, passed func() bool) (bool, error) {
+	t.progress.Awaiting = &Awaiting{What: what, Since: workflow.Now(ctx), Who: []string{"change " + t.in.ChangeID}}
+	t.setPhase(ctx, phase)
+	workflow.SetCurrentDetails(ctx, t.details())
+	t.record(ctx, "gate", nil, "awaiting "+what)
+	t.report(ctx, what)
+	if err := workflow.Await(ctx, func() bool { return passed() || t.stop != nil }); err != nil {
+		return true, err
+	}
+	if d := t.stop; d != nil {
+		switch d.Kind {
+		case ParentReject:
+			t.recordWho(ctx, "rejected", d.People, "rejected at the change's gate"+comment(d.Comment))
+			t.setPhase(ctx, PhaseRejected)
+		case ParentCancel:
+			t.recordWho(ctx, "cancelled", d.People, "cancelled by the change"+comment(d.Comment))
+			t.setPhase(ctx, PhaseCancelled)
+		default:
+			t.record(ctx, "expired", nil, "the change's wave expired undecided"+comment(d.Comment)+": nothing was changed")
+			t.setPhase(ctx, PhaseExpired)
+		}
+		return true, nil
+	}
+	t.progress.Awaiting = nil
+	return false, nil
 }
 
 // callOptions are the options of every AWS call but verification: each
@@ -369,10 +459,4 @@ func presence(b bool) string {
 		return "present"
 	}
 	return "absent"
-}
-
-// allowed reports whether a person is on an allow-list; an empty list allows
-// everyone (the two-person rule still applies).
-func allowed(list []string, who string) bool {
-	return len(list) == 0 || slices.Contains(list, who)
 }

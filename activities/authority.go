@@ -1,0 +1,177 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/proof"
+)
+
+// Application error types of the worker's authority.
+const (
+	// ErrUnknownOrganization: a change names an organization the worker's
+	// configuration does not have (or no longer has as it was).
+	ErrUnknownOrganization = "UnknownOrganization"
+	// ErrProofRefused: a proof of identity that can never pass.
+	ErrProofRefused = "ProofRefused"
+)
+
+// Authority is what the worker's own configuration decides for every change:
+// how each organization is reached, the managed trail, who may decide at
+// the gates, and how people prove who they are. A change's input only names
+// organizations; nothing the requester configures reaches here.
+type Authority struct {
+	Organizations []config.Organization
+	Trail         config.Trail
+	Approvals     config.Approvals
+	People        []config.Person
+	AllowClaims   bool
+	// ProofKey opens people's sealed proofs; Verifier asks STS who signed
+	// them. Without a key, every proof is refused.
+	ProofKey *proof.PrivateKey
+	Verifier proof.Verifier
+}
+
+// AuthorityFromConfig is the authority a worker's configuration describes.
+func AuthorityFromConfig(cfg config.Config, key *proof.PrivateKey) Authority {
+	return Authority{
+		Organizations: cfg.Organizations,
+		Trail:         cfg.Trail,
+		Approvals:     cfg.Approvals,
+		People:        cfg.People,
+		AllowClaims:   cfg.Identity.AllowClaims,
+		ProofKey:      key,
+		Verifier:      proof.Verifier{Endpoint: cfg.STSEndpoint()},
+	}
+}
+
+// organization finds an organization of a change in the worker's
+// configuration; a name it does not know, or one whose management account
+// changed since the change started, is a non-retryable error.
+func (auth Authority) organization(in OrgInput) (config.Organization, error) {
+	i := slices.IndexFunc(auth.Organizations, func(o config.Organization) bool { return o.Name == in.Organization })
+	if i < 0 {
+		return config.Organization{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"organization %s is not in the worker's configuration (known: %s); add it under organizations: in the worker's configuration, or name another",
+			in.Organization, strings.Join(auth.names(), ", ")), ErrUnknownOrganization, nil)
+	}
+	org := auth.Organizations[i]
+	if in.ManagementAccountID != "" && org.ManagementAccountID != in.ManagementAccountID {
+		return config.Organization{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"organization %s had management account %s when the change started, but the worker's configuration now says %s; a running change keeps the organizations it started with: cancel it and request a new one",
+			in.Organization, in.ManagementAccountID, org.ManagementAccountID), ErrUnknownOrganization, nil)
+	}
+	return org, nil
+}
+
+func (auth Authority) names() []string {
+	names := make([]string, 0, len(auth.Organizations))
+	for _, o := range auth.Organizations {
+		names = append(names, o.Name)
+	}
+	return names
+}
+
+// ResolveInput names the organizations of a change, as its requester chose
+// them.
+type ResolveInput struct {
+	Organizations []string `json:"organizations"`
+	// ManageTrail asks for the managed trail's settings (enable).
+	ManageTrail bool `json:"manage_trail"`
+}
+
+// Resolution is what the worker's configuration says about a change when
+// it starts: each organization as reached (without role or external ID),
+// and the gate policy in force for the change's whole life.
+type Resolution struct {
+	Organizations []OrgInput `json:"organizations"`
+	Policy        Policy     `json:"policy"`
+}
+
+// Policy is who may decide at a change's gates, how they prove it, and how
+// long gates wait. It is fixed when the change starts.
+type Policy struct {
+	// RequiredApprovals is how many distinct approvers an approval gate needs.
+	RequiredApprovals int `json:"required_approvals"`
+	// Approvers may approve or reject; empty means any proven person but
+	// the requester.
+	Approvers []string `json:"approvers"`
+	// CloudTrailAdmins may confirm cleanup before a disable.
+	CloudTrailAdmins []string `json:"cloudtrail_admins"`
+	// People map the AWS principals that prove each person.
+	People []Person `json:"people"`
+	// AllowClaims accepts a typed name without proof, marked as claimed.
+	AllowClaims bool `json:"allow_claims"`
+	// Timeout is how long a gate waits before the change ends as expired,
+	// with nothing changed.
+	Timeout time.Duration `json:"timeout"`
+	// ReminderEvery is how often a waiting gate reminds people.
+	ReminderEvery time.Duration `json:"reminder_every"`
+}
+
+// Person is one person of the policy and the principals (ARNs or patterns
+// with *) that prove them.
+type Person struct {
+	Name       string   `json:"name"`
+	Principals []string `json:"principals"`
+}
+
+// ResolveChange resolves a change's organizations and policy against the
+// worker's configuration. An organization it does not know is a
+// non-retryable error that names it.
+func (a *Activities) ResolveChange(_ context.Context, in ResolveInput) (Resolution, error) {
+	res := Resolution{Organizations: make([]OrgInput, 0, len(in.Organizations)), Policy: a.authority.policy()}
+	var unknown []string
+	for _, name := range in.Organizations {
+		org, err := a.authority.organization(OrgInput{Organization: name})
+		if err != nil {
+			unknown = append(unknown, name)
+			continue
+		}
+		o := OrgInput{Organization: org.Name, ManagementAccountID: org.ManagementAccountID}
+		if in.ManageTrail && a.authority.Trail.Name != "" {
+			t := a.authority.Trail.For(org)
+			o.Trail = TrailSettings{Name: t.Name, Bucket: t.Bucket, MultiRegion: t.MultiRegion, LogFileValidation: t.LogFileValidation, KMSKeyID: t.KMSKeyID}
+		}
+		res.Organizations = append(res.Organizations, o)
+	}
+	if len(unknown) > 0 {
+		return Resolution{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"the worker's configuration has no organization %s (known: %s); the worker decides which organizations exist: name known ones, or add them to the worker's configuration",
+			strings.Join(unknown, ", "), strings.Join(a.authority.names(), ", ")), ErrUnknownOrganization, nil)
+	}
+	return res, nil
+}
+
+// ResolvePolicy is the gate policy of the worker's configuration alone.
+func (a *Activities) ResolvePolicy(context.Context) (Policy, error) {
+	return a.authority.policy(), nil
+}
+
+func (auth Authority) policy() Policy {
+	p := Policy{
+		RequiredApprovals: auth.Approvals.Required,
+		Approvers:         slices.Clone(auth.Approvals.Approvers),
+		CloudTrailAdmins:  slices.Clone(auth.Approvals.CloudTrailAdmins),
+		People:            make([]Person, 0, len(auth.People)),
+		AllowClaims:       auth.AllowClaims,
+		Timeout:           auth.Approvals.Timeout,
+		ReminderEvery:     auth.Approvals.ReminderEvery,
+	}
+	if p.Approvers == nil {
+		p.Approvers = []string{}
+	}
+	if p.CloudTrailAdmins == nil {
+		p.CloudTrailAdmins = []string{}
+	}
+	for _, person := range auth.People {
+		p.People = append(p.People, Person{Name: person.Name, Principals: slices.Clone(person.Principals)})
+	}
+	return p
+}
