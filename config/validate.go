@@ -69,7 +69,7 @@ var (
 	// A person's principal is an IAM user or role, or an STS assumed-role
 	// session: what sts:GetCallerIdentity answers. Its account is all 12
 	// digits or *; after it, * matches any run of characters.
-	principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:(iam::([0-9]{12}|\*):(user|role)/[\w+=,.@/*-]+|sts::([0-9]{12}|\*):assumed-role/[\w+=,.@*-]+/[\w+=,.@*-]+)$`)
+	principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:(iam::([0-9]{12}):(user|role)/[\w+=,.@/*-]+|sts::([0-9]{12}):assumed-role/[\w+=,.@*-]+/[\w+=,.@*-]+)$`)
 )
 
 // Validate checks the configuration and reports every problem at once in a
@@ -170,7 +170,7 @@ func (c Config) Validate() error {
 		}
 		for _, pr := range person.Principals {
 			if !principalPattern.MatchString(pr) {
-				add("%s: principal %q is not an IAM or STS ARN; write it like arn:aws:iam::111122223333:user/alice or arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Approvers_*/*", label, pr)
+				add("%s: principal %q is not an IAM or STS ARN; write it like arn:aws:iam::111122223333:user/alice or arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Approvers_*/* (the account is always written out: a * there would match anyone's account)", label, pr)
 			}
 		}
 	}
