@@ -114,14 +114,7 @@ func TestStartDev(t *testing.T) {
 	}
 
 	// A restart reloads the saved state instead of seeding again.
-	again, err := awssandbox.StartDev(context.Background(), dir, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close(context.Background())
-	if !reflect.DeepEqual(again.Organizations, env.Organizations) {
-		t.Fatalf("restart changed the organizations:\n%+v\n%+v", env.Organizations, again.Organizations)
-	}
+	again := restartDev(t, dir, env)
 	if !reflect.DeepEqual(again.People, env.People) || again.PeopleAccountID != env.PeopleAccountID {
 		t.Fatalf("restart changed the people:\n%+v\n%+v", env.People, again.People)
 	}
@@ -175,15 +168,22 @@ func TestDevStateWithoutPeopleGainsThem(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	wantPeople(t, restartDev(t, dir, env))
+}
+
+// restartDev starts the dev default again on the state in dir, and checks
+// that it kept env's organizations.
+func restartDev(t *testing.T, dir string, env *awssandbox.DevEnvironment) *awssandbox.DevEnvironment {
+	t.Helper()
 	again, err := awssandbox.StartDev(context.Background(), dir, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer again.Close(context.Background())
+	t.Cleanup(func() { again.Close(context.Background()) })
 	if !reflect.DeepEqual(again.Organizations, env.Organizations) {
-		t.Fatalf("adding people changed the organizations:\n%+v\n%+v", env.Organizations, again.Organizations)
+		t.Fatalf("restart changed the organizations:\n%+v\n%+v", env.Organizations, again.Organizations)
 	}
-	wantPeople(t, again)
+	return again
 }
 
 // wantPeople checks that env has the dev default's people, each with a
