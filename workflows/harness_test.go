@@ -28,7 +28,7 @@ type harness struct {
 	env *testsuite.TestWorkflowEnvironment
 	// policy is what the worker's configuration says; tests may change it
 	// before running a change.
-	policy    workflows.GatePolicy
+	policy workflows.GatePolicy
 	// noTrail resolves organizations without a managed trail.
 	noTrail bool
 	// preflight, when set, answers the Preflight activity.
