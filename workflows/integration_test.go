@@ -378,7 +378,10 @@ func assertHistoriesHoldNoSecrets(t *testing.T, env *testenv.Env) {
 		t.Fatal("no workflows to check")
 	}
 	for _, e := range resp.Executions {
-		h := historyJSON(t, env, e.Execution.WorkflowId, e.Execution.RunId)
+		raw := history(t, env, e.Execution.WorkflowId, e.Execution.RunId)
+		// Payloads are base64 in the history's JSON: decode them too, so
+		// that the check sees what they hold.
+		h := string(raw) + decodedPayloads(raw)
 		for _, s := range secrets {
 			if s != "" && strings.Contains(h, s) {
 				t.Errorf("the history of %s holds %q", e.Execution.WorkflowId, s)
@@ -390,7 +393,8 @@ func assertHistoriesHoldNoSecrets(t *testing.T, env *testenv.Env) {
 	}
 }
 
-func historyJSON(t *testing.T, env *testenv.Env, id, runID string) string {
+// history is a workflow's history as JSON, as the replayer reads it.
+func history(t *testing.T, env *testenv.Env, id, runID string) []byte {
 	iter := env.Client.GetWorkflowHistory(context.Background(), id, runID, false, 0)
 	var events []json.RawMessage
 	for iter.HasNext() {
@@ -408,9 +412,7 @@ func historyJSON(t *testing.T, env *testenv.Env, id, runID string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Payloads are base64 in the history's JSON: decode them so that the
-	// check sees what they hold.
-	return string(out) + decodedPayloads(out)
+	return out
 }
 
 // recordHistory writes the workflow's history to testdata when
@@ -420,9 +422,7 @@ func recordHistory(t *testing.T, env *testenv.Env, id, name string) {
 	if os.Getenv("TRAILGATE_RECORD_HISTORIES") == "" {
 		return
 	}
-	h := historyJSON(t, env, id, "")
-	h = h[:strings.LastIndex(h, "}")+1]
-	if err := os.WriteFile(filepath.Join("testdata", "histories", name+".json"), []byte(h), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join("testdata", "histories", name+".json"), history(t, env, id, ""), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
