@@ -39,7 +39,8 @@ func (e *Environment) WriteBanner(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  People of the demo: %s requests; %s approve (%d approvals, never the requester's own);\n",
 		DemoRequester, strings.Join(c.Approvals.Approvers, " and "), c.Approvals.Required)
-	fmt.Fprintf(w, "  %s confirms CloudTrail cleanup. Act as one of them with --as.\n", strings.Join(c.Approvals.CloudTrailAdmins, ", "))
+	fmt.Fprintf(w, "  %s confirms CloudTrail cleanup. Each proves who they are with the AWS profile of their name\n", strings.Join(c.Approvals.CloudTrailAdmins, ", "))
+	fmt.Fprintf(w, "  (--profile %s): the worker checks a signed sts:GetCallerIdentity against the sandbox's STS.\n", DemoRequester)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "  The AWS CLI against the sandbox, as an organization's management account:")
 	profile := c.AWS.Profile
@@ -57,7 +58,8 @@ func (e *Environment) WriteBanner(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "  Next, in another terminal:")
 	fmt.Fprintf(w, "    bin/trailgate --config %s doctor\n", rel(e.ConfigFile))
-	fmt.Fprintf(w, "    bin/trailgate --config %s enable --all --waves 1,rest --as %s --reason \"first change\"\n", rel(e.ConfigFile), DemoRequester)
+	fmt.Fprintf(w, "    bin/trailgate --config %s whoami --profile alice\n", rel(e.ConfigFile))
+	fmt.Fprintf(w, "    bin/trailgate --config %s enable --all --waves 1,rest --profile %s --reason \"first change\"\n", rel(e.ConfigFile), DemoRequester)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "  Ctrl-C stops everything; bin/trailgate-worker --dev starts it again where it was.")
 	fmt.Fprintln(w, rule)

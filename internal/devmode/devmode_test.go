@@ -18,6 +18,7 @@ import (
 
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/devmode"
+	"github.com/trailgate/trailgate/internal/proof"
 	"github.com/trailgate/trailgate/internal/devserver"
 )
 
@@ -94,6 +95,21 @@ func TestDevDefaultWritesItsConfigurationAndKeepsItAcrossRestarts(t *testing.T) 
 		strings.Join(c.Approvals.CloudTrailAdmins, ",") != "carol" {
 		t.Errorf("approvals %+v are not the demo's people", c.Approvals)
 	}
+	if len(c.People) != 4 || c.Identity.AllowClaims || c.Identity.ProofKeyFile != filepath.Join(cfg.Dev.DataDir, devmode.ProofKeyFileName) {
+		t.Errorf("people %+v, identity %+v: want the demo's people proven by their sandbox users, no claims, the key in the data directory", c.People, c.Identity)
+	}
+	for _, p := range c.People {
+		if len(p.Principals) != 1 || !strings.HasSuffix(p.Principals[0], ":user/"+p.Name) {
+			t.Errorf("person %+v is not proven by the sandbox user of their name", p)
+		}
+	}
+	if err := c.ValidateWorker(); err != nil {
+		t.Errorf("the dev default's configuration is not valid for a worker: %v", err)
+	}
+	key, err := proof.LoadOrCreateKey(c.Identity.ProofKeyFile)
+	if err != nil || key.Public().String() != c.Identity.WorkerKey {
+		t.Errorf("identity.worker_key %q is not the public half of the key in %s (%v)", c.Identity.WorkerKey, c.Identity.ProofKeyFile, err)
+	}
 	if c.Trail.Name != devmode.DemoTrailName {
 		t.Errorf("trail %+v is not the managed demo trail", c.Trail)
 	}
@@ -106,7 +122,7 @@ func TestDevDefaultWritesItsConfigurationAndKeepsItAcrossRestarts(t *testing.T) 
 	var banner bytes.Buffer
 	env.WriteBanner(&banner)
 	for _, want := range []string{c.Temporal.Address, c.Temporal.UIURL, c.AWS.EndpointURL, "AWS_CONFIG_FILE=", "AWS_SHARED_CREDENTIALS_FILE=",
-		"organizations describe-organization", "doctor", "--as " + devmode.DemoRequester} {
+		"organizations describe-organization", "doctor", "whoami --profile alice", "--profile " + devmode.DemoRequester} {
 		if !strings.Contains(banner.String(), want) {
 			t.Errorf("banner does not say %q:\n%s", want, banner.String())
 		}
@@ -120,6 +136,9 @@ func TestDevDefaultWritesItsConfigurationAndKeepsItAcrossRestarts(t *testing.T) 
 		t.Fatalf("start the dev default again: %v", err)
 	}
 	defer again.Close(context.Background())
+	if again.Config.Identity.WorkerKey != c.Identity.WorkerKey {
+		t.Errorf("the worker's proof key changed across a restart: proofs sealed before it could not be opened")
+	}
 	if !reflect.DeepEqual(again.Config.Organizations, c.Organizations) {
 		t.Fatalf("organizations changed across a restart:\nbefore %+v\nafter  %+v", c.Organizations, again.Config.Organizations)
 	}
