@@ -159,6 +159,9 @@ func TestComposeUsesRealConfiguration(t *testing.T) {
 			if err != nil {
 				t.Fatalf("docker-compose.yml: service %s: %v", name, err)
 			}
+			if err := c.ValidateWorker(); err != nil {
+				t.Errorf("docker-compose.yml: service %s cannot run a worker: %v", name, err)
+			}
 			if env["TRAILGATE_TEMPORAL_ADDRESS"] == "" {
 				t.Errorf("service %s does not set TRAILGATE_TEMPORAL_ADDRESS; inside compose the default 127.0.0.1 is the container itself", name)
 			} else if got, want := portOf(t, c.Temporal.Address), portOf(t, config.Default().Temporal.Address); got != want {
