@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -35,7 +34,7 @@ type change struct {
 	news int
 	// used holds the nonces of the proofs the change has taken: a proof
 	// works once.
-	used map[string]bool
+	used *nonces
 	// lastReminder is when the waiting gate last reminded its people.
 	lastReminder time.Time
 
@@ -100,12 +99,10 @@ func ChangeWorkflow(ctx workflow.Context, in ChangeInput) (ChangeProgress, error
 // newChange resolves a new change (or takes what a continued one carried)
 // and verifies its requester.
 func newChange(ctx workflow.Context, in ChangeInput) (*change, error) {
-	c := &change{in: in, index: map[string]int{}, used: map[string]bool{}}
+	c := &change{in: in, index: map[string]int{}, used: newNonces(nil)}
 	if in.Carried != nil {
 		c.p, c.resolution = in.Carried.Progress, in.Carried.Resolution
-		for _, n := range in.Carried.UsedNonces {
-			c.used[n] = true
-		}
+		c.used = newNonces(in.Carried.UsedNonces)
 		c.in.Carried = nil
 		c.policy = c.resolution.Policy
 		c.indexTargets()
@@ -587,7 +584,7 @@ func (c *change) continueAsNew(ctx workflow.Context) error {
 		}
 	}
 	in := c.in
-	in.Carried = &Carried{Progress: carried, Resolution: c.resolution, UsedNonces: slices.Sorted(maps.Keys(c.used))}
+	in.Carried = &Carried{Progress: carried, Resolution: c.resolution, UsedNonces: c.used.order}
 	return workflow.NewContinueAsNewError(ctx, ChangeWorkflowName, in)
 }
 

@@ -45,7 +45,7 @@ func IdentifyWorkflow(ctx workflow.Context, in IdentifyInput) (Identity, error) 
 	if err := workflow.ExecuteActivity(actx, a.ResolvePolicy).Get(ctx, &id.Policy); err != nil {
 		return id, err
 	}
-	who, err := prove(ctx, id.Policy, map[string]bool{}, in.Who, IdentifyBinding(in.Who.Nonce))
+	who, err := prove(ctx, id.Policy, newNonces(nil), in.Who, IdentifyBinding(in.Who.Nonce))
 	if err != nil {
 		return id, err
 	}

@@ -3,7 +3,6 @@ package workflows
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -101,11 +100,12 @@ func (b Binding) mismatch(got Binding) string {
 	return ""
 }
 
-// digest is a short hash of what a decision says besides its kind.
+// digest is a short hash of what a decision says besides its kind; each
+// part is length-prefixed, so that no two lists of parts hash alike.
 func digest(parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {
-		fmt.Fprintf(h, "%d:%s\n", len(p), p)
+		h.Write([]byte(strconv.Itoa(len(p)) + ":" + p + "\n"))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
@@ -129,10 +129,12 @@ func (c Control) Binding(changeID string, kind DecisionKind) Binding {
 // Binding is the request a change's input proves: every choice of the
 // requester is in its digest.
 func (in ChangeInput) Binding() Binding {
-	choices := in
-	choices.Requester, choices.Carried = Who{}, nil
-	data, _ := json.Marshal(choices)
-	return Binding{ChangeID: in.ChangeID, Decision: DecisionRequest, Digest: digest(string(data)), Nonce: in.Requester.Nonce}
+	parts := []string{string(in.Action), strings.Join(in.Organizations, ","), strings.Join(in.Waves, ","),
+		strconv.Itoa(in.Concurrency), strconv.Itoa(in.FailureBudget), strconv.FormatBool(in.ApproveEveryWave), in.Reason}
+	for _, w := range in.Windows {
+		parts = append(parts, strings.Join(w.Weekdays, ",")+" "+w.Start+"+"+w.Duration.String())
+	}
+	return Binding{ChangeID: in.ChangeID, Decision: DecisionRequest, Digest: digest(parts...), Nonce: in.Requester.Nonce}
 }
 
 // IdentifyBinding is what `trailgate whoami` proves: only who one is.
@@ -155,7 +157,7 @@ func refused(format string, args ...any) error {
 // a person of the policy. Without a proof, a name is accepted only where
 // the policy allows claims. It changes nothing; the caller applies the
 // decision.
-func prove(ctx workflow.Context, policy GatePolicy, used map[string]bool, w Who, want Binding) (Who, error) {
+func prove(ctx workflow.Context, policy GatePolicy, used *nonces, w Who, want Binding) (Who, error) {
 	if w.Proof == "" {
 		if !policy.AllowClaims {
 			return Who{}, refused("no proof of identity: the worker accepts decisions only with a proof signed by your AWS credentials (the trailgate CLI makes one; see --profile)")
@@ -168,12 +170,11 @@ func prove(ctx workflow.Context, policy GatePolicy, used map[string]bool, w Who,
 	if want.Nonce == "" {
 		return Who{}, refused("the proof has no nonce: a proof is made for one decision, with a nonce of its own")
 	}
-	if used[want.Nonce] {
-		return Who{}, refused("this proof was already used: a proof works once; run the command again")
-	}
 	// The nonce is spent before the proof is verified, so that the same
 	// proof sent twice at once is taken at most once.
-	used[want.Nonce] = true
+	if !used.spend(want.Nonce) {
+		return Who{}, refused("this proof was already used: a proof works once; run the command again")
+	}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: time.Minute,
 		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
@@ -201,6 +202,31 @@ func prove(ctx workflow.Context, policy GatePolicy, used map[string]bool, w Who,
 		return Who{}, refused("the proof is %s's (%s), not %s's: decide as yourself", person, res.ARN, claimed)
 	}
 	return Who{By: person, ARN: res.ARN}, nil
+}
+
+// nonces are the nonces of the proofs a change has taken, in the order it
+// took them.
+type nonces struct {
+	seen  map[string]bool
+	order []string
+}
+
+func newNonces(spent []string) *nonces {
+	n := &nonces{seen: map[string]bool{}}
+	for _, s := range spent {
+		n.spend(s)
+	}
+	return n
+}
+
+// spend marks a nonce used and reports whether it was still unused.
+func (n *nonces) spend(nonce string) bool {
+	if n.seen[nonce] {
+		return false
+	}
+	n.seen[nonce] = true
+	n.order = append(n.order, nonce)
+	return true
 }
 
 // personOf maps a verified ARN to the one person of the policy whose
