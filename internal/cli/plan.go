@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/workflows"
@@ -54,15 +56,18 @@ func Plan(ctx context.Context, s *session, in PlanCommandInput) error {
 		StaticSummary:         fmt.Sprintf("plan: what %s would change", in.Action),
 	}, workflows.PlanWorkflowName, workflows.PlanInput{
 		Action:        in.Action,
-		Organizations: selectOrganizations(s.cfg, in.Organizations, in.All),
-		Trail:         s.cfg.Trail,
+		Organizations: selectedNames(s.cfg, in.Organizations, in.All),
 	})
 	if err != nil {
 		return explain(err, id, "start the plan")
 	}
 	var res workflows.PlanResult
 	if err := run.Get(pctx, &res); err != nil {
-		return fmt.Errorf("plan %s on %d organization(s): %w", in.Action, len(in.Organizations), err)
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			return &refusal{by: "the worker", reason: fmt.Sprintf("plan %s: %s", in.Action, app.Message())}
+		}
+		return fmt.Errorf("plan %s: %w", in.Action, err)
 	}
 	if s.json {
 		if err := writeJSON(s.stdout, res); err != nil {
@@ -122,72 +127,4 @@ func writePlan(w io.Writer, res workflows.PlanResult) {
 			}
 		}
 	}
-}
-
-// RollbackCommandInput starts the rollback of a change: `trailgate
-// rollback`. A rollback re-enables trusted access on the original change's
-// organizations and verifies that their organization trails log again.
-type RollbackCommandInput struct {
-	ChangeID string
-	// RollbackID names the new change; empty means <change-id>-rollback.
-	RollbackID string
-	Reason     string
-	As         string
-	Wait       bool
-}
-
-func (in RollbackCommandInput) validate() error {
-	problems := changeIDProblems(in.ChangeID)
-	if in.RollbackID != "" {
-		if err := workflows.ValidateChangeID(in.RollbackID); err != nil {
-			problems = append(problems, err.Error())
-		}
-	}
-	return problemsError(problems)
-}
-
-// Rollback starts a change with action rollback over the organizations of
-// an ended disable change.
-func Rollback(ctx context.Context, s *session, in RollbackCommandInput) error {
-	if err := in.validate(); err != nil {
-		return err
-	}
-	requester, err := actingIdentity(in.As, s.identity)
-	if err != nil {
-		return err
-	}
-	orig, e, err := s.progress(ctx, in.ChangeID)
-	if err != nil {
-		return err
-	}
-	if e.Running() {
-		return usage(fmt.Errorf("change %s is still running (%s): cancel it first (`trailgate cancel %s --reason ...`), then roll it back", in.ChangeID, orig.Phase, in.ChangeID))
-	}
-	if orig.Action != workflows.ActionDisable {
-		return usage(fmt.Errorf("change %s was %s, not disable: a rollback re-enables trusted access after a disable; to undo an enable, start `trailgate disable`", in.ChangeID, orig.Action))
-	}
-	names := make([]string, 0, len(orig.Targets))
-	for _, t := range orig.Targets {
-		names = append(names, t.Organization)
-	}
-	if problems := selectionProblems(s.cfg, names, false); len(problems) > 0 {
-		return problemsError(append([]string{fmt.Sprintf("change %s names organizations the configuration lacks", in.ChangeID)}, problems...))
-	}
-	id := in.RollbackID
-	if id == "" {
-		id = in.ChangeID + "-rollback"
-		if err := workflows.ValidateChangeID(id); err != nil {
-			return usage(fmt.Errorf("%w; choose one with --change-id", err))
-		}
-	}
-	reason := strings.TrimSpace(in.Reason)
-	if reason == "" {
-		reason = "rollback of change " + in.ChangeID
-	}
-	cmd := ChangeCommandInput{Action: workflows.ActionRollback, Organizations: names, ChangeID: id, Reason: reason}
-	ci, err := cmd.changeInput(s.cfg, requester, s.now())
-	if err != nil {
-		return err
-	}
-	return s.startChange(ctx, ci, in.Wait)
 }

@@ -34,9 +34,20 @@ type session struct {
 	tty   bool
 	width int
 	// poll is how often a followed change is asked for its progress.
-	poll     time.Duration
+	poll time.Duration
+	// identity finds who runs a decision command.
 	identity identitySources
 	now      func() time.Time
+}
+
+// person finds who runs a decision command, ready to prove it. A person
+// without AWS credentials is told that their name goes as a claim.
+func (s *session) person(ctx context.Context, f IdentityFlags) (person, error) {
+	p, err := s.identity.person(ctx, s.cfg, f)
+	if err == nil && p.claims() {
+		fmt.Fprintf(s.stderr, "trailgate: no AWS credentials prove who you are: %s goes as a claim, which the worker accepts only where its identity.allow_claims is true (else use --profile NAME or AWS_PROFILE)\n", p.name)
+	}
+	return p, err
 }
 
 // decisionTimeout bounds how long a command waits for the worker to take a
@@ -175,14 +186,14 @@ func (s *session) result(ctx context.Context, changeID string) (workflows.Change
 }
 
 // failedProgress reads the ChangeProgress a failed change carries in its
-// ChangeFailed error.
+// error: a ChangeFailed error, or the refusal of its request.
 func failedProgress(err error) (workflows.ChangeProgress, bool) {
 	var (
 		p   workflows.ChangeProgress
 		app *temporal.ApplicationError
 	)
-	if errors.As(err, &app) && app.Type() == workflows.ErrChangeFailed && app.HasDetails() {
-		if app.Details(&p) == nil {
+	if errors.As(err, &app) && app.HasDetails() {
+		if app.Details(&p) == nil && p.ChangeID != "" {
 			return p, true
 		}
 	}
