@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -25,10 +26,15 @@ const (
 	// DevStateFile is the sandbox state file's name under the data directory.
 	DevStateFile    = "aws-sandbox.json"
 	devOperatorName = "trailgate-operator"
+	devPeopleName   = "trailgate-people"
 )
 
 // devOrganizationNames are the dev default's organizations.
 var devOrganizationNames = []string{"acme-prod", "acme-staging", "globex"}
+
+// DevPeopleNames are the people of the dev default: each is an IAM user of
+// the people account, and the name of the AWS profile that signs as them.
+var DevPeopleNames = []string{"alice", "bob", "carol", "dave"}
 
 // DevOrganization is one seeded organization and how trailgate reaches it.
 type DevOrganization struct {
@@ -42,16 +48,39 @@ type DevOrganization struct {
 	ExternalID string
 }
 
+// DevPerson is one of the dev default's people: an IAM user without
+// policies, who can prove who they are and do nothing else.
+type DevPerson struct {
+	Name string
+	// ARN is the user's, e.g. arn:aws:iam::<people account>:user/alice.
+	ARN string
+	// Profile is the AWS profile that signs as the user.
+	Profile string
+}
+
 // devLayout is what the seeding built; it is saved with the state.
 type devLayout struct {
 	OperatorAccountID string            `json:"operatorAccountId"`
 	Organizations     []DevOrganization `json:"organizations"`
+	// PeopleAccountID and People are empty in states saved before the dev
+	// default had people; devDefault adds them.
+	PeopleAccountID string      `json:"peopleAccountId,omitempty"`
+	People          []DevPerson `json:"people,omitempty"`
+}
+
+func (l *devLayout) hasPerson(name string) bool {
+	return slices.ContainsFunc(l.People, func(p DevPerson) bool { return p.Name == name })
+}
+
+// lacksPeople reports whether some of DevPeopleNames are not in the layout.
+func (l *devLayout) lacksPeople() bool {
+	return !slices.ContainsFunc(DevPeopleNames, l.hasPerson)
 }
 
 // seedDefault builds the default layout: three organizations with all
 // features and no trusted access, each a management account and two
 // members, and an operator account outside them that may assume
-// TrailgateOperator in each management account.
+// TrailgateOperator in each management account. seedPeople adds the people.
 func (s *Sandbox) seedDefault() (*devLayout, error) {
 	operator, err := s.createAccountNamed(devOperatorName, devOperatorName)
 	if err != nil {
@@ -106,18 +135,56 @@ func (s *Sandbox) createAccountNamed(name, userName string) (Account, error) {
 	return s.exportAccount(a), nil
 }
 
+// seedPeople gives the layout the people account and those of
+// DevPeopleNames it lacks, in one commit, so that a state saved before the
+// dev default had people gains them.
+func (s *Sandbox) seedPeople(layout *devLayout) (*devLayout, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := *layout
+	next.People = slices.Clone(layout.People)
+	if next.PeopleAccountID == "" {
+		next.PeopleAccountID = s.createAccountLocked(devPeopleName, administratorUser).ID
+	}
+	a := s.st.Accounts[next.PeopleAccountID]
+	if a == nil {
+		return nil, fmt.Errorf("the people account %s is missing from the sandbox state: remove the state file to seed the dev default afresh", next.PeopleAccountID)
+	}
+	for _, name := range DevPeopleNames {
+		if next.hasPerson(name) {
+			continue
+		}
+		u, err := s.createUserLocked(a, name)
+		if err != nil {
+			return nil, err
+		}
+		next.People = append(next.People, DevPerson{Name: name, ARN: u.arn(a.ID), Profile: name})
+	}
+	s.st.Dev = &next
+	s.dirty = true
+	if err := s.commit(); err != nil {
+		return nil, err
+	}
+	return &next, nil
+}
+
 // devDefault returns the saved layout, seeding it first when the state has
-// none.
+// none and adding the people when it has none of them.
 func (s *Sandbox) devDefault() (*devLayout, error) {
 	s.mu.Lock()
 	layout := s.st.Dev
 	s.mu.Unlock()
-	if layout != nil {
-		return layout, nil
+	if layout == nil {
+		var err error
+		if layout, err = s.seedDefault(); err != nil {
+			return nil, fmt.Errorf("seed the default sandbox organizations: %w", err)
+		}
 	}
-	layout, err := s.seedDefault()
-	if err != nil {
-		return nil, fmt.Errorf("seed the default sandbox organizations: %w", err)
+	if layout.lacksPeople() {
+		var err error
+		if layout, err = s.seedPeople(layout); err != nil {
+			return nil, fmt.Errorf("seed the default sandbox people: %w", err)
+		}
 	}
 	return layout, nil
 }
@@ -138,6 +205,10 @@ type DevEnvironment struct {
 	// the operator profile, as trailgate does.
 	RoleProfiles  []string
 	Organizations []DevOrganization
+	// PeopleAccountID is the account of People, outside the organizations.
+	PeopleAccountID string
+	// People are DevPeopleNames, each with a profile named after them.
+	People []DevPerson
 	// Sandbox is the running sandbox.
 	Sandbox *Sandbox
 	// Close stops serving.
@@ -174,6 +245,8 @@ func StartDev(ctx context.Context, dataDir, addr string) (*DevEnvironment, error
 		CredentialsFile: filepath.Join(dataDir, "aws-credentials"),
 		OperatorProfile: DevOperatorProfile,
 		Organizations:   layout.Organizations,
+		PeopleAccountID: layout.PeopleAccountID,
+		People:          layout.People,
 		Sandbox:         s,
 	}
 	if err := env.writeSharedFiles(s, layout); err != nil {
@@ -196,7 +269,8 @@ func StartDev(ctx context.Context, dataDir, addr string) (*DevEnvironment, error
 }
 
 // writeSharedFiles writes the AWS config and credentials files: one
-// profile per account, and one per organization that assumes its role.
+// profile per account, one per organization that assumes its role, and one
+// per person.
 func (env *DevEnvironment) writeSharedFiles(s *Sandbox, layout *devLayout) error {
 	var cfg, creds strings.Builder
 	cfg.WriteString("# AWS profiles of the trailgate AWS sandbox (" + env.Endpoint + ").\n")
@@ -209,13 +283,16 @@ func (env *DevEnvironment) writeSharedFiles(s *Sandbox, layout *devLayout) error
 		}
 		cfg.WriteString("s3 =\n    addressing_style = path\n")
 	}
+	key := func(name, id, secret string) {
+		profile(name)
+		fmt.Fprintf(&creds, "\n[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", name, id, secret)
+	}
 	account := func(name, id string) error {
 		a, err := s.Account(id)
 		if err != nil {
 			return err
 		}
-		profile(name)
-		fmt.Fprintf(&creds, "\n[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", name, a.AccessKeyID, a.SecretAccessKey)
+		key(name, a.AccessKeyID, a.SecretAccessKey)
 		env.Profiles = append(env.Profiles, name)
 		return nil
 	}
@@ -240,6 +317,13 @@ func (env *DevEnvironment) writeSharedFiles(s *Sandbox, layout *devLayout) error
 			"source_profile = "+DevOperatorProfile,
 			"role_session_name = trailgate-cli")
 		env.RoleProfiles = append(env.RoleProfiles, name)
+	}
+	for _, p := range layout.People {
+		u, err := s.User(layout.PeopleAccountID, p.Name)
+		if err != nil {
+			return err
+		}
+		key(p.Profile, u.AccessKeyID, u.SecretAccessKey)
 	}
 	if err := writeFileAtomic(env.ConfigFile, []byte(cfg.String())); err != nil {
 		return err

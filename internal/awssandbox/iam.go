@@ -233,7 +233,8 @@ func (s *Sandbox) principalExists(p string) bool {
 		return false
 	}
 	if user, ok := strings.CutPrefix(res, "user/"); ok {
-		return user[strings.LastIndex(user, "/")+1:] == a.UserName
+		name := user[strings.LastIndex(user, "/")+1:]
+		return name == a.UserName || a.Users[name] != nil
 	}
 	if rname, ok := strings.CutPrefix(res, "role/"); ok {
 		return a.Roles[rname[strings.LastIndex(rname, "/")+1:]] != nil

@@ -1,11 +1,16 @@
 package awssandbox_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
@@ -124,4 +129,68 @@ func TestExpiredSessionCredentials(t *testing.T) {
 	wantCode(t, err, "ExpiredTokenException")
 	_, err = role.sts.GetCallerIdentity(ctx(), &sts.GetCallerIdentityInput{})
 	wantCode(t, err, "ExpiredToken")
+}
+
+// A GetCallerIdentity request may carry headers of the caller's own among
+// the signed ones, as proofs of identity do; STS checks every one, and
+// refuses signatures more than 15 minutes from its clock.
+func TestCallerIdentityChecksEverySignedHeader(t *testing.T) {
+	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 4})
+	alice := env.Person("alice")
+	const body = "Action=GetCallerIdentity&Version=2011-06-15"
+	call := func(signedAt time.Time, change func(*http.Request)) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx(), http.MethodPost, env.URL+"/", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+		req.Header.Set("X-Trailgate-Decision", "decision-1")
+		sum := sha256.Sum256([]byte(body))
+		creds := aws.Credentials{AccessKeyID: alice.AccessKeyID, SecretAccessKey: alice.SecretAccessKey}
+		if err := v4.NewSigner().SignHTTP(ctx(), creds, req, hex.EncodeToString(sum[:]), "sts", "us-east-1", signedAt); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(req.Header.Get("Authorization"), ";x-trailgate-decision,") {
+			t.Fatalf("the decision header is not signed: %s", req.Header.Get("Authorization"))
+		}
+		if change != nil {
+			change(req)
+		}
+		resp, err := env.Server.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(out)
+	}
+	now := time.Now()
+
+	if status, out := call(now, nil); status != http.StatusOK || !strings.Contains(out, "<Arn>"+alice.ARN+"</Arn>") {
+		t.Fatalf("signed request: %d %s", status, out)
+	}
+	if status, out := call(now.Add(-14*time.Minute), nil); status != http.StatusOK {
+		t.Fatalf("request signed 14 minutes ago: %d %s", status, out)
+	}
+	refused := []struct {
+		name     string
+		signedAt time.Time
+		change   func(*http.Request)
+		want     string
+	}{
+		{"decision changed after signing", now, func(r *http.Request) { r.Header.Set("X-Trailgate-Decision", "decision-2") }, "does not match"},
+		{"decision removed after signing", now, func(r *http.Request) { r.Header.Del("X-Trailgate-Decision") }, "does not match"},
+		{"signed 20 minutes ago", now.Add(-20 * time.Minute), nil, "Signature expired"},
+		{"signed 20 minutes ahead", now.Add(20 * time.Minute), nil, "Signature not yet current"},
+	}
+	for _, tc := range refused {
+		status, out := call(tc.signedAt, tc.change)
+		if status != http.StatusForbidden || !strings.Contains(out, "<Code>SignatureDoesNotMatch</Code>") || !strings.Contains(out, tc.want) {
+			t.Errorf("%s: %d %s, want 403 SignatureDoesNotMatch saying %q", tc.name, status, out, tc.want)
+		}
+	}
 }

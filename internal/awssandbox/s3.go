@@ -92,6 +92,10 @@ func (s *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, c *caller, bod
 		fail(aerr)
 		return
 	}
+	if aerr := authorize(c, op); aerr != nil {
+		fail(aerr)
+		return
+	}
 	if ferr := s.injectFault(r.Context(), c, op); ferr != nil {
 		fail(ferr)
 		return

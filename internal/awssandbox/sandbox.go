@@ -168,6 +168,9 @@ func (s *Sandbox) commit() error {
 type caller struct {
 	key     *accessKey
 	account *account
+	// user is the IAM user whose key signed, when it is not the account's
+	// administrator.
+	user    *user
 	region  string
 	service string
 }
@@ -176,6 +179,9 @@ type caller struct {
 func (c *caller) arn() string {
 	if c.key.temporary() {
 		return "arn:aws:sts::" + c.account.ID + ":assumed-role/" + c.key.RoleName + "/" + c.key.SessionName
+	}
+	if c.user != nil {
+		return c.user.arn(c.account.ID)
 	}
 	return c.account.userARN()
 }
@@ -187,6 +193,9 @@ func (c *caller) userID() string {
 			return r.ID + ":" + c.key.SessionName
 		}
 		return "AROA:" + c.key.SessionName
+	}
+	if c.user != nil {
+		return c.user.ID
 	}
 	return c.account.UserID
 }
@@ -292,6 +301,10 @@ func (s *Sandbox) serveJSON(w http.ResponseWriter, r *http.Request, c *caller, b
 		writeError(w, r, protoJSON, c.service, reqID, errf("UnknownOperationException", ""))
 		return
 	}
+	if aerr := authorize(c, op); aerr != nil {
+		writeError(w, r, protoJSON, c.service, reqID, aerr)
+		return
+	}
 	if ferr := s.injectFault(r.Context(), c, op); ferr != nil {
 		writeError(w, r, protoJSON, c.service, reqID, ferr)
 		return
@@ -351,6 +364,10 @@ func (s *Sandbox) serveQuery(w http.ResponseWriter, r *http.Request, c *caller, 
 	}
 	if h == nil || form.Get("Version") != version {
 		writeError(w, r, protoQuery, c.service, reqID, errf("InvalidAction", "Could not find operation %s for version %s", action, form.Get("Version")))
+		return
+	}
+	if aerr := authorize(c, action); aerr != nil {
+		writeError(w, r, protoQuery, c.service, reqID, aerr)
 		return
 	}
 	if ferr := s.injectFault(r.Context(), c, action); ferr != nil {

@@ -169,9 +169,16 @@ func (s *Sandbox) authenticate(r *http.Request, body []byte, service string) (*c
 	key := s.st.Keys[sc.accessKeyID]
 	var keyCopy accessKey
 	var acct *account
+	var signer *user
 	if key != nil {
 		keyCopy = *key
 		acct = s.st.Accounts[key.AccountID]
+	}
+	if acct != nil && !key.temporary() && key.UserName != acct.UserName {
+		signer = acct.Users[key.UserName]
+		if signer == nil {
+			acct = nil // the key's user is gone, and the key with it
+		}
 	}
 	s.mu.Unlock()
 	if key == nil || acct == nil {
@@ -240,7 +247,7 @@ func (s *Sandbox) authenticate(r *http.Request, body []byte, service string) (*c
 	} else if token != "" {
 		return nil, authError(service, authInvalidToken, "", sc)
 	}
-	return &caller{key: key, account: acct, region: sc.region, service: sc.service}, nil
+	return &caller{key: key, account: acct, user: signer, region: sc.region, service: sc.service}, nil
 }
 
 // recomputeSignature signs a copy of r carrying only the headers the client

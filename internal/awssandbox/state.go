@@ -50,7 +50,8 @@ func newState() *state {
 	}
 }
 
-// account is one AWS account with its single administrator user and roles.
+// account is one AWS account with its administrator user, other users and
+// roles.
 type account struct {
 	ID             string           `json:"id"`
 	Name           string           `json:"name"`
@@ -63,6 +64,8 @@ type account struct {
 	JoinedAt       time.Time        `json:"joinedAt,omitzero"`
 	CreatedAt      time.Time        `json:"createdAt"`
 	Roles          map[string]*role `json:"roles"`
+	// Users are the account's IAM users besides its administrator.
+	Users map[string]*user `json:"users,omitempty"`
 }
 
 func (a *account) userARN() string {

@@ -2,6 +2,7 @@ package awssandbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -97,17 +98,10 @@ func TestStartDev(t *testing.T) {
 	}
 	// The operator profile is the operator account, outside the
 	// organizations.
-	cfg, err := awsconfig.LoadDefaultConfig(ctx(),
-		awsconfig.WithSharedConfigFiles([]string{env.ConfigFile}),
-		awsconfig.WithSharedCredentialsFiles([]string{env.CredentialsFile}),
-		awsconfig.WithSharedConfigProfile(env.OperatorProfile))
-	if err != nil {
-		t.Fatal(err)
+	if arn := profileARN(t, env, env.OperatorProfile); !strings.HasSuffix(arn, ":user/trailgate-operator") {
+		t.Fatalf("operator profile is %s", arn)
 	}
-	id := must[*sts.GetCallerIdentityOutput](t)(sts.NewFromConfig(cfg).GetCallerIdentity(ctx(), &sts.GetCallerIdentityInput{}))
-	if !strings.HasSuffix(*id.Arn, ":user/trailgate-operator") {
-		t.Fatalf("operator profile is %s", *id.Arn)
-	}
+	wantPeople(t, env)
 
 	// A second dev default on the same port fails and names the port.
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(env.Endpoint, "http://"))
@@ -120,17 +114,100 @@ func TestStartDev(t *testing.T) {
 	}
 
 	// A restart reloads the saved state instead of seeding again.
+	again := restartDev(t, dir, env)
+	if !reflect.DeepEqual(again.People, env.People) || again.PeopleAccountID != env.PeopleAccountID {
+		t.Fatalf("restart changed the people:\n%+v\n%+v", env.People, again.People)
+	}
+}
+
+// A state saved before the dev default had people gains them on start,
+// and keeps its organizations.
+func TestDevStateWithoutPeopleGainsThem(t *testing.T) {
+	dir := t.TempDir()
+	env, err := awssandbox.StartDev(context.Background(), dir, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Make the state what an older dev default saved: no people account,
+	// no people in the layout.
+	file := filepath.Join(dir, awssandbox.DevStateFile)
+	unmarshal := func(data []byte, v any) {
+		t.Helper()
+		if err := json.Unmarshal(data, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var fields, accounts, keys, dev map[string]json.RawMessage
+	unmarshal(must[[]byte](t)(os.ReadFile(file)), &fields)
+	unmarshal(fields["accounts"], &accounts)
+	unmarshal(fields["keys"], &keys)
+	unmarshal(fields["dev"], &dev)
+	if _, ok := dev["people"]; !ok {
+		t.Fatalf("the saved layout has no people: %s", fields["dev"])
+	}
+	delete(dev, "people")
+	delete(dev, "peopleAccountId")
+	delete(accounts, env.PeopleAccountID)
+	for id, k := range keys {
+		var key struct {
+			AccountID string `json:"accountId"`
+		}
+		unmarshal(k, &key)
+		if key.AccountID == env.PeopleAccountID {
+			delete(keys, id)
+		}
+	}
+	for name, v := range map[string]any{"accounts": accounts, "keys": keys, "dev": dev} {
+		fields[name] = must[[]byte](t)(json.Marshal(v))
+	}
+	if err := os.WriteFile(file, must[[]byte](t)(json.Marshal(fields)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	wantPeople(t, restartDev(t, dir, env))
+}
+
+// restartDev starts the dev default again on the state in dir, and checks
+// that it kept env's organizations.
+func restartDev(t *testing.T, dir string, env *awssandbox.DevEnvironment) *awssandbox.DevEnvironment {
+	t.Helper()
 	again, err := awssandbox.StartDev(context.Background(), dir, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer again.Close(context.Background())
+	t.Cleanup(func() { again.Close(context.Background()) })
 	if !reflect.DeepEqual(again.Organizations, env.Organizations) {
 		t.Fatalf("restart changed the organizations:\n%+v\n%+v", env.Organizations, again.Organizations)
 	}
+	return again
 }
 
-func listViaProfile(t *testing.T, env *awssandbox.DevEnvironment, profile string) []string {
+// wantPeople checks that env has the dev default's people, each with a
+// profile of their name that signs as them.
+func wantPeople(t *testing.T, env *awssandbox.DevEnvironment) {
+	t.Helper()
+	if len(env.People) != len(awssandbox.DevPeopleNames) {
+		t.Fatalf("people %+v, want %v", env.People, awssandbox.DevPeopleNames)
+	}
+	for i, name := range awssandbox.DevPeopleNames {
+		p := env.People[i]
+		want := "arn:aws:iam::" + env.PeopleAccountID + ":user/" + name
+		if p.Name != name || p.Profile != name || p.ARN != want {
+			t.Fatalf("person %+v, want %s with ARN %s", p, name, want)
+		}
+		if arn := profileARN(t, env, p.Profile); arn != want {
+			t.Fatalf("profile %s signs as %s, want %s", p.Profile, arn, want)
+		}
+	}
+}
+
+// profileConfig is the AWS configuration of one of env's profiles, read
+// from its shared files.
+func profileConfig(t *testing.T, env *awssandbox.DevEnvironment, profile string) aws.Config {
 	t.Helper()
 	cfg, err := awsconfig.LoadDefaultConfig(ctx(),
 		awsconfig.WithSharedConfigFiles([]string{env.ConfigFile}),
@@ -139,6 +216,19 @@ func listViaProfile(t *testing.T, env *awssandbox.DevEnvironment, profile string
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// profileARN is who STS says a profile signs as.
+func profileARN(t *testing.T, env *awssandbox.DevEnvironment, profile string) string {
+	t.Helper()
+	id := must[*sts.GetCallerIdentityOutput](t)(sts.NewFromConfig(profileConfig(t, env, profile)).GetCallerIdentity(ctx(), &sts.GetCallerIdentityInput{}))
+	return *id.Arn
+}
+
+func listViaProfile(t *testing.T, env *awssandbox.DevEnvironment, profile string) []string {
+	t.Helper()
+	cfg := profileConfig(t, env, profile)
 	out := must[*organizations.ListAWSServiceAccessForOrganizationOutput](t)(organizations.NewFromConfig(cfg).ListAWSServiceAccessForOrganization(ctx(), &organizations.ListAWSServiceAccessForOrganizationInput{}))
 	var names []string
 	for _, p := range out.EnabledServicePrincipals {

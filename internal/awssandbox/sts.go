@@ -164,7 +164,7 @@ func (c *caller) principalARN() string {
 		}
 		return "arn:aws:iam::" + c.account.ID + ":role/" + c.key.RoleName
 	}
-	return c.account.userARN()
+	return c.arn()
 }
 
 // pruneExpiredKeysLocked forgets temporary keys that expired a day ago, so

@@ -20,6 +20,10 @@ type TestEnv struct {
 	// Operator is the account outside the organizations that may assume
 	// each organization's RoleARN.
 	Operator Account
+	// People are the dev default's people, users of PeopleAccountID; Person
+	// gives their keys.
+	PeopleAccountID string
+	People          []DevPerson
 
 	t testing.TB
 }
@@ -42,16 +46,30 @@ func StartTest(t testing.TB, opts Options) *TestEnv {
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &TestEnv{URL: srv.URL, Sandbox: s, Server: srv, Orgs: layout.Organizations, Operator: operator, t: t}
+	return &TestEnv{
+		URL: srv.URL, Sandbox: s, Server: srv,
+		Orgs: layout.Organizations, Operator: operator,
+		PeopleAccountID: layout.PeopleAccountID, People: layout.People,
+		t: t,
+	}
 }
 
 // Config is an AWS SDK configuration acting as account a: its static
 // credentials, the sandbox endpoint and region. S3 clients also need
 // UsePathStyle = true.
 func (e *TestEnv) Config(a Account) aws.Config {
+	return e.configWith(a.AccessKeyID, a.SecretAccessKey)
+}
+
+// UserConfig is Config acting as user u.
+func (e *TestEnv) UserConfig(u User) aws.Config {
+	return e.configWith(u.AccessKeyID, u.SecretAccessKey)
+}
+
+func (e *TestEnv) configWith(accessKeyID, secretAccessKey string) aws.Config {
 	return aws.Config{
 		Region:       e.Sandbox.Region(),
-		Credentials:  credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, ""),
 		BaseEndpoint: aws.String(e.URL),
 		HTTPClient:   e.Server.Client(),
 	}
@@ -66,6 +84,17 @@ func (e *TestEnv) Account(id string) Account {
 		e.t.Fatalf("%v", err)
 	}
 	return a
+}
+
+// Person returns one of the dev default's people (see DevPeopleNames) with
+// their access key, failing the test when there is none.
+func (e *TestEnv) Person(name string) User {
+	e.t.Helper()
+	u, err := e.Sandbox.User(e.PeopleAccountID, name)
+	if err != nil {
+		e.t.Fatalf("%v", err)
+	}
+	return u
 }
 
 // ConfigFor is Config for the account with the given ID.
