@@ -16,11 +16,12 @@ import (
 // organization's role assumed once and cached.
 func BenchmarkReadState(b *testing.B) {
 	env := awssandbox.StartTest(b, awssandbox.Options{})
-	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig()), activities.Polling{First: time.Millisecond, Max: time.Millisecond})
 	o := env.Orgs[0]
+	auth := activities.Authority{Organizations: []config.Organization{{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID}}}
+	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig()), auth, activities.Polling{First: time.Millisecond, Max: time.Millisecond})
 	in := activities.OrgInput{
-		Organization: config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID},
-		Trail:        config.Trail{Name: "org-trail", Bucket: "org-trail-bucket"},
+		Organization: o.Name, ManagementAccountID: o.ManagementAccountID,
+		Trail: activities.TrailSettings{Name: "org-trail", Bucket: "org-trail-bucket"},
 	}
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"go.temporal.io/sdk/temporal"
@@ -22,9 +25,14 @@ const (
 	ErrWebhookRefused       = "WebhookRefused"
 )
 
-// notRetryable are AWS error codes that no retry can fix, with what a person
-// should do about each.
-var notRetryable = map[string]string{
+// notImplemented is the fix when an endpoint lacks an API call: another AWS
+// implementation answers so (IAM's InvalidAction, HTTP 400), and no retry
+// gives it the call.
+const notImplemented = "the endpoint does not implement this API call: point aws.endpoint_url at AWS or at an AWS implementation that has it"
+
+// fixes say what a person should do about an AWS error code. They do not
+// decide whether an error is retried: retryable does.
+var fixes = map[string]string{
 	"AccessDeniedException":                                  "grant the caller the Organizations and CloudTrail permissions trailgate needs, or act as the management account",
 	"AccessDenied":                                           "check the role's trust policy, its external ID and the caller's permissions",
 	"AWSOrganizationsNotInUseException":                      "the account is not in an organization: check management_account_id",
@@ -45,29 +53,102 @@ var notRetryable = map[string]string{
 	"S3BucketDoesNotExistException":                          "create the trail bucket or fix trail.bucket",
 	"InvalidBucketName":                                      "fix trail.bucket",
 	"MalformedPolicy":                                        "report it: trailgate wrote a bucket policy S3 refuses",
+	"InvalidAction":                                          notImplemented,
+	"UnknownOperationException":                              notImplemented,
+	"NotImplemented":                                         notImplemented,
+}
+
+// retryables is the AWS SDK's own notion of a transient error (throttling,
+// HTTP 500, 502, 503 and 504, connection errors and timeouts, clock skew),
+// plus a concurrent modification, which the SDK does not retry although it
+// clears when the other request ends. IAM and S3 spell it their own way.
+var retryables = retry.IsErrorRetryables(append(append([]retry.IsErrorRetryable{}, retry.DefaultRetryables...),
+	retry.RetryableErrorCode{Codes: map[string]struct{}{
+		"ConcurrentModificationException": {},
+		"ConcurrentModification":          {},
+		"OperationAborted":                {},
+	}},
+))
+
+// retryable reports whether another attempt of the call may succeed. A
+// canceled call or one out of time is retryable: whether to try again is
+// Temporal's decision (the activity's timeouts and retry policy), not AWS's.
+func retryable(err error) bool {
+	var canceled interface{ CanceledError() bool }
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		(errors.As(err, &canceled) && canceled.CanceledError()) {
+		return true
+	}
+	return retryables.IsErrorRetryable(err) == aws.TrueTernary
 }
 
 // awsError turns an AWS SDK error into a Temporal application error, once, at
-// the border: codes that no retry can fix fail fast with what to do; the rest
-// are retried by the activity's retry policy, after the server's hint when
-// AWS gives one.
+// the border. An error the AWS SDK deems transient, or a concurrent
+// modification, is retried by the activity's retry policy, after the
+// server's hint when AWS gives one. Any other error fails at once, naming the
+// API call and AWS's answer, with what to do where that is known: a call that
+// a retry cannot fix must not sit in retries for the whole retry budget.
 func awsError(doing string, err error) error {
 	if err == nil {
 		return nil
 	}
+	call, cause := apiCall(err)
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) {
-		return temporal.NewApplicationErrorWithCause(fmt.Sprintf("%s: %v", doing, err), "AWSTransportError", err)
+		msg := fmt.Sprintf("%s: %v", doing, err)
+		if call != "" {
+			msg = fmt.Sprintf("%s: %s: %v", doing, call, cause)
+		}
+		if !retryable(err) {
+			return temporal.NewNonRetryableApplicationError(msg+" (not retried)", "AWSTransportError", err)
+		}
+		return temporal.NewApplicationErrorWithCause(msg, "AWSTransportError", err)
 	}
 	code := apiErr.ErrorCode()
-	msg := fmt.Sprintf("%s: %s: %s", doing, code, apiErr.ErrorMessage())
-	if fix, ok := notRetryable[code]; ok {
-		return temporal.NewNonRetryableApplicationError(msg+" (to fix: "+fix+")", code, err)
+	if call == "" {
+		call = "AWS"
+	}
+	answer := code
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) && status.HTTPStatusCode() != 0 {
+		answer = fmt.Sprintf("%s (HTTP %d)", code, status.HTTPStatusCode())
+	}
+	msg := fmt.Sprintf("%s: %s answered %s: %s", doing, call, answer, apiErr.ErrorMessage())
+	if !retryable(err) {
+		if fix, ok := fixes[code]; ok {
+			return temporal.NewNonRetryableApplicationError(msg+" (to fix: "+fix+")", code, err)
+		}
+		return temporal.NewNonRetryableApplicationError(msg+" (not retried)", code, err)
 	}
 	return temporal.NewApplicationErrorWithOptions(msg, code, temporal.ApplicationErrorOptions{
 		Cause:          err,
 		NextRetryDelay: retryAfter(err),
 	})
+}
+
+// apiCall names the API call that failed as IAM names its action
+// (iam:CreateServiceLinkedRole), and returns that call's own error. When a
+// call failed in another (organizations:DescribeOrganization failing in
+// sts:AssumeRole for its credentials), the innermost is the one that
+// answered, and both are named.
+func apiCall(err error) (string, error) {
+	var names []string
+	cause := err
+	for {
+		var op *smithy.OperationError
+		if !errors.As(cause, &op) {
+			break
+		}
+		names = append(names, strings.ToLower(strings.ReplaceAll(op.ServiceID, " ", ""))+":"+op.OperationName)
+		cause = op.Err
+	}
+	switch len(names) {
+	case 0:
+		return "", err
+	case 1:
+		return names[0], cause
+	}
+	return fmt.Sprintf("%s (on behalf of %s)", names[len(names)-1], names[0]), cause
 }
 
 // retryAfter reads the Retry-After hint of a throttled response, in seconds

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awsclient"
 )
 
@@ -28,12 +29,10 @@ func notify(t *testing.T, status int) (activities.Reminder, error) {
 	defer srv.Close()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(activities.NewWithFactory(&awsclient.Factory{}, activities.Polling{}))
-	_, err := env.ExecuteActivity((&activities.Activities{}).Notify, activities.NotifyInput{
-		WebhookURL: srv.URL,
-		Reminder: activities.Reminder{ChangeID: "chg-1", Organization: "acme-prod", Awaiting: "2 approval(s)",
-			Who: []string{"alice", "bob"}, Since: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), Message: "change chg-1 awaits"},
-	})
+	auth := activities.Authority{Approvals: config.Approvals{WebhookURL: srv.URL}}
+	env.RegisterActivity(activities.NewWithFactory(&awsclient.Factory{}, auth, activities.Polling{}))
+	_, err := env.ExecuteActivity((&activities.Activities{}).Notify, activities.Reminder{ChangeID: "chg-1", Organization: "acme-prod", Awaiting: "2 approval(s)",
+		Who: []string{"alice", "bob"}, Since: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), Message: "change chg-1 awaits"})
 	return got, err
 }
 

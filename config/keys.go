@@ -19,11 +19,12 @@ const DefaultFile = "trailgate.yaml"
 // Key is one configuration key and the names it goes by.
 type Key struct {
 	// Name is the key as written in YAML, for example "temporal.address".
-	// The fields of an organization entry are named "organizations[].name".
+	// The keys of a list's entries are named after the list, for example
+	// "organizations[].name" and "people[].principals".
 	Name string
 	// Env is the environment variable that sets the key, for example
-	// TRAILGATE_TEMPORAL_ADDRESS. It is empty for the fields of an
-	// organization entry: TRAILGATE_ORGANIZATIONS sets the whole list.
+	// TRAILGATE_TEMPORAL_ADDRESS. It is empty for the keys of a list's
+	// entries: TRAILGATE_ORGANIZATIONS sets the whole list.
 	Env string
 	// Flag is the name of the command-line flag bound to the key when a
 	// command registers one, for example "temporal-address"; empty when the
@@ -40,22 +41,21 @@ type field struct {
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
-// Keys lists every configuration key in the order of the Config struct.
+// Keys lists every configuration key in the order of the Config struct; the
+// keys of a list's entries follow the list.
 func Keys() []Key {
 	var keys []Key
 	for _, f := range fields() {
 		keys = append(keys, f.Key)
-	}
-	for _, f := range organizationFields() {
-		keys = append(keys, Key{Name: organizationsKey + "[]." + f.Name})
+		for _, e := range f.entryFields() {
+			keys = append(keys, Key{Name: f.Name + "[]." + e.Name})
+		}
 	}
 	return keys
 }
 
-const organizationsKey = "organizations"
-
 // fields lists the keys of Config that viper resolves: scalars, string
-// lists and the organizations list as a whole.
+// lists and lists of entries (organizations, people) as a whole.
 func fields() []field {
 	var out []field
 	var walk func(t reflect.Type, prefix string, index []int)
@@ -64,29 +64,67 @@ func fields() []field {
 			sf := t.Field(i)
 			name := prefix + tagName(sf)
 			idx := append(append([]int(nil), index...), i)
-			switch {
-			case sf.Type.Kind() == reflect.Struct:
+			f := field{Key: Key{Name: name, Env: envName(name)}, index: idx, typ: sf.Type}
+			if sf.Type.Kind() == reflect.Struct {
 				walk(sf.Type, name+".", idx)
-			case sf.Type.Kind() == reflect.Slice && sf.Type.Elem().Kind() == reflect.Struct:
-				out = append(out, field{Key: Key{Name: name, Env: envName(name)}, index: idx, typ: sf.Type})
-			default:
-				out = append(out, field{Key: Key{Name: name, Env: envName(name), Flag: flagName(name)}, index: idx, typ: sf.Type})
+				continue
 			}
+			if !f.isList() {
+				f.Flag = flagName(name) // a list of entries cannot be a flag
+			}
+			out = append(out, f)
 		}
 	}
 	walk(reflect.TypeOf(Config{}), "", nil)
 	return out
 }
 
-// organizationFields lists the keys of one organization entry.
-func organizationFields() []field {
-	t := reflect.TypeOf(Organization{})
+// isList says whether the key holds a list of entries, each a mapping with
+// keys of its own, as organizations and people do.
+func (f field) isList() bool {
+	return f.typ.Kind() == reflect.Slice && f.typ.Elem().Kind() == reflect.Struct
+}
+
+// entryFields lists the keys of one entry of a list, where index is within
+// the entry; nil for a key that is not a list.
+func (f field) entryFields() []field {
+	if !f.isList() {
+		return nil
+	}
+	t := f.typ.Elem()
 	var out []field
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
 		out = append(out, field{Key: Key{Name: tagName(sf)}, index: []int{i}, typ: sf.Type})
 	}
 	return out
+}
+
+// entryNames lists the names of the keys of one entry of a list.
+func (f field) entryNames() []string {
+	var names []string
+	for _, e := range f.entryFields() {
+		names = append(names, e.Name)
+	}
+	return names
+}
+
+// entryShape says, for messages, what every entry of a list must have and
+// how the list is written inline, as in its environment variable.
+type entryShape struct {
+	needs, example string
+}
+
+// entryShapes holds the shape of every list of entries in Config, by key.
+var entryShapes = map[string]entryShape{
+	"organizations": {
+		needs:   "name and management_account_id",
+		example: `[{name: prod, management_account_id: "123456789012"}]`,
+	},
+	"people": {
+		needs:   "name and principals",
+		example: `[{name: alice, principals: ["arn:aws:iam::111122223333:user/alice"]}]`,
+	},
 }
 
 // sections lists the keys that hold other keys: "temporal", "temporal.tls", …

@@ -88,10 +88,10 @@ func Load(opts LoadOptions) (Config, error) {
 			continue
 		}
 		source := sourceOf(f, path, flags)
-		if f.Name == organizationsKey {
-			orgs, ps := decodeOrganizations(source, v.Get(f.Name))
+		if f.isList() {
+			list, ps := decodeList(source, f, v.Get(f.Name))
 			problems = append(problems, ps...)
-			c.Organizations = orgs
+			dst.FieldByIndex(f.index).Set(list)
 			continue
 		}
 		if err := assign(dst.FieldByIndex(f.index), v.Get(f.Name)); err != nil {
@@ -172,16 +172,21 @@ func unknownKeys(source string, m *yaml.Node, prefix string) []string {
 	var problems []string
 	secs := sections()
 	leaves := map[string]bool{}
+	lists := map[string]field{}
 	for _, f := range fields() {
 		leaves[f.Name] = true
+		if f.isList() {
+			lists[f.Name] = f
+		}
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, val := m.Content[i], m.Content[i+1]
 		name := prefix + k.Value
+		list, isList := lists[name]
 		switch {
-		case name == organizationsKey:
+		case isList:
 			if val.Kind == yaml.SequenceNode {
-				problems = append(problems, unknownOrganizationKeys(source, val)...)
+				problems = append(problems, unknownEntryKeys(source, list, val)...)
 			}
 		case secs[name]:
 			switch val.Kind {
@@ -203,27 +208,27 @@ func unknownKeys(source string, m *yaml.Node, prefix string) []string {
 	return problems
 }
 
-// unknownOrganizationKeys names unknown keys in the entries of organizations.
-func unknownOrganizationKeys(source string, seq *yaml.Node) []string {
+// unknownEntryKeys names unknown keys in the entries of a list such as
+// organizations.
+func unknownEntryKeys(source string, list field, seq *yaml.Node) []string {
+	names := list.entryNames()
 	known := map[string]bool{}
-	var names []string
-	for _, f := range organizationFields() {
-		known[f.Name] = true
-		names = append(names, f.Name)
+	for _, n := range names {
+		known[n] = true
 	}
 	var problems []string
 	for i, entry := range seq.Content {
 		if entry.Kind != yaml.MappingNode {
-			continue // decodeOrganizations says what an entry must be
+			continue // decodeList says what an entry must be
 		}
 		for j := 0; j+1 < len(entry.Content); j += 2 {
 			k := entry.Content[j]
 			if !known[k.Value] {
 				var p string
 				if s := closest(k.Value, names); s != "" {
-					p = fmt.Sprintf("%s:%d: unknown key %q in organizations[%d] (did you mean %q?); remove it or fix its spelling", source, k.Line, k.Value, i, s)
+					p = fmt.Sprintf("%s:%d: unknown key %q in %s[%d] (did you mean %q?); remove it or fix its spelling", source, k.Line, k.Value, list.Name, i, s)
 				} else {
-					p = fmt.Sprintf("%s:%d: unknown key %q in organizations[%d]; an entry has %s", source, k.Line, k.Value, i, strings.Join(names, ", "))
+					p = fmt.Sprintf("%s:%d: unknown key %q in %s[%d]; an entry has %s", source, k.Line, k.Value, list.Name, i, strings.Join(names, ", "))
 				}
 				problems = append(problems, p)
 			}
@@ -296,57 +301,60 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// decodeOrganizations reads the organizations list from the file (a list of
-// mappings) or from TRAILGATE_ORGANIZATIONS (the same list as YAML or JSON).
-func decodeOrganizations(source string, raw any) ([]Organization, []string) {
+// decodeList reads a list of entries, such as organizations, from the file
+// (a list of mappings) or from its environment variable, such as
+// TRAILGATE_ORGANIZATIONS (the same list as YAML or JSON). The value is of
+// the list's type, and nil when the list is empty, as in Default.
+func decodeList(source string, list field, raw any) (reflect.Value, []string) {
+	none := reflect.Zero(list.typ)
+	shape := entryShapes[list.Name]
 	var problems []string
 	if s, ok := raw.(string); ok {
 		var doc yaml.Node
 		if err := yaml.Unmarshal([]byte(s), &doc); err != nil {
-			return nil, []string{fmt.Sprintf("%s: not valid YAML or JSON (%v); give a list such as [{name: prod, management_account_id: \"123456789012\"}]", source, err)}
+			return none, []string{fmt.Sprintf("%s: not valid YAML or JSON (%v); give a list such as %s", source, err, shape.example)}
 		}
 		if len(doc.Content) == 0 {
-			return nil, nil
+			return none, nil
 		}
 		if doc.Content[0].Kind == yaml.SequenceNode {
-			problems = append(problems, unknownOrganizationKeys(source, doc.Content[0])...)
+			problems = append(problems, unknownEntryKeys(source, list, doc.Content[0])...)
 		}
 		raw = nil
 		if err := doc.Content[0].Decode(&raw); err != nil {
-			return nil, append(problems, fmt.Sprintf("%s: %v", source, err))
+			return none, append(problems, fmt.Sprintf("%s: %v", source, err))
 		}
 	}
 	if raw == nil {
-		return nil, problems
+		return none, problems
 	}
-	list, ok := raw.([]any)
+	items, ok := raw.([]any)
 	if !ok {
-		return nil, append(problems, fmt.Sprintf("%s: organizations must be a list of entries, each with name and management_account_id", source))
+		return none, append(problems, fmt.Sprintf("%s: %s must be a list of entries, each with %s", source, list.Name, shape.needs))
 	}
-	orgs := make([]Organization, 0, len(list))
-	for i, item := range list {
-		entry, ok := item.(map[string]any)
+	out := reflect.MakeSlice(list.typ, 0, len(items))
+	for i, item := range items {
+		m, ok := item.(map[string]any)
 		if !ok {
-			problems = append(problems, fmt.Sprintf("%s: organizations[%d] must be a mapping with name and management_account_id", source, i))
+			problems = append(problems, fmt.Sprintf("%s: %s[%d] must be a mapping with %s", source, list.Name, i, shape.needs))
 			continue
 		}
-		var org Organization
-		dst := reflect.ValueOf(&org).Elem()
-		for _, f := range organizationFields() {
-			val, ok := entry[f.Name]
+		entry := reflect.New(list.typ.Elem()).Elem()
+		for _, f := range list.entryFields() {
+			val, ok := m[f.Name]
 			if !ok {
 				continue
 			}
-			if err := assign(dst.FieldByIndex(f.index), val); err != nil {
-				problems = append(problems, fmt.Sprintf("%s: organizations[%d].%s %v", source, i, f.Name, err))
+			if err := assign(entry.FieldByIndex(f.index), val); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %s[%d].%s %v", source, list.Name, i, f.Name, err))
 			}
 		}
-		orgs = append(orgs, org)
+		out = reflect.Append(out, entry)
 	}
-	if len(orgs) == 0 {
-		return nil, problems // as in Default: no organizations
+	if out.Len() == 0 {
+		return none, problems
 	}
-	return orgs, problems
+	return out, problems
 }
 
 // assign converts a value from YAML, the environment or a flag to the type

@@ -52,7 +52,7 @@ func readmeTable(t *testing.T, heading string, columns int) [][]string {
 }
 
 // defaultText is how README writes a key's default: "—" for nothing,
-// durations in their shortest form.
+// durations in their shortest form, booleans as true or false.
 func defaultText(t *testing.T, key string) string {
 	t.Helper()
 	v := reflect.ValueOf(config.Default())
@@ -68,7 +68,7 @@ func defaultText(t *testing.T, key string) string {
 			t.Fatalf("key %s: no field %q in Config", key, part)
 		}
 	}
-	if v.IsZero() || (v.Kind() == reflect.Slice && v.Len() == 0) {
+	if v.Kind() != reflect.Bool && (v.IsZero() || (v.Kind() == reflect.Slice && v.Len() == 0)) {
 		return "—"
 	}
 	if d, ok := v.Interface().(time.Duration); ok {
@@ -105,8 +105,8 @@ func TestReadmeDocumentsEveryKey(t *testing.T) {
 		if r[1] != wantEnv {
 			t.Errorf("README.md: %s: environment variable %q, want %q", k.Name, r[1], wantEnv)
 		}
-		if strings.HasPrefix(k.Name, "organizations") {
-			continue
+		if strings.Contains(k.Name, "[]") {
+			continue // an entry's key has no default
 		}
 		if want := defaultText(t, k.Name); r[2] != want {
 			t.Errorf("README.md: %s: default %q, want %q", k.Name, r[2], want)
@@ -154,4 +154,29 @@ func countFlags(fs *pflag.FlagSet) int {
 	n := 0
 	fs.VisitAll(func(*pflag.Flag) { n++ })
 	return n
+}
+
+// The small file in README.md is one a worker starts with.
+func TestReadmeSmallFileLoads(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "A small file:\n\n```yaml\n")
+	if !ok {
+		t.Fatal("README.md has no small file (\"A small file:\" and a yaml block)")
+	}
+	file, _, _ := strings.Cut(rest, "```")
+	dir := isolate(t)
+	writeFile(t, dir, "trailgate.yaml", file)
+	c, err := config.Load(config.LoadOptions{WorkDir: dir})
+	if err != nil {
+		t.Fatalf("README.md's small file: %v", err)
+	}
+	if err := c.ValidateWorker(); err != nil {
+		t.Errorf("README.md's small file, for the worker: %v", err)
+	}
+	if len(c.Organizations) == 0 || len(c.People) == 0 || len(c.Approvals.Approvers) == 0 {
+		t.Errorf("README.md's small file shows %d organizations, %d people and %d approvers; want some of each", len(c.Organizations), len(c.People), len(c.Approvals.Approvers))
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -50,15 +51,25 @@ func (e *ValidationError) Error() string {
 	return b.String()
 }
 
+// WorkerKeyPrefix starts every worker key (identity.worker_key), naming the
+// format of what follows.
+const WorkerKeyPrefix = "tgk1:"
+
 var (
 	// Organization names end workflow IDs (<change-id>/<org-name>) and label
-	// metrics and search attributes: no slashes, no spaces.
-	organizationNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$`)
-	accountIDPattern        = regexp.MustCompile(`^[0-9]{12}$`)
-	roleARNPattern          = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]{1,512}$`)
-	externalIDPattern       = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
-	regionPattern           = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	trailNamePattern        = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{2,127}$`)
+	// metrics and search attributes; people's names are written in
+	// comma-separated lists (TRAILGATE_APPROVALS_APPROVERS) and in records:
+	// no slashes, no spaces, no commas.
+	namePattern       = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$`)
+	accountIDPattern  = regexp.MustCompile(`^[0-9]{12}$`)
+	roleARNPattern    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]{1,512}$`)
+	externalIDPattern = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+	regionPattern     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	trailNamePattern  = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{2,127}$`)
+	// A person's principal is an IAM user or role, or an STS assumed-role
+	// session: what sts:GetCallerIdentity answers. Its account is all 12
+	// digits or *; after it, * matches any run of characters.
+	principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:(iam::([0-9]{12}):(user|role)/[\w+=,.@/*-]+|sts::([0-9]{12}):assumed-role/[\w+=,.@*-]+/[\w+=,.@*-]+)$`)
 )
 
 // Validate checks the configuration and reports every problem at once in a
@@ -102,25 +113,17 @@ func (c Config) Validate() error {
 		}
 	}
 
-	names := map[string]int{}
+	orgNames := entryNames{
+		list:   "organizations",
+		empty:  "give the organization a short name such as prod",
+		unfit:  "cannot name workflows",
+		reused: "give each organization its own name",
+		first:  map[string]int{},
+	}
 	accounts := map[string]int{}
 	for i, o := range c.Organizations {
-		label := fmt.Sprintf("organizations[%d]", i)
-		if o.Name != "" {
-			label = fmt.Sprintf("organizations[%d] (%s)", i, o.Name)
-		}
-		switch {
-		case o.Name == "":
-			add("%s: name is empty; give the organization a short name such as prod", label)
-		case !organizationNamePattern.MatchString(o.Name):
-			add("%s: name %q cannot name workflows; use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", label, o.Name)
-		default:
-			if first, dup := names[o.Name]; dup {
-				add("%s: name %q is already used by organizations[%d]; give each organization its own name", label, o.Name, first)
-			} else {
-				names[o.Name] = i
-			}
-		}
+		label := entryLabel("organizations", i, o.Name)
+		p = append(p, orgNames.check(i, o.Name)...)
 		switch {
 		case o.ManagementAccountID == "":
 			add("%s: management_account_id is empty; write the management account's 12-digit ID in quotes, such as \"012345678901\"", label)
@@ -152,6 +155,36 @@ func (c Config) Validate() error {
 		}
 	}
 
+	personNames := entryNames{
+		list:   "people",
+		empty:  "give the person the name that approvals lists them by, such as alice",
+		unfit:  "cannot be listed in approvals or records",
+		reused: "list each person once, with all the principals that prove them",
+		first:  map[string]int{},
+	}
+	for i, person := range c.People {
+		label := entryLabel("people", i, person.Name)
+		p = append(p, personNames.check(i, person.Name)...)
+		if len(person.Principals) == 0 {
+			add("%s: principals is empty, so nobody can prove to be this person; list the AWS principals that prove them, such as arn:aws:iam::111122223333:user/alice", label)
+		}
+		for _, pr := range person.Principals {
+			if !principalPattern.MatchString(pr) {
+				add("%s: principal %q is not an IAM or STS ARN; write it like arn:aws:iam::111122223333:user/alice or arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Approvers_*/* (the account is always written out: a * there would match anyone's account)", label, pr)
+			}
+		}
+	}
+
+	id := c.Identity
+	if id.STSEndpoint != "" {
+		if err := checkHTTPURL(id.STSEndpoint); err != nil {
+			add("identity.sts_endpoint %q %v; set STS's http(s) URL, such as %s, or leave it empty for aws.endpoint_url, else AWS's global endpoint", id.STSEndpoint, err, DefaultSTSEndpoint)
+		}
+	}
+	if id.WorkerKey != "" && !strings.HasPrefix(id.WorkerKey, WorkerKeyPrefix) {
+		add("identity.worker_key does not start with %s, so it is not a worker key; set it to what trailgate-worker --print-proof-key prints, or leave it empty", WorkerKeyPrefix)
+	}
+
 	tr := c.Trail
 	if tr.Name != "" {
 		if !trailNamePattern.MatchString(tr.Name) {
@@ -175,6 +208,15 @@ func (c Config) Validate() error {
 	}
 	if dup := firstDuplicate(a.CloudTrailAdmins); dup != "" {
 		add("approvals.cloudtrail_admins lists %q twice; list each administrator once", dup)
+	}
+	if len(c.People) > 0 {
+		for _, list := range approvalLists(a) {
+			for i, name := range list.names {
+				if !isPerson(c.People, name) && !slices.Contains(list.names[:i], name) {
+					add("%s names %s, who is not among people; add %s to people with the AWS principals that prove them, or remove %s from %s", list.key, name, name, name, list.key)
+				}
+			}
+		}
 	}
 	if a.Timeout <= 0 {
 		add("approvals.timeout is %s; set how long a gate waits, such as 168h", a.Timeout)
@@ -231,6 +273,90 @@ func (c Config) Validate() error {
 		return &ValidationError{Problems: p}
 	}
 	return nil
+}
+
+// ValidateWorker checks the configuration as Validate does and, besides,
+// what the worker alone needs: a key to open sealed proofs, and a way for
+// the people that approvals lists to prove who they are. Every problem is
+// reported at once in a *ValidationError; nil means the worker can start.
+func (c Config) ValidateWorker() error {
+	var p []string
+	var verr *ValidationError
+	if err := c.Validate(); errors.As(err, &verr) {
+		p = append(p, verr.Problems...)
+	}
+	if len(c.People) == 0 && !c.Identity.AllowClaims {
+		for _, list := range approvalLists(c.Approvals) {
+			if len(list.names) > 0 {
+				p = append(p, fmt.Sprintf("%s lists %s, but people is empty, so nobody can prove to be any of them; add them to people with the AWS principals that prove them, or, for a trial, set identity.allow_claims: true to accept names given with --as without proof", list.key, strings.Join(list.names, ", ")))
+			}
+		}
+	}
+	if c.Identity.ProofKeyFile == "" {
+		p = append(p, "identity.proof_key_file is empty: the worker needs a key to open people's sealed proofs; set it to a file path (the worker creates the key there on first start; every worker of a task queue must share it)")
+	}
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+// approvalList is one of the lists of people in approvals, with its key.
+type approvalList struct {
+	key   string
+	names []string
+}
+
+func approvalLists(a Approvals) []approvalList {
+	return []approvalList{
+		{"approvals.approvers", a.Approvers},
+		{"approvals.cloudtrail_admins", a.CloudTrailAdmins},
+	}
+}
+
+func isPerson(people []Person, name string) bool {
+	for _, p := range people {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// entryNames checks the names of a list's entries, such as organizations,
+// and says in the list's own words how to fix them.
+type entryNames struct {
+	list   string
+	empty  string // what to do when a name is empty
+	unfit  string // why a name must fit namePattern
+	reused string // what to do when two entries share a name
+	first  map[string]int
+}
+
+// check checks the name of entry i: given, fit for namePattern, and not
+// the name of an earlier entry.
+func (n entryNames) check(i int, name string) []string {
+	label := entryLabel(n.list, i, name)
+	switch {
+	case name == "":
+		return []string{fmt.Sprintf("%s: name is empty; %s", label, n.empty)}
+	case !namePattern.MatchString(name):
+		return []string{fmt.Sprintf("%s: name %q %s; use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", label, name, n.unfit)}
+	}
+	if first, dup := n.first[name]; dup {
+		return []string{fmt.Sprintf("%s: name %q is already used by %s[%d]; %s", label, name, n.list, first, n.reused)}
+	}
+	n.first[name] = i
+	return nil
+}
+
+// entryLabel names entry i of a list in messages, with its name when it has
+// one: "organizations[0] (prod)".
+func entryLabel(list string, i int, name string) string {
+	if name == "" {
+		return fmt.Sprintf("%s[%d]", list, i)
+	}
+	return fmt.Sprintf("%s[%d] (%s)", list, i, name)
 }
 
 func checkHostPort(addr string) error {

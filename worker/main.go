@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -22,12 +23,13 @@ import (
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/logging"
+	"github.com/trailgate/trailgate/internal/proof"
 	"github.com/trailgate/trailgate/internal/temporalclient"
 	"github.com/trailgate/trailgate/workflows"
 )
 
 func main() {
-	var dev bool
+	var dev, printKey bool
 	cmd := &cobra.Command{
 		Use:           "trailgate-worker",
 		Short:         "Run trailgate's Temporal worker (--dev: with Temporal, its UI and the AWS sandbox in-process)",
@@ -39,6 +41,9 @@ func main() {
 			if err != nil {
 				return err
 			}
+			if printKey {
+				return printProofKey(cmd.OutOrStdout(), cfg)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return run(ctx, cfg, dev)
@@ -47,6 +52,7 @@ func main() {
 	config.RegisterFlags(cmd.Flags())
 	d := config.Default().Dev
 	cmd.Flags().BoolVar(&dev, "dev", false, "start the embedded default first: Temporal, the Temporal UI and the AWS sandbox, with state under dev.data_dir")
+	cmd.Flags().BoolVar(&printKey, "print-proof-key", false, "print the worker's public proof key (creating identity.proof_key_file when missing) for the CLI's identity.worker_key, and exit")
 	cmd.Flags().String("dev-data-dir", d.DataDir, "where the embedded default keeps its state")
 	cmd.Flags().Int("dev-temporal-port", d.TemporalPort, "Temporal frontend port of the embedded default")
 	cmd.Flags().Int("dev-ui-port", d.UIPort, "Temporal UI port of the embedded default")
@@ -98,7 +104,19 @@ func run(ctx context.Context, cfg config.Config, dev bool) error {
 	}
 	defer c.Close()
 
-	acts, err := activities.New(ctx, cfg)
+	if !dev {
+		if err := cfg.ValidateWorker(); err != nil {
+			return err
+		}
+	}
+	key, err := proof.LoadOrCreateKey(cfg.Identity.ProofKeyFile)
+	if err != nil {
+		return err
+	}
+	if cfg.Identity.AllowClaims {
+		logger.Warn("identity.allow_claims is on: decisions typed with --as are taken on trust and marked claimed, not verified")
+	}
+	acts, err := activities.New(ctx, cfg, key)
 	if err != nil {
 		return err
 	}
@@ -116,6 +134,20 @@ func run(ctx context.Context, cfg config.Config, dev bool) error {
 		return err
 	}
 	return nil
+}
+
+// printProofKey prints the public half of the worker's proof key: the CLI
+// seals people's proofs to it (identity.worker_key).
+func printProofKey(w io.Writer, cfg config.Config) error {
+	if cfg.Identity.ProofKeyFile == "" {
+		return &config.ValidationError{Problems: []string{"identity.proof_key_file is empty: set it to the file that holds (or will hold) the worker's proof key"}}
+	}
+	key, err := proof.LoadOrCreateKey(cfg.Identity.ProofKeyFile)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, key.Public().String())
+	return err
 }
 
 func closeWithin(d time.Duration, close func(context.Context) error) {

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -11,7 +12,6 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/trailgate/trailgate/activities"
-	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -57,15 +57,21 @@ func runChangeOver(b *testing.B, n int) {
 	env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(workflows.State{ServiceLinkedRole: true}, nil)
 	env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.Anything).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true}, nil)
-	in := workflows.ChangeInput{ChangeID: "bench", Action: workflows.ActionEnable, Concurrency: 10,
-		Policy: workflows.GatePolicy{RequiredApprovals: 1, Timeout: time.Hour}, Requester: "dave"}
+	env.OnActivity(acts.ResolveChange, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ResolveInput) (activities.Resolution, error) {
+		res := activities.Resolution{Policy: workflows.GatePolicy{RequiredApprovals: 1, AllowClaims: true, Timeout: time.Hour}}
+		for _, name := range in.Organizations {
+			res.Organizations = append(res.Organizations, activities.OrgInput{Organization: name})
+		}
+		return res, nil
+	})
+	in := workflows.ChangeInput{ChangeID: "bench", Action: workflows.ActionEnable, Concurrency: 10, Requester: as("dave")}
 	for i := range n {
-		in.Organizations = append(in.Organizations, config.Organization{Name: fmt.Sprintf("org-%04d", i)})
+		in.Organizations = append(in.Organizations, fmt.Sprintf("org-%04d", i))
 	}
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(workflows.UpdateApprove, "", &testsuite.TestUpdateCallback{
 			OnAccept: func() {}, OnReject: func(err error) { b.Error(err) }, OnComplete: func(any, error) {},
-		}, workflows.Decision{By: "alice"})
+		}, workflows.Decision{Who: as("alice")})
 	}, time.Minute)
 	env.ExecuteWorkflow(workflows.ChangeWorkflowName, in)
 	var p workflows.ChangeProgress

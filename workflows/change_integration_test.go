@@ -5,70 +5,38 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/testenv"
 	"github.com/trailgate/trailgate/workflows"
 )
 
-func waitChange(t *testing.T, env *testenv.Env, id string, ok func(workflows.ChangeProgress) bool) workflows.ChangeProgress {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	var p workflows.ChangeProgress
-	for time.Now().Before(deadline) {
-		v, err := env.Client.QueryWorkflow(context.Background(), id, "", workflows.QueryProgress)
-		if err == nil && v.Get(&p) == nil && ok(p) {
-			return p
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("change %s did not get there; it is %s, wave %d, awaiting %+v", id, p.Phase, p.CurrentWave, p.Awaiting)
-	return p
-}
-
-func awaitingWave(n int) func(workflows.ChangeProgress) bool {
-	return func(p workflows.ChangeProgress) bool {
-		return p.Phase == workflows.PhaseAwaitingApproval && p.CurrentWave == n
-	}
-}
-
 // A change over the three sandbox organizations in two waves; the worker
-// stops after the first wave's approvals and starts again: the change
+// stops after the first wave's first approval and starts again: the change
 // completes, every organization is verified, and no approval is lost.
 func TestChangeSurvivesAWorkerRestartMidRollout(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{})
 	in := workflows.ChangeInput{
-		ChangeID: "rollout-1", Action: workflows.ActionEnable, Organizations: env.Config.Organizations, Trail: env.Config.Trail,
-		Waves: []string{"1", "rest"}, Concurrency: 1, ApproveEveryWave: true,
-		Policy: workflows.PolicyFromConfig(env.Config.Approvals), Requester: "dave", Reason: "org-wide audit logging",
+		ChangeID: "rollout-1", Action: workflows.ActionEnable, Organizations: []string{"acme-prod", "acme-staging", "globex"},
+		Waves: []string{"1", "rest"}, Concurrency: 1, ApproveEveryWave: true, Reason: "org-wide audit logging",
 	}
-	run, err := env.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: in.ChangeID, TaskQueue: env.Config.Temporal.TaskQueue}, workflows.ChangeWorkflowName, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := start(t, env, env.Request(t, "dave", in))
 	p := waitChange(t, env, in.ChangeID, awaitingWave(1))
 	if p.Targets[0].Plan == nil || p.Targets[0].Plan.Empty() {
 		t.Fatalf("approvers see no plan for wave 1: %+v", p.Targets[0])
 	}
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, workflows.Decision{By: "alice"})
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
 	env.StopWorker()
-	mustUpdateEventually(t, env, in.ChangeID, workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	mustUpdateEventually(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
 	env.StartWorker(activities.Polling{})
 
 	p = waitChange(t, env, in.ChangeID, awaitingWave(2))
 	if len(p.Waves[0].Approvals) != 2 || p.Targets[0].Phase != workflows.PhaseSucceeded {
 		t.Fatalf("after the restart: wave 1 approvals %+v, %s %s", p.Waves[0].Approvals, p.Targets[0].Organization, p.Targets[0].Phase)
 	}
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, workflows.Decision{By: "alice"})
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, workflows.Decision{By: "bob"})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := run.Get(ctx, &p); err != nil {
-		t.Fatal(err)
-	}
-	if p.Phase != workflows.PhaseSucceeded {
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 2))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 2))
+	if p = result(t, run); p.Phase != workflows.PhaseSucceeded {
 		t.Fatalf("change ended %s", p.Phase)
 	}
 	for _, tg := range p.Targets {
@@ -77,8 +45,7 @@ func TestChangeSurvivesAWorkerRestartMidRollout(t *testing.T) {
 			t.Errorf("%s: %s, evidence %v, trusted access %t", tg.Organization, tg.Phase, tg.Evidence != nil, v.trustedAccess())
 		}
 	}
-	recordHistory(t, env, in.ChangeID, "change-enable")
-	recordHistory(t, env, workflows.TargetWorkflowID(in.ChangeID, "acme-staging"), "change-enable-child")
+	recordHistory(t, env, in.ChangeID, "change-enable-waves")
 }
 
 // A change whose organization denies trailgate halts at the failure budget
@@ -88,16 +55,12 @@ func TestFailureBudgetHaltsARolloutThatAWSDenies(t *testing.T) {
 	denied := env.Org("acme-staging").ManagementAccountID
 	env.AWS.Sandbox.SetFaults([]awssandbox.Fault{{Service: "organizations", Operation: "EnableAWSServiceAccess", AccountID: denied, Error: "AccessDeniedException"}})
 	in := workflows.ChangeInput{
-		ChangeID: "rollout-denied", Action: workflows.ActionEnable, Organizations: env.Config.Organizations,
-		Concurrency: 1, Policy: workflows.PolicyFromConfig(env.Config.Approvals), Requester: "dave",
+		ChangeID: "rollout-denied", Action: workflows.ActionEnable, Organizations: []string{"acme-prod", "acme-staging", "globex"}, Concurrency: 1,
 	}
-	run, err := env.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: in.ChangeID, TaskQueue: env.Config.Temporal.TaskQueue}, workflows.ChangeWorkflowName, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := start(t, env, env.Request(t, "dave", in))
 	waitChange(t, env, in.ChangeID, awaitingWave(1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, workflows.Decision{By: "alice"})
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := run.Get(ctx, nil); err == nil {
@@ -120,7 +83,7 @@ func TestFailureBudgetHaltsARolloutThatAWSDenies(t *testing.T) {
 func mustUpdateEventually(t *testing.T, env *testenv.Env, id, name string, arg any) {
 	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- update(t, env, id, name, arg) }()
+	go func() { done <- update(env, id, name, arg) }()
 	t.Cleanup(func() {
 		if err := <-done; err != nil {
 			t.Errorf("%s %s: %v", name, id, err)
@@ -131,39 +94,69 @@ func mustUpdateEventually(t *testing.T, env *testenv.Env, id, name string, arg a
 
 // A change continues as new between waves (as one over thousands of
 // organizations must, to stay within Temporal's history limits) and still
-// completes with every organization verified and its record whole.
+// completes with every organization verified, its record whole, and its
+// proofs still spent.
 func TestChangeContinuesAsNewBetweenWaves(t *testing.T) {
 	defer workflows.SetHistoryBudget(1)()
 	env := testenv.Start(t, testenv.Options{})
 	in := workflows.ChangeInput{
-		ChangeID: "rollout-long", Action: workflows.ActionEnable, Organizations: env.Config.Organizations,
-		Waves: []string{"1", "1", "1"}, Policy: workflows.PolicyFromConfig(env.Config.Approvals), Requester: "dave",
+		ChangeID: "rollout-long", Action: workflows.ActionEnable, Organizations: []string{"acme-prod", "acme-staging", "globex"},
+		Waves: []string{"1", "1", "1"}, ApproveEveryWave: true,
 	}
-	run, err := env.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: in.ChangeID, TaskQueue: env.Config.Temporal.TaskQueue}, workflows.ChangeWorkflowName, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := start(t, env, env.Request(t, "dave", in))
 	waitChange(t, env, in.ChangeID, awaitingWave(1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, workflows.Decision{By: "alice"})
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, workflows.Decision{By: "bob"})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	// The first run ends by continuing as new; follow the chain to the last.
-	var p workflows.ChangeProgress
-	if err := env.Client.GetWorkflow(ctx, in.ChangeID, "").Get(ctx, &p); err != nil {
-		t.Fatal(err)
-	}
-	if p.Phase != workflows.PhaseSucceeded || p.Done() != 3 || len(p.Waves[0].Approvals) != 2 {
-		t.Fatalf("change ended %s with %d done and wave 1 approvals %+v", p.Phase, p.Done(), p.Waves[0].Approvals)
-	}
-	last, err := env.Client.DescribeWorkflowExecution(ctx, in.ChangeID, "")
+	alice := approval(t, env, "alice", in.ChangeID, 1)
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, alice)
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	waitChange(t, env, in.ChangeID, awaitingWave(2))
+	last, err := env.Client.DescribeWorkflowExecution(context.Background(), in.ChangeID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if last.WorkflowExecutionInfo.Execution.RunId == run.GetRunID() {
 		t.Fatal("the change never continued as new")
 	}
-	if kinds := recordKinds(workflows.TargetProgress{Record: p.Record}); !containsAll(kinds, "requested", "approved approved", "outcome") {
+	alice.Wave = 2
+	wantIn(t, update(env, in.ChangeID, workflows.UpdateApprove, alice), "already used")
+	for w := 2; w <= 3; w++ {
+		waitChange(t, env, in.ChangeID, awaitingWave(w))
+		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, w))
+		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, w))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var p workflows.ChangeProgress
+	if err := env.Client.GetWorkflow(ctx, in.ChangeID, "").Get(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Phase != workflows.PhaseSucceeded || p.Done() != 3 || len(p.Waves[0].Approvals) != 2 || p.Policy == nil {
+		t.Fatalf("change ended %s with %d done, wave 1 approvals %+v, policy %v", p.Phase, p.Done(), p.Waves[0].Approvals, p.Policy)
+	}
+	if kinds := recordKinds(p.Record); !containsAll(kinds, "requested", "policy", "approved approved", "outcome") {
 		t.Errorf("the record lost entries across runs: %s", kinds)
+	}
+}
+
+func TestEnableConvergesThroughThrottlingAndServerErrors(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Sandbox: awssandbox.Options{Seed: 7}})
+	v := view(t, env, "globex")
+	in := request(t, env, "enable-faults", workflows.ActionEnable, "globex")
+	run := start(t, env, in)
+	waitChange(t, env, in.ChangeID, awaitingWave(1))
+	env.AWS.Sandbox.SetFaults([]awssandbox.Fault{
+		{Service: "organizations", Error: "TooManyRequestsException", Probability: 0.3},
+		{Service: "cloudtrail", Error: "ServiceException", Probability: 0.3},
+		{Service: "organizations", Operation: "EnableAWSServiceAccess", Error: "ConcurrentModificationException", Count: 2},
+		{Service: "iam", Error: "Throttling", Probability: 0.3},
+		{Service: "s3", Error: "SlowDown", Probability: 0.3},
+	})
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	if p := result(t, run); p.Phase != workflows.PhaseSucceeded {
+		t.Fatalf("enable ended %s: %+v", p.Phase, p.Targets)
+	}
+	env.AWS.Sandbox.SetFaults(nil)
+	if !v.trustedAccess() || !v.role() || !v.logging(v.org.MemberAccountIDs[0]) {
+		t.Fatal("AWS does not show the enabled state after faults")
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/activities"
-	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -25,6 +24,7 @@ type changeHarness struct {
 // enabling fails for the organizations in deny.
 func newChangeHarness(t *testing.T, deny ...string) *changeHarness {
 	h := &changeHarness{harness: newHarness(t)}
+	h.noTrail = true
 	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OrgInput) (workflows.State, error) {
 		st := offState()
 		st.ServiceLinkedRole = true
@@ -32,55 +32,16 @@ func newChangeHarness(t *testing.T, deny ...string) *changeHarness {
 	})
 	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OrgInput) error {
 		for _, d := range deny {
-			if in.Organization.Name == d {
+			if in.Organization == d {
 				return temporal.NewNonRetryableApplicationError("enable trusted access in organization "+d+": AccessDeniedException: denied", "AccessDeniedException", nil)
 			}
 		}
-		h.enabled = append(h.enabled, in.Organization.Name)
+		h.enabled = append(h.enabled, in.Organization)
 		h.enabledAt = append(h.enabledAt, h.env.Now())
 		return nil
 	})
 	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.Anything).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 1}, nil)
 	return h
-}
-
-func changeInput(orgs ...string) workflows.ChangeInput {
-	in := workflows.ChangeInput{
-		ChangeID: "chg-1", Action: workflows.ActionEnable, Waves: []string{"1", "rest"}, ApproveEveryWave: true,
-		Policy: input(workflows.ActionEnable).Policy, Requester: "dave",
-	}
-	for _, o := range orgs {
-		in.Organizations = append(in.Organizations, config.Organization{Name: o, ManagementAccountID: "111111111111"})
-	}
-	return in
-}
-
-func (h *changeHarness) runChange(in workflows.ChangeInput) (workflows.ChangeProgress, error) {
-	h.env.ExecuteWorkflow(workflows.ChangeWorkflowName, in)
-	if !h.env.IsWorkflowCompleted() {
-		h.t.Fatal("change did not complete")
-	}
-	var p workflows.ChangeProgress
-	err := h.env.GetWorkflowError()
-	if err == nil {
-		_ = h.env.GetWorkflowResult(&p)
-	} else {
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) {
-			_ = appErr.Details(&p)
-		}
-	}
-	return p, err
-}
-
-func (h *changeHarness) progress() workflows.ChangeProgress {
-	q, err := h.env.QueryWorkflow(workflows.QueryProgress)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var p workflows.ChangeProgress
-	_ = q.Get(&p)
-	return p
 }
 
 func TestChangeRunsWavesAfterEachWaveIsApproved(t *testing.T) {
@@ -91,23 +52,23 @@ func TestChangeRunsWavesAfterEachWaveIsApproved(t *testing.T) {
 		if p.Phase != workflows.PhaseAwaitingApproval || p.CurrentWave != 1 || p.Targets[0].Plan == nil || len(h.enabled) != 0 {
 			t.Errorf("before approval: phase %s wave %d plan %v enabled %v", p.Phase, p.CurrentWave, p.Targets[0].Plan, h.enabled)
 		}
-		h.update(workflows.UpdateApprove, workflows.Decision{By: "dave"}, &self)
-		h.update(workflows.UpdateApprove, workflows.Decision{By: "mallory"}, &stranger)
-		h.update(workflows.UpdateApprove, workflows.Decision{By: "alice", Wave: 2}, &wrongWave)
-		h.update(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol"}, &wrongPhase)
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
-		h.update(workflows.UpdateApprove, workflows.Decision{By: "alice"}, &duplicate)
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+		h.update(workflows.UpdateApprove, workflows.Decision{Who: as("dave")}, &self)
+		h.update(workflows.UpdateApprove, workflows.Decision{Who: as("mallory")}, &stranger)
+		h.update(workflows.UpdateApprove, workflows.Decision{Who: as("alice"), Wave: 2}, &wrongWave)
+		h.update(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{Who: as("carol")}, &wrongPhase)
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
+		h.update(workflows.UpdateApprove, workflows.Decision{Who: as("alice")}, &duplicate)
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
 	})
 	h.at(2*time.Hour, func() {
 		p := h.progress()
 		if p.CurrentWave != 2 || p.Phase != workflows.PhaseAwaitingApproval || len(h.enabled) != 1 {
 			t.Errorf("after wave 1: wave %d phase %s enabled %v", p.CurrentWave, p.Phase, h.enabled)
 		}
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
 	})
-	p, err := h.runChange(changeInput("acme-prod", "acme-staging", "globex"))
+	p, err := h.run(changeInput("acme-prod", "acme-staging", "globex"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,10 +92,10 @@ func TestFailureBudgetHaltsTheChange(t *testing.T) {
 	in := changeInput("acme-prod", "acme-staging", "globex")
 	in.Waves, in.Concurrency, in.FailureBudget = nil, 1, 0
 	h.at(time.Hour, func() {
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
 	})
-	p, err := h.runChange(in)
+	p, err := h.run(in)
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrChangeFailed {
 		t.Fatalf("error %v", err)
@@ -160,23 +121,23 @@ func TestPausedChangeReleasesNothingUntilResumed(t *testing.T) {
 	in.Waves = nil
 	var again error
 	h.at(time.Hour, func() {
-		h.mustUpdate(workflows.UpdatePause, workflows.Control{By: "bob", Reason: "incident in progress"})
-		h.update(workflows.UpdatePause, workflows.Control{By: "alice"}, &again)
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+		h.mustUpdate(workflows.UpdatePause, workflows.Control{Who: as("bob"), Reason: "incident in progress"})
+		h.update(workflows.UpdatePause, workflows.Control{Who: as("alice")}, &again)
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
 	})
 	h.at(30*time.Hour, func() {
 		if len(h.enabled) != 0 {
 			t.Errorf("paused change enabled %v", h.enabled)
 		}
-		h.mustUpdate(workflows.UpdateResume, workflows.Control{By: "bob", Reason: "incident over"})
+		h.mustUpdate(workflows.UpdateResume, workflows.Control{Who: as("bob"), Reason: "incident over"})
 	})
-	p, err := h.runChange(in)
+	p, err := h.run(in)
 	if err != nil || p.Phase != workflows.PhaseSucceeded || len(h.enabled) != 2 {
 		t.Fatalf("phase %s err %v enabled %v", p.Phase, err, h.enabled)
 	}
 	wantIn(t, again, "already paused")
-	if kinds := recordKinds(workflows.TargetProgress{Record: p.Record}); !containsAll(kinds, "paused", "resumed") {
+	if kinds := recordKinds(p.Record); !containsAll(kinds, "paused", "resumed") {
 		t.Errorf("record %s", kinds)
 	}
 }
@@ -185,10 +146,10 @@ func TestCancelledChangeChangesNothing(t *testing.T) {
 	h := newChangeHarness(t)
 	var stranger error
 	h.at(time.Hour, func() {
-		h.update(workflows.UpdateCancel, workflows.Control{By: "mallory"}, &stranger)
-		h.mustUpdate(workflows.UpdateCancel, workflows.Control{By: "dave", Reason: "wrong organizations"})
+		h.update(workflows.UpdateCancel, workflows.Control{Who: as("mallory")}, &stranger)
+		h.mustUpdate(workflows.UpdateCancel, workflows.Control{Who: as("dave"), Reason: "wrong organizations"})
 	})
-	p, err := h.runChange(changeInput("acme-prod", "globex"))
+	p, err := h.run(changeInput("acme-prod", "globex"))
 	if err != nil || p.Phase != workflows.PhaseCancelled || len(h.enabled) != 0 {
 		t.Fatalf("phase %s err %v enabled %v", p.Phase, err, h.enabled)
 	}
@@ -209,15 +170,15 @@ func TestMutationsWaitForTheMaintenanceWindow(t *testing.T) {
 	}
 	in.Windows = []workflows.MaintenanceWindow{w}
 	h.at(time.Hour, func() {
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
 	})
 	h.at(3*time.Hour, func() {
 		if p := h.progress(); p.Phase != workflows.PhaseAwaitingWindow {
 			t.Errorf("phase %s outside the window", p.Phase)
 		}
 	})
-	p, err := h.runChange(in)
+	p, err := h.run(in)
 	if err != nil || p.Phase != workflows.PhaseSucceeded {
 		t.Fatalf("phase %s err %v", p.Phase, err)
 	}
@@ -238,29 +199,29 @@ func TestDisableChangeForwardsCleanupConfirmations(t *testing.T) {
 	in.Action, in.Waves = workflows.ActionDisable, nil
 	var early, unknownOrg error
 	h.at(time.Hour, func() {
-		p := (&changeHarness{harness: h}).progress()
+		p := h.progress()
 		if p.Phase != workflows.PhaseAwaitingCleanup || p.Awaiting == nil {
 			t.Errorf("phase %s awaiting %v", p.Phase, p.Awaiting)
 		}
-		h.update(workflows.UpdateApprove, workflows.Decision{By: "alice"}, &early)
-		h.update(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", Organization: "initech"}, &unknownOrg)
-		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", Organization: "acme-prod", AcknowledgeMemberLoggingStops: true})
-		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", Organization: "globex"})
+		h.update(workflows.UpdateApprove, workflows.Decision{Who: as("alice")}, &early)
+		h.update(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{Who: as("carol"), Organization: "initech"}, &unknownOrg)
+		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{Who: as("carol"), Organization: "acme-prod", AcknowledgeMemberLoggingStops: true})
+		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{Who: as("carol"), Organization: "globex"})
 	})
 	h.at(90*time.Minute, func() {
-		p := (&changeHarness{harness: h}).progress()
+		p := h.progress()
 		if p.Awaiting == nil || !strings.Contains(p.Awaiting.What, "acknowledge-member-logging-stops") || !strings.Contains(p.Awaiting.What, "for globex") {
 			t.Errorf("after globex's confirmation without acknowledgement the change awaits %+v", p.Awaiting)
 		}
 	})
 	h.at(2*time.Hour, func() {
-		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", AcknowledgeMemberLoggingStops: true})
+		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{Who: as("carol"), AcknowledgeMemberLoggingStops: true})
 	})
 	h.at(3*time.Hour, func() {
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
 	})
-	p, err := (&changeHarness{harness: h}).runChange(in)
+	p, err := h.run(in)
 	if err != nil || p.Phase != workflows.PhaseSucceeded {
 		t.Fatalf("phase %s err %v", p.Phase, err)
 	}
@@ -297,20 +258,11 @@ func TestPlanWavesSlicesOrganizations(t *testing.T) {
 	}
 }
 
-func containsAll(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
-}
-
 func TestChangeRemindsApproversOnceForTheWholeWave(t *testing.T) {
 	h := newChangeHarness(t)
 	in := changeInput("acme-prod", "acme-staging", "globex")
 	in.Waves = nil
-	p, err := h.runChange(in)
+	p, err := h.run(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,8 +273,8 @@ func TestChangeRemindsApproversOnceForTheWholeWave(t *testing.T) {
 		t.Fatalf("%d reminders in a week for one waiting wave, want 6 (one a day, from the change only)", len(h.reminders))
 	}
 	for _, r := range h.reminders {
-		if r.Reminder.Organization != "" || r.Reminder.ChangeID != "chg-1" || len(r.Reminder.Who) != 3 {
-			t.Errorf("reminder %+v is not the change's", r.Reminder)
+		if r.Organization != "" || r.ChangeID != "chg-1" || len(r.Who) != 3 {
+			t.Errorf("reminder %+v is not the change's", r)
 		}
 	}
 	if len(h.enabled) != 0 {
@@ -337,14 +289,14 @@ func TestApprovedWaveWaitsForItsWindowPastTheGateTimeout(t *testing.T) {
 	h.env.SetStartTime(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	in := changeInput("acme-prod", "globex")
 	in.Waves = nil
-	in.Policy.Timeout, in.Policy.ReminderEvery = 2*time.Hour, time.Hour
+	h.policy.Timeout, h.policy.ReminderEvery = 2*time.Hour, time.Hour
 	w, _ := workflows.ParseWindow("02:00+2h")
 	in.Windows = []workflows.MaintenanceWindow{w}
 	h.at(30*time.Minute, func() {
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "alice"})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{By: "bob"})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
+		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
 	})
-	p, err := h.runChange(in)
+	p, err := h.run(in)
 	if err != nil || p.Phase != workflows.PhaseSucceeded || len(h.enabled) != 2 {
 		t.Fatalf("phase %s, err %v, enabled %v", p.Phase, err, h.enabled)
 	}
@@ -355,8 +307,8 @@ func TestApprovedWaveWaitsForItsWindowPastTheGateTimeout(t *testing.T) {
 func TestUnapprovedWaveExpiresTheChange(t *testing.T) {
 	h := newChangeHarness(t)
 	in := changeInput("acme-prod", "globex")
-	in.Policy.Timeout = 3 * time.Hour
-	p, err := h.runChange(in)
+	h.policy.Timeout = 3 * time.Hour
+	p, err := h.run(in)
 	if err != nil || p.Phase != workflows.PhaseExpired {
 		t.Fatalf("phase %s, err %v", p.Phase, err)
 	}

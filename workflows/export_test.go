@@ -7,3 +7,6 @@ func SetHistoryBudget(n int) (restore func()) {
 	historyBudget = n
 	return func() { historyBudget = old }
 }
+
+// PrincipalMatches exposes the principal patterns' matching to tests.
+var PrincipalMatches = principalMatches

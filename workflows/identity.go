@@ -171,6 +171,9 @@ func prove(ctx workflow.Context, policy GatePolicy, used map[string]bool, w Who,
 	if used[want.Nonce] {
 		return Who{}, refused("this proof was already used: a proof works once; run the command again")
 	}
+	// The nonce is spent before the proof is verified, so that the same
+	// proof sent twice at once is taken at most once.
+	used[want.Nonce] = true
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: time.Minute,
 		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
@@ -190,7 +193,6 @@ func prove(ctx workflow.Context, policy GatePolicy, used map[string]bool, w Who,
 		}
 		return Who{}, refused("%s", want.mismatch(got))
 	}
-	used[want.Nonce] = true
 	person, err := personOf(policy, res.ARN)
 	if err != nil {
 		return Who{}, err

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
@@ -69,45 +72,69 @@ func (v *awsView) trailExists() bool {
 	return err == nil
 }
 
-func startTarget(t *testing.T, env *testenv.Env, id string, action workflows.Action, org string) client.WorkflowRun {
-	in := workflows.TargetInput{
-		ChangeID: id, Action: action, Policy: workflows.PolicyFromConfig(env.Config.Approvals), Requester: "dave",
-	}
-	for _, o := range env.Config.Organizations {
-		if o.Name == org {
-			in.Organization = o
-		}
-	}
-	if action == workflows.ActionEnable {
-		in.Trail = env.Config.Trail
-	}
-	run, err := env.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: workflows.TargetWorkflowID(id, org), TaskQueue: env.Config.Temporal.TaskQueue,
-	}, workflows.TargetWorkflowName, in)
+// request is a change dave requests over the organizations, proven with
+// his AWS credentials.
+func request(t *testing.T, env *testenv.Env, id string, action workflows.Action, orgs ...string) workflows.ChangeInput {
+	in := workflows.ChangeInput{ChangeID: id, Action: action, Organizations: orgs, Reason: "CHG-" + id}
+	return env.Request(t, "dave", in)
+}
+
+func start(t *testing.T, env *testenv.Env, in workflows.ChangeInput) client.WorkflowRun {
+	t.Helper()
+	run, err := env.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: in.ChangeID, TaskQueue: env.Config.Temporal.TaskQueue}, workflows.ChangeWorkflowName, in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return run
 }
 
-// waitPhase polls the progress query until the workflow reaches the phase.
-func waitPhase(t *testing.T, env *testenv.Env, id string, phase workflows.Phase) workflows.TargetProgress {
+func waitChange(t *testing.T, env *testenv.Env, id string, ok func(workflows.ChangeProgress) bool) workflows.ChangeProgress {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
-	var p workflows.TargetProgress
+	var p workflows.ChangeProgress
 	for time.Now().Before(deadline) {
 		v, err := env.Client.QueryWorkflow(context.Background(), id, "", workflows.QueryProgress)
-		if err == nil && v.Get(&p) == nil && p.Phase == phase {
+		if err == nil && v.Get(&p) == nil && ok(p) {
 			return p
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("%s did not reach %s; it is %s (last error %q)", id, phase, p.Phase, p.LastError)
+	t.Fatalf("change %s did not get there; it is %s, wave %d, awaiting %+v", id, p.Phase, p.CurrentWave, p.Awaiting)
 	return p
 }
 
-func update(t *testing.T, env *testenv.Env, id, name string, arg any) error {
-	t.Helper()
+func awaitingWave(n int) func(workflows.ChangeProgress) bool {
+	return func(p workflows.ChangeProgress) bool {
+		return p.Phase == workflows.PhaseAwaitingApproval && p.CurrentWave == n
+	}
+}
+
+func phaseIs(phase workflows.Phase) func(workflows.ChangeProgress) bool {
+	return func(p workflows.ChangeProgress) bool { return p.Phase == phase }
+}
+
+// approval is a person's proven approval of a wave of a change.
+func approval(t *testing.T, env *testenv.Env, person, changeID string, wave int) workflows.Decision {
+	d := workflows.Decision{Wave: wave, Who: workflows.Who{Nonce: testenv.Nonce()}}
+	d.Who = env.Prove(t, person, d.Binding(changeID, workflows.DecisionApprove))
+	return d
+}
+
+// cleanup is the CloudTrail administrator's proven confirmation.
+func cleanup(t *testing.T, env *testenv.Env, person, changeID string, ack bool) workflows.CleanupConfirmation {
+	c := workflows.CleanupConfirmation{AcknowledgeMemberLoggingStops: ack, Who: workflows.Who{Nonce: testenv.Nonce()}}
+	c.Who = env.Prove(t, person, c.Binding(changeID))
+	return c
+}
+
+// control is a proven pause, resume or cancel.
+func control(t *testing.T, env *testenv.Env, person, changeID string, kind workflows.DecisionKind, reason string) workflows.Control {
+	c := workflows.Control{Reason: reason, Who: workflows.Who{Nonce: testenv.Nonce()}}
+	c.Who = env.Prove(t, person, c.Binding(changeID, kind))
+	return c
+}
+
+func update(env *testenv.Env, id, name string, arg any) error {
 	h, err := env.Client.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{
 		WorkflowID: id, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
@@ -119,16 +146,16 @@ func update(t *testing.T, env *testenv.Env, id, name string, arg any) error {
 
 func mustUpdate(t *testing.T, env *testenv.Env, id, name string, arg any) {
 	t.Helper()
-	if err := update(t, env, id, name, arg); err != nil {
+	if err := update(env, id, name, arg); err != nil {
 		t.Fatalf("%s %s: %v", name, id, err)
 	}
 }
 
-func result(t *testing.T, run client.WorkflowRun) workflows.TargetProgress {
+func result(t *testing.T, run client.WorkflowRun) workflows.ChangeProgress {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	var p workflows.TargetProgress
+	var p workflows.ChangeProgress
 	if err := run.Get(ctx, &p); err != nil {
 		t.Fatalf("%s: %v", run.GetID(), err)
 	}
@@ -140,99 +167,235 @@ func TestEnableDisableAndRollbackAgainstTheSandbox(t *testing.T) {
 	v := view(t, env, "acme-prod")
 	member := v.org.MemberAccountIDs[0]
 
-	run := startTarget(t, env, "enable-1", workflows.ActionEnable, "acme-prod")
-	id := run.GetID()
-	p := waitPhase(t, env, id, workflows.PhaseAwaitingApproval)
-	if p.Plan == nil || len(p.Plan.Steps) != 5 || v.trustedAccess() {
-		t.Fatalf("before approval: plan %+v, trusted access %t", p.Plan, v.trustedAccess())
+	in := request(t, env, "enable-1", workflows.ActionEnable, "acme-prod")
+	run := start(t, env, in)
+	p := waitChange(t, env, in.ChangeID, awaitingWave(1))
+	if p.Targets[0].Plan == nil || len(p.Targets[0].Plan.Steps) != 5 || v.trustedAccess() {
+		t.Fatalf("before approval: plan %+v, trusted access %t", p.Targets[0].Plan, v.trustedAccess())
 	}
-	if err := update(t, env, id, workflows.UpdateApprove, workflows.Decision{By: "dave"}); err == nil {
-		t.Fatal("the requester approved their own change")
+	if p.RequestedBy.By != "dave" || p.RequestedBy.ARN != env.AWS.Person("dave").ARN || p.Policy == nil || p.Policy.RequiredApprovals != 2 {
+		t.Fatalf("requested by %+v under policy %+v", p.RequestedBy, p.Policy)
 	}
-	mustUpdate(t, env, id, workflows.UpdateApprove, workflows.Decision{By: "alice"})
-	mustUpdate(t, env, id, workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	wantIn(t, update(env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "dave", in.ChangeID, 1)), "two-person rule")
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
 	if p = result(t, run); p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("enable ended %s: %s", p.Phase, p.LastError)
+		t.Fatalf("enable ended %s: %+v", p.Phase, p.Targets)
 	}
 	if !v.trustedAccess() || !v.role() || !v.logging(v.org.ManagementAccountID) || !v.logging(member) {
 		t.Fatalf("after enable: trusted access %t, role %t, logging %t, member logging %t",
 			v.trustedAccess(), v.role(), v.logging(v.org.ManagementAccountID), v.logging(member))
 	}
-	recordHistory(t, env, id, "target-enable")
+	if a := p.Waves[0].Approvals; len(a) != 2 || a[0].ARN != env.AWS.Person("alice").ARN || a[1].ARN != env.AWS.Person("bob").ARN {
+		t.Errorf("approvals keep no verified ARNs: %+v", a)
+	}
+	recordHistory(t, env, in.ChangeID, "change-enable")
+	recordHistory(t, env, workflows.TargetWorkflowID(in.ChangeID, "acme-prod"), "change-enable-child")
 
-	run = startTarget(t, env, "disable-1", workflows.ActionDisable, "acme-prod")
-	id = run.GetID()
-	p = waitPhase(t, env, id, workflows.PhaseAwaitingCleanup)
-	if p.Inventory == nil || len(p.Inventory.OrganizationTrails) != 1 || p.Inventory.OrganizationTrails[0].ARN != v.trail {
-		t.Fatalf("inventory %+v", p.Inventory)
+	in = request(t, env, "disable-1", workflows.ActionDisable, "acme-prod")
+	run = start(t, env, in)
+	p = waitChange(t, env, in.ChangeID, phaseIs(workflows.PhaseAwaitingCleanup))
+	if inv := p.Targets[0].Inventory; inv == nil || len(inv.OrganizationTrails) != 1 || inv.OrganizationTrails[0].ARN != v.trail {
+		t.Fatalf("inventory %+v", inv)
 	}
-	if err := update(t, env, id, workflows.UpdateApprove, workflows.Decision{By: "alice"}); err == nil {
-		t.Fatal("approved before the cleanup confirmation")
+	wantIn(t, update(env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1)), "not awaiting approval")
+	wantIn(t, update(env, in.ChangeID, workflows.UpdateConfirmCleanup, cleanup(t, env, "alice", in.ChangeID, true)), "not a CloudTrail administrator")
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateConfirmCleanup, cleanup(t, env, "carol", in.ChangeID, false))
+	p = waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool {
+		return p.Phase == workflows.PhaseAwaitingCleanup && p.Awaiting != nil && strings.Contains(p.Awaiting.What, "acknowledge")
+	})
+	if !v.trustedAccess() {
+		t.Fatal("a confirmation without acknowledgement went through")
 	}
-	mustUpdate(t, env, id, workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol"})
-	time.Sleep(time.Second)
-	p = waitPhase(t, env, id, workflows.PhaseAwaitingCleanup)
-	if !v.trustedAccess() || p.Awaiting == nil {
-		t.Fatalf("a confirmation without acknowledgement went through: %+v", p.Awaiting)
-	}
-	mustUpdate(t, env, id, workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{By: "carol", AcknowledgeMemberLoggingStops: true})
-	waitPhase(t, env, id, workflows.PhaseAwaitingApproval)
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateConfirmCleanup, cleanup(t, env, "carol", in.ChangeID, true))
+	waitChange(t, env, in.ChangeID, awaitingWave(1))
 	if !v.trustedAccess() {
 		t.Fatal("trusted access was disabled before approval")
 	}
-	mustUpdate(t, env, id, workflows.UpdateApprove, workflows.Decision{By: "alice"})
-	mustUpdate(t, env, id, workflows.UpdateApprove, workflows.Decision{By: "bob"})
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
 	if p = result(t, run); p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("disable ended %s: %s", p.Phase, p.LastError)
+		t.Fatalf("disable ended %s: %+v", p.Phase, p.Targets)
 	}
 	if v.trustedAccess() || !v.trailExists() || !v.role() || v.logging(member) {
 		t.Fatalf("after disable: trusted access %t, trail %t, role %t, member logging %t", v.trustedAccess(), v.trailExists(), v.role(), v.logging(member))
 	}
-	recordHistory(t, env, id, "target-disable")
+	recordHistory(t, env, in.ChangeID, "change-disable")
+	recordHistory(t, env, workflows.TargetWorkflowID(in.ChangeID, "acme-prod"), "change-disable-child")
 
-	run = startTarget(t, env, "rollback-1", workflows.ActionRollback, "acme-prod")
-	id = run.GetID()
-	waitPhase(t, env, id, workflows.PhaseAwaitingApproval)
-	mustUpdate(t, env, id, workflows.UpdateApprove, workflows.Decision{By: "alice"})
-	mustUpdate(t, env, id, workflows.UpdateApprove, workflows.Decision{By: "bob"})
-	if p = result(t, run); p.Phase != workflows.PhaseRolledBack || p.Evidence == nil || len(p.Evidence.Trails) != 1 || !p.Evidence.Trails[0].IsLogging {
-		t.Fatalf("rollback ended %s with evidence %+v", p.Phase, p.Evidence)
+	in = request(t, env, "rollback-1", workflows.ActionRollback, "acme-prod")
+	run = start(t, env, in)
+	waitChange(t, env, in.ChangeID, awaitingWave(1))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	if p = result(t, run); p.Phase != workflows.PhaseRolledBack || p.Targets[0].Evidence == nil || len(p.Targets[0].Evidence.Trails) != 1 || !p.Targets[0].Evidence.Trails[0].IsLogging {
+		t.Fatalf("rollback ended %s with evidence %+v", p.Phase, p.Targets[0].Evidence)
 	}
 	if !v.trustedAccess() || !v.logging(member) {
 		t.Fatal("after rollback the member account's trail does not log")
 	}
+	assertHistoriesHoldNoSecrets(t, env)
 }
 
-func TestEnableConvergesThroughThrottlingAndServerErrors(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Sandbox: awssandbox.Options{Seed: 7, Faults: []awssandbox.Fault{
-		{Service: "organizations", Error: "TooManyRequestsException", Probability: 0.3},
-		{Service: "cloudtrail", Error: "ServiceException", Probability: 0.3},
-		{Service: "organizations", Operation: "EnableAWSServiceAccess", Error: "ConcurrentModificationException", Count: 2},
-		{Service: "iam", Error: "Throttling", Probability: 0.3},
-		{Service: "s3", Error: "SlowDown", Probability: 0.3},
-	}}})
+// Decisions sent straight to Temporal, as anyone who can reach it could,
+// are refused unless a person's own AWS credentials prove them for exactly
+// that decision; each refusal says why, and none changes the gate.
+func TestDecisionsWithoutAValidProofChangeNothing(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
 	v := view(t, env, "globex")
-	run := startTarget(t, env, "enable-faults", workflows.ActionEnable, "globex")
-	waitPhase(t, env, run.GetID(), workflows.PhaseAwaitingApproval)
-	mustUpdate(t, env, run.GetID(), workflows.UpdateApprove, workflows.Decision{By: "alice"})
-	mustUpdate(t, env, run.GetID(), workflows.UpdateApprove, workflows.Decision{By: "bob"})
-	if p := result(t, run); p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("enable ended %s: %s", p.Phase, p.LastError)
+	in := request(t, env, "enable-proofs", workflows.ActionEnable, "globex")
+	start(t, env, in)
+	waitChange(t, env, in.ChangeID, awaitingWave(1))
+	id := in.ChangeID
+
+	claimed := workflows.Decision{Wave: 1, Who: workflows.Who{By: "alice"}}
+	garbage := workflows.Decision{Wave: 1, Who: workflows.Who{By: "alice", Proof: "tgp1:not-a-proof", Nonce: "n"}}
+	bobAsAlice := approval(t, env, "bob", id, 1)
+	bobAsAlice.By = "alice"
+	otherChange := approval(t, env, "alice", "enable-elsewhere", 1)
+	otherWave := approval(t, env, "alice", id, 2)
+	otherWave.Wave = 1
+	d := workflows.Decision{Wave: 1, Who: workflows.Who{Nonce: testenv.Nonce()}}
+	d.Who = env.ProveAt(t, "alice", d.Binding(id, workflows.DecisionApprove), time.Now().Add(-20*time.Minute))
+	expired := d
+	d = workflows.Decision{Wave: 1, Who: workflows.Who{Nonce: testenv.Nonce()}}
+	d.Who = env.ProveAs(t, env.Stranger(t, "mallory"), d.Binding(id, workflows.DecisionApprove))
+	unmapped := d
+	d = workflows.Decision{Wave: 1, Who: workflows.Who{Nonce: testenv.Nonce()}}
+	d.Who = env.ProveAs(t, env.Forged(t, "alice"), d.Binding(id, workflows.DecisionApprove))
+	forged := d
+	replayed := approval(t, env, "alice", id, 1)
+	mustUpdate(t, env, id, workflows.UpdateApprove, replayed)
+
+	for _, tc := range []struct {
+		name string
+		d    workflows.Decision
+		want string
+	}{
+		{"a name without proof", claimed, "no proof of identity"},
+		{"a proof that is not one", garbage, "the proof was refused"},
+		{"another person's proof", bobAsAlice, "the proof is bob's"},
+		{"a proof made for another change", otherChange, "made for change enable-elsewhere, not enable-proofs"},
+		{"a proof made for another wave", otherWave, "made for wave 2, not wave 1"},
+		{"an expired proof", expired, "15 minutes"},
+		{"a proof of an unmapped ARN", unmapped, "is not mapped to any person"},
+		{"a forged proof", forged, "SignatureDoesNotMatch"},
+		{"a replayed proof", replayed, "already used"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantIn(t, update(env, id, workflows.UpdateApprove, tc.d), tc.want)
+		})
 	}
-	env.AWS.Sandbox.SetFaults(nil)
-	if !v.trustedAccess() || !v.role() || !v.logging(v.org.MemberAccountIDs[0]) {
-		t.Fatal("AWS does not show the enabled state after faults")
+	p := waitChange(t, env, id, awaitingWave(1))
+	if len(p.Waves[0].Approvals) != 1 || v.trustedAccess() {
+		t.Fatalf("refused decisions changed the gate: approvals %+v, trusted access %t", p.Waves[0].Approvals, v.trustedAccess())
+	}
+	refused := 0
+	for _, e := range p.Record {
+		if e.Kind == "refused" {
+			refused++
+		}
+	}
+	if refused != 8 {
+		t.Errorf("%d refused attempts in the record, want 8 (a decision without any proof leaves no trace)", refused)
+	}
+	mustUpdate(t, env, id, workflows.UpdateCancel, control(t, env, "dave", id, workflows.DecisionCancel, "test over"))
+	waitChange(t, env, id, phaseIs(workflows.PhaseCancelled))
+	assertHistoriesHoldNoSecrets(t, env)
+}
+
+// A requester who sends their own policy along with a change (as an older
+// CLI, or one configured to lower the bar, would) changes nothing: the
+// worker's configuration gates and executes the change.
+func TestTheWorkersConfigurationGatesAndExecutesTheChange(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	v := view(t, env, "acme-staging")
+	in := workflows.ChangeInput{ChangeID: "enable-lowered", Action: workflows.ActionEnable, Organizations: []string{"acme-staging"}}
+	in = env.Request(t, "dave", in)
+	raw, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload map[string]any
+	_ = json.Unmarshal(raw, &payload)
+	payload["policy"] = map[string]any{"required_approvals": 1, "approvers": []string{"dave", "mallory"}}
+	payload["trail"] = map[string]any{"name": "elsewhere", "bucket": "attacker-bucket"}
+	payload["role_arn"] = "arn:aws:iam::999999999999:role/Elsewhere"
+	if _, err := env.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: in.ChangeID, TaskQueue: env.Config.Temporal.TaskQueue}, workflows.ChangeWorkflowName, payload); err != nil {
+		t.Fatal(err)
+	}
+	p := waitChange(t, env, in.ChangeID, awaitingWave(1))
+	if p.Policy.RequiredApprovals != 2 || strings.Join(p.Policy.Approvers, ",") != "alice,bob" {
+		t.Fatalf("policy in force %+v, want the worker's", p.Policy)
+	}
+	if steps := p.Targets[0].Plan.Steps; len(steps) == 0 || !strings.Contains(steps[len(steps)-1].Description, env.Config.Trail.Name) {
+		t.Fatalf("plan %+v does not manage the worker's trail", steps)
+	}
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
+	p = waitChange(t, env, in.ChangeID, awaitingWave(1))
+	if len(p.Waves[0].Approvals) != 1 || v.trustedAccess() {
+		t.Fatalf("one approval released the change: %+v", p.Waves[0].Approvals)
+	}
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	p = waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool { return p.Phase.Final() })
+	if p.Phase != workflows.PhaseSucceeded || !v.trustedAccess() || !v.trailExists() {
+		t.Fatalf("change ended %s; trusted access %t, the worker's trail %t", p.Phase, v.trustedAccess(), v.trailExists())
 	}
 }
 
-// recordHistory writes the workflow's history to testdata when
-// TRAILGATE_RECORD_HISTORIES is set, for the replay test.
-func recordHistory(t *testing.T, env *testenv.Env, id, name string) {
-	t.Helper()
-	if os.Getenv("TRAILGATE_RECORD_HISTORIES") == "" {
-		return
+// A change that names an organization the worker does not know ends at
+// once, before anything is read or changed, and says which.
+func TestAnOrganizationTheWorkerDoesNotKnowIsRefused(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	in := request(t, env, "enable-unknown", workflows.ActionEnable, "acme-prod", "initech")
+	run := start(t, env, in)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := run.Get(ctx, nil)
+	wantIn(t, err, "has no organization initech")
+	if v := view(t, env, "acme-prod"); v.trustedAccess() {
+		t.Error("a refused change changed AWS")
 	}
-	iter := env.Client.GetWorkflowHistory(context.Background(), id, "", false, 0)
+}
+
+var accessKeyPattern = regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{12,}\b`)
+
+// assertHistoriesHoldNoSecrets reads the history of every workflow the test
+// ran and fails when one holds a role ARN, an external ID or an access key.
+func assertHistoriesHoldNoSecrets(t *testing.T, env *testenv.Env) {
+	t.Helper()
+	var secrets []string
+	for _, o := range env.Config.Organizations {
+		secrets = append(secrets, o.RoleARN, o.ExternalID)
+	}
+	secrets = append(secrets, env.AccessKeyIDs()...)
+	ctx := context.Background()
+	resp, err := env.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: env.Config.Temporal.Namespace, PageSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Executions) == 0 {
+		t.Fatal("no workflows to check")
+	}
+	for _, e := range resp.Executions {
+		raw := history(t, env, e.Execution.WorkflowId, e.Execution.RunId)
+		// Payloads are base64 in the history's JSON: decode them too, so
+		// that the check sees what they hold.
+		h := string(raw) + decodedPayloads(raw)
+		for _, s := range secrets {
+			if s != "" && strings.Contains(h, s) {
+				t.Errorf("the history of %s holds %q", e.Execution.WorkflowId, s)
+			}
+		}
+		if k := accessKeyPattern.FindString(h); k != "" {
+			t.Errorf("the history of %s holds an access key ID %s", e.Execution.WorkflowId, k)
+		}
+	}
+}
+
+// history is a workflow's history as JSON, as the replayer reads it.
+func history(t *testing.T, env *testenv.Env, id, runID string) []byte {
+	iter := env.Client.GetWorkflowHistory(context.Background(), id, runID, false, 0)
 	var events []json.RawMessage
 	for iter.HasNext() {
 		ev, err := iter.Next()
@@ -249,7 +412,17 @@ func recordHistory(t *testing.T, env *testenv.Env, id, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join("testdata", "histories", name+".json"), out, 0o644); err != nil {
+	return out
+}
+
+// recordHistory writes the workflow's history to testdata when
+// TRAILGATE_RECORD_HISTORIES is set, for the replay test.
+func recordHistory(t *testing.T, env *testenv.Env, id, name string) {
+	t.Helper()
+	if os.Getenv("TRAILGATE_RECORD_HISTORIES") == "" {
+		return
+	}
+	if err := os.WriteFile(filepath.Join("testdata", "histories", name+".json"), history(t, env, id, ""), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,8 +1,11 @@
 package workflows_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/worker"
@@ -38,3 +41,18 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 func protoJSON(m proto.Message) (json.RawMessage, error) {
 	return protojson.Marshal(m)
 }
+
+// decodedPayloads is every payload's data in a history's JSON, decoded from
+// base64, one a line.
+func decodedPayloads(historyJSON []byte) string {
+	var out strings.Builder
+	for _, m := range payloadData.FindAllSubmatch(historyJSON, -1) {
+		if b, err := base64.StdEncoding.DecodeString(string(m[1])); err == nil {
+			out.Write(b)
+			out.WriteByte('\n')
+		}
+	}
+	return out.String()
+}
+
+var payloadData = regexp.MustCompile(`"data":\s*"([A-Za-z0-9+/=]+)"`)

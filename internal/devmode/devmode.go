@@ -17,6 +17,7 @@ import (
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/devserver"
+	"github.com/trailgate/trailgate/internal/proof"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -27,6 +28,10 @@ const Host = "127.0.0.1"
 // ConfigFileName is the effective configuration's name in the data
 // directory.
 const ConfigFileName = config.DefaultFile
+
+// ProofKeyFileName is the worker's proof key in the data directory: it
+// opens the proofs that the demo's people seal with their AWS profiles.
+const ProofKeyFileName = "proof.key"
 
 // The people of the demo: dave asks for changes, alice and bob approve them
 // (two approvals, never dave's own), carol administers CloudTrail and
@@ -90,6 +95,12 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Enviro
 	}
 
 	env.Config = Effective(cfg, dataDir, env.Temporal.FrontendAddress(), env.Temporal.UIURL(), env.AWS)
+	key, err := proof.LoadOrCreateKey(env.Config.Identity.ProofKeyFile)
+	if err != nil {
+		_ = env.Close(ctx)
+		return nil, fmt.Errorf("start the embedded default: %w", err)
+	}
+	env.Config.Identity.WorkerKey = key.Public().String()
 	if err := env.Config.Validate(); err != nil {
 		_ = env.Close(ctx)
 		return nil, fmt.Errorf("effective configuration of the embedded default: %w", err)
@@ -103,8 +114,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Enviro
 
 // Effective is cfg pointed at the embedded default: its Temporal and UI,
 // the sandbox's endpoint with the operator profile of its shared files, its
-// organizations reached through their roles, and, unless cfg names its own,
-// the demo's people and a managed organization trail. Paths are absolute so
+// organizations reached through their roles, the proof key in the data
+// directory, and, unless cfg names its own, the demo's people (each proven
+// by a sandbox IAM user with an AWS profile of their name), their roles at
+// the gates and a managed organization trail. Paths are absolute so
 // that the written file works from any directory. A nil aws leaves the AWS
 // settings and organizations as they are.
 func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *awssandbox.DevEnvironment) config.Config {
@@ -123,6 +136,11 @@ func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *a
 		c.AWS.CredentialsFile = aws.CredentialsFile
 		if aws.Sandbox != nil && aws.Sandbox.Region() != "" {
 			c.AWS.Region = aws.Sandbox.Region()
+		}
+		if len(c.People) == 0 {
+			for _, p := range aws.People {
+				c.People = append(c.People, config.Person{Name: p.Name, Principals: []string{p.ARN}})
+			}
 		}
 		orgs = aws.Organizations
 		c.Organizations = make([]config.Organization, 0, len(orgs))
@@ -150,6 +168,9 @@ func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *a
 		c.Trail.Bucket = DemoTrailName + "-" + config.BucketAccountPlaceholder
 	}
 
+	if c.Identity.ProofKeyFile == "" {
+		c.Identity.ProofKeyFile = filepath.Join(dataDir, ProofKeyFileName)
+	}
 	c.Dev.DataDir = dataDir
 	return c
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/devserver"
+	"github.com/trailgate/trailgate/internal/proof"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -38,6 +39,9 @@ type Env struct {
 	Config config.Config
 	// Server is the embedded Temporal server.
 	Server *devserver.Server
+	// Key is the worker's proof key; Config.Identity.WorkerKey is its
+	// public half.
+	Key *proof.PrivateKey
 
 	t       testing.TB
 	worker  worker.Worker
@@ -61,6 +65,11 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	e := &Env{t: t, dataDir: t.TempDir()}
 	e.AWS = awssandbox.StartTest(t, opts.Sandbox)
+	key, err := proof.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Key = key
 	e.Config = e.config()
 	e.startServer()
 	e.StartWorker(opts.Polling)
@@ -76,6 +85,10 @@ func (e *Env) config() config.Config {
 			Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID,
 		})
 	}
+	for _, p := range e.AWS.People {
+		c.People = append(c.People, config.Person{Name: p.Name, Principals: []string{p.ARN}})
+	}
+	c.Identity.WorkerKey = e.Key.Public().String()
 	c.Approvals.Required = 2
 	c.Approvals.Approvers = []string{"alice", "bob"}
 	c.Approvals.CloudTrailAdmins = []string{"carol"}
@@ -121,7 +134,7 @@ func (e *Env) StartWorker(p activities.Polling) {
 	if p.First == 0 {
 		p = activities.Polling{First: 50 * time.Millisecond, Max: time.Second}
 	}
-	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(e.AWS.OperatorConfig()), p)
+	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(e.AWS.OperatorConfig()), activities.AuthorityFromConfig(e.Config, e.Key), p)
 	w := worker.New(e.Client, e.Config.Temporal.TaskQueue, worker.Options{})
 	workflows.Register(w)
 	w.RegisterActivity(acts)

@@ -1,0 +1,195 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/workflows"
+)
+
+var acts = &activities.Activities{}
+
+const trailARN = "arn:aws:cloudtrail:us-east-1:111111111111:trail/org-trail"
+
+// harness runs changes in the workflow test suite, with the AWS activities
+// answered in memory and a worker whose policy accepts claimed names, so
+// that gate rules can be tested by name (proofs are tested against the
+// sandbox, in the integration tests).
+type harness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+	// policy is what the worker's configuration says; tests may change it
+	// before running a change.
+	policy workflows.GatePolicy
+	// noTrail resolves organizations without a managed trail.
+	noTrail bool
+	// preflight, when set, answers the Preflight activity.
+	preflight func() (activities.Identity, error)
+	reminders []activities.Reminder
+	// calls counts the calls of activities, by name.
+	calls map[string]int
+}
+
+func newHarness(t *testing.T) *harness {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	workflows.Register(env)
+	env.RegisterActivity(acts)
+	h := &harness{t: t, env: env, calls: map[string]int{}, policy: workflows.GatePolicy{
+		RequiredApprovals: 2,
+		Approvers:         []string{"alice", "bob", "dave"},
+		CloudTrailAdmins:  []string{"carol"},
+		AllowClaims:       true,
+		Timeout:           7 * 24 * time.Hour,
+		ReminderEvery:     24 * time.Hour,
+	}}
+	env.OnActivity(acts.ResolveChange, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ResolveInput) (activities.Resolution, error) {
+		res := activities.Resolution{Policy: h.policy}
+		for _, name := range in.Organizations {
+			o := activities.OrgInput{Organization: name, ManagementAccountID: "111111111111"}
+			if in.ManageTrail && !h.noTrail {
+				o.Trail = activities.TrailSettings{Name: "org-trail", Bucket: "org-trail-bucket", MultiRegion: true}
+			}
+			res.Organizations = append(res.Organizations, o)
+		}
+		return res, nil
+	}).Maybe()
+	env.OnActivity(acts.Preflight, mock.Anything, mock.Anything).Return(func(context.Context, activities.OrgInput) (activities.Identity, error) {
+		h.calls["preflight"]++
+		if h.preflight != nil {
+			return h.preflight()
+		}
+		return activities.Identity{
+			AccountID: "111111111111", ARN: "arn:aws:sts::111111111111:assumed-role/TrailgateOperator/trailgate",
+			OrganizationID: "o-abc123", ManagementAccountID: "111111111111", FeatureSet: "ALL",
+		}, nil
+	}).Maybe()
+	env.OnActivity(acts.Notify, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.Reminder) error {
+		h.reminders = append(h.reminders, r)
+		return nil
+	}).Maybe()
+	return h
+}
+
+// counted answers an activity that takes an organization and returns only
+// an error, counting its calls under name.
+func (h *harness) counted(name string, activity any) {
+	h.env.OnActivity(activity, mock.Anything, mock.Anything).Return(func(context.Context, activities.OrgInput) error {
+		h.calls[name]++
+		return nil
+	}).Maybe()
+}
+
+// as is a person by name, as a claim.
+func as(name string) workflows.Who { return workflows.Who{By: name} }
+
+// at runs f after d of workflow time.
+func (h *harness) at(d time.Duration, f func()) { h.env.RegisterDelayedCallback(f, d) }
+
+// update sends an update and returns its refusal, by its validator or its
+// handler, if any.
+func (h *harness) update(name string, arg any, refused *error) {
+	h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+		OnAccept: func() {},
+		OnReject: func(err error) { *refused = err },
+		OnComplete: func(_ any, err error) {
+			if err != nil {
+				*refused = err
+			}
+		},
+	}, arg)
+}
+
+func (h *harness) mustUpdate(name string, arg any) {
+	h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+		OnAccept: func() {},
+		OnReject: func(err error) { h.t.Errorf("update %s %+v refused: %v", name, arg, err) },
+		OnComplete: func(_ any, err error) {
+			if err != nil {
+				h.t.Errorf("update %s %+v refused: %v", name, arg, err)
+			}
+		},
+	}, arg)
+}
+
+// changeInput is a change requested by dave over the organizations, in
+// waves of one and the rest, each approved.
+func changeInput(orgs ...string) workflows.ChangeInput {
+	return workflows.ChangeInput{
+		ChangeID: "chg-1", Action: workflows.ActionEnable, Waves: []string{"1", "rest"}, ApproveEveryWave: true,
+		Organizations: orgs, Requester: as("dave"),
+	}
+}
+
+// one is a change of one organization, acme-prod, in one wave.
+func one(action workflows.Action) workflows.ChangeInput {
+	in := changeInput("acme-prod")
+	in.Action, in.Waves = action, nil
+	return in
+}
+
+func (h *harness) run(in workflows.ChangeInput) (workflows.ChangeProgress, error) {
+	h.env.ExecuteWorkflow(workflows.ChangeWorkflowName, in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("change did not complete")
+	}
+	var p workflows.ChangeProgress
+	err := h.env.GetWorkflowError()
+	if err == nil {
+		_ = h.env.GetWorkflowResult(&p)
+	} else {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			_ = appErr.Details(&p)
+		}
+	}
+	return p, err
+}
+
+func (h *harness) progress() workflows.ChangeProgress {
+	q, err := h.env.QueryWorkflow(workflows.QueryProgress)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var p workflows.ChangeProgress
+	if err := q.Get(&p); err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+func offState() workflows.State {
+	return workflows.State{OrganizationID: "o-abc123", ManagementAccountID: "111111111111"}
+}
+
+func wantIn(t *testing.T, err error, sub string) {
+	t.Helper()
+	if err == nil || !strings.Contains(err.Error(), sub) {
+		t.Errorf("error %v does not say %q", err, sub)
+	}
+}
+
+func recordKinds(record []workflows.RecordEntry) string {
+	var kinds []string
+	for _, e := range record {
+		kinds = append(kinds, e.Kind)
+	}
+	return strings.Join(kinds, " ")
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
