@@ -181,7 +181,7 @@ change to the person it proves.`),
 			return run(cmd, open, func(ctx context.Context, s *session) error { return Decide(ctx, s, in) })
 		},
 	}
-	cmd.Flags().IntVar(&in.Wave, "wave", 0, "the wave decided on (default: the wave awaiting a decision)")
+	cmd.Flags().IntVar(&in.Wave, "wave", 0, "the wave decided on (default: the wave the change is at)")
 	cmd.Flags().StringVar(&in.Comment, "comment", "", "comment for the record")
 	addIdentityFlags(cmd.Flags(), &in.Identity, "approver")
 	cmd.Flags().BoolVar(&in.Wait, "wait", false, "then follow the change until its next gate or its end")

@@ -28,9 +28,9 @@ import (
 // world is trailgate running in this process (Temporal's server, the AWS
 // sandbox and a worker) and a configuration file for the CLI to use. The
 // people alice, bob, carol and dave each have an AWS profile of their name,
-// a sandbox IAM user the worker's configuration maps to them; mallory has
-// a profile too, whose credentials (the operator account's) the worker
-// maps to nobody.
+// signing as the sandbox IAM user the worker's configuration maps to them;
+// mallory has a profile too, a sandbox user the worker maps to nobody. The
+// configuration's aws.profile is the operator account's.
 type world struct {
 	t          *testing.T
 	env        *testenv.Env
@@ -43,23 +43,52 @@ func startWorld(t *testing.T) *world {
 	t.Helper()
 	isolateAWS(t)
 	e := testenv.Start(t, testenv.Options{})
-	cfg := e.Config
-	for _, need := range []struct {
-		missing bool
-		what    string
-	}{
-		{cfg.Identity.WorkerKey == "", "identity.worker_key (the worker's public key)"},
-		{cfg.AWS.ConfigFile == "" || cfg.AWS.CredentialsFile == "", "aws.config_file and aws.credentials_file with the people's profiles"},
-		{len(cfg.People) == 0, "people: mapping alice, bob, carol and dave to their sandbox users"},
-	} {
-		if need.missing {
-			t.Fatalf("testenv's configuration lacks %s", need.what)
-		}
+	if e.Config.Identity.WorkerKey == "" || len(e.Config.People) == 0 {
+		t.Fatalf("testenv's configuration lacks the worker's key or its people: %+v %+v", e.Config.Identity, e.Config.People)
 	}
-	cfg.AWS.CredentialsFile = withMallory(t, cfg.AWS.CredentialsFile, e.AWS.Operator)
+	cfg := e.Config
+	cfg.AWS.ConfigFile, cfg.AWS.CredentialsFile = sharedProfiles(t, e)
+	cfg.AWS.Profile = operatorProfile
 	w := &world{t: t, env: e, aws: e.AWS, cfg: cfg, configPath: filepath.Join(t.TempDir(), "trailgate.yaml")}
 	w.writeConfig(func(*config.Config) {})
 	return w
+}
+
+// operatorProfile is the worker's own identity in the CLI's configuration
+// (aws.profile): doctor reaches the organizations with it, and no proof of a
+// person ever uses it.
+const operatorProfile = "operator"
+
+// sharedProfiles writes AWS config and credentials files with a profile
+// for each person of the sandbox and for mallory, as the dev default writes
+// its people's, and one for the operator account.
+func sharedProfiles(t *testing.T, e *testenv.Env) (configFile, credentialsFile string) {
+	t.Helper()
+	type profile struct{ name, keyID, secret string }
+	var profiles []profile
+	for _, p := range e.AWS.People {
+		u := e.AWS.Person(p.Name)
+		profiles = append(profiles, profile{u.Name, u.AccessKeyID, u.SecretAccessKey})
+	}
+	mallory, err := e.AWS.Sandbox.CreateUser(e.AWS.PeopleAccountID, "mallory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	profiles = append(profiles, profile{mallory.Name, mallory.AccessKeyID, mallory.SecretAccessKey},
+		profile{operatorProfile, e.AWS.Operator.AccessKeyID, e.AWS.Operator.SecretAccessKey})
+	var cfg, creds strings.Builder
+	for _, p := range profiles {
+		fmt.Fprintf(&cfg, "[profile %s]\nregion = %s\n", p.name, e.AWS.Sandbox.Region())
+		fmt.Fprintf(&creds, "[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", p.name, p.keyID, p.secret)
+	}
+	dir := t.TempDir()
+	configFile, credentialsFile = filepath.Join(dir, "aws-config"), filepath.Join(dir, "aws-credentials")
+	for path, text := range map[string]string{configFile: cfg.String(), credentialsFile: creds.String()} {
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return configFile, credentialsFile
 }
 
 // writeConfig changes the CLI's configuration file.

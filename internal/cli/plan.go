@@ -2,15 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
-
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/workflows"
@@ -45,29 +40,16 @@ func Plan(ctx context.Context, s *session, in PlanCommandInput) error {
 	if err := in.validate(s.cfg); err != nil {
 		return err
 	}
-	id := "plan-" + newChangeID(in.Action, s.now())
-	pctx, cancel := context.WithTimeout(ctx, planTimeout)
-	defer cancel()
-	run, err := s.client.ExecuteWorkflow(pctx, client.StartWorkflowOptions{
-		ID:                    id,
-		TaskQueue:             s.cfg.Temporal.TaskQueue,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowRunTimeout:    planTimeout,
-		StaticSummary:         fmt.Sprintf("plan: what %s would change", in.Action),
-	}, workflows.PlanWorkflowName, workflows.PlanInput{
-		Action:        in.Action,
-		Organizations: selectedNames(s.cfg, in.Organizations, in.All),
-	})
-	if err != nil {
-		return explain(err, id, "start the plan")
-	}
 	var res workflows.PlanResult
-	if err := run.Get(pctx, &res); err != nil {
-		var app *temporal.ApplicationError
-		if errors.As(err, &app) {
-			return &refusal{by: "the worker", reason: fmt.Sprintf("plan %s: %s", in.Action, app.Message())}
-		}
-		return fmt.Errorf("plan %s: %w", in.Action, err)
+	if err := s.ask(ctx, question{
+		workflowID: "plan-" + newChangeID(in.Action, s.now()),
+		workflow:   workflows.PlanWorkflowName,
+		input:      workflows.PlanInput{Action: in.Action, Organizations: selectedNames(s.cfg, in.Organizations, in.All)},
+		summary:    fmt.Sprintf("plan: what %s would change", in.Action),
+		timeout:    planTimeout,
+		doing:      "plan " + string(in.Action),
+	}, &res); err != nil {
+		return err
 	}
 	if s.json {
 		if err := writeJSON(s.stdout, res); err != nil {

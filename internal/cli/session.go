@@ -200,6 +200,49 @@ func failedProgress(err error) (workflows.ChangeProgress, bool) {
 	return p, false
 }
 
+// question is a short workflow that changes nothing, run on the worker's
+// task queue for its answer: a plan, or who a proof proves.
+type question struct {
+	workflowID string
+	workflow   string
+	input      any
+	summary    string
+	timeout    time.Duration
+	// doing says what was asked, for errors: "plan enable".
+	doing string
+}
+
+// ask runs a question and reads its answer. An application error is the
+// worker's refusal, with its reason (exit status 2).
+func (s *session) ask(ctx context.Context, q question, answer any) error {
+	qctx, cancel := context.WithTimeout(ctx, q.timeout)
+	defer cancel()
+	run, err := s.client.ExecuteWorkflow(qctx, client.StartWorkflowOptions{
+		ID:                       q.workflowID,
+		TaskQueue:                s.cfg.Temporal.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionTimeout: q.timeout,
+		StaticSummary:            q.summary,
+	}, q.workflow, q.input)
+	if err != nil {
+		return fmt.Errorf("%s: %w", q.doing, err)
+	}
+	err = run.Get(qctx, answer)
+	var (
+		app     *temporal.ApplicationError
+		expired *temporal.TimeoutError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &app):
+		return &refusal{by: "the worker", reason: app.Message()}
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &expired):
+		return fmt.Errorf("%s: the worker did not answer within %s (is trailgate-worker running on task queue %s? `trailgate doctor` checks)", q.doing, q.timeout, s.cfg.Temporal.TaskQueue)
+	}
+	return fmt.Errorf("%s: %w", q.doing, err)
+}
+
 // keyword reads a Keyword search attribute's value; empty when unset.
 func keyword(p *commonpb.Payload) string {
 	if p == nil {

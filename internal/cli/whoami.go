@@ -2,16 +2,12 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -60,36 +56,19 @@ func Whoami(ctx context.Context, s *session, in WhoamiCommandInput) error {
 // identify runs an IdentifyWorkflow for who and returns its answer.
 func (s *session) identify(ctx context.Context, who workflows.Who) (workflows.Identity, error) {
 	var id workflows.Identity
-	workflowID := "identify-" + who.Nonce
-	if who.Nonce == "" {
-		workflowID = "identify-" + newNonce()
+	nonce := who.Nonce
+	if nonce == "" {
+		nonce = newNonce()
 	}
-	ictx, cancel := context.WithTimeout(ctx, identifyTimeout)
-	defer cancel()
-	run, err := s.client.ExecuteWorkflow(ictx, client.StartWorkflowOptions{
-		ID:                       workflowID,
-		TaskQueue:                s.cfg.Temporal.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowExecutionTimeout: identifyTimeout,
-		StaticSummary:            "whoami: who a proof of identity proves",
-	}, workflows.IdentifyWorkflowName, workflows.IdentifyInput{Who: who})
-	if err != nil {
-		return id, fmt.Errorf("ask the worker who you are: %w", err)
-	}
-	err = run.Get(ictx, &id)
-	var (
-		app     *temporal.ApplicationError
-		expired *temporal.TimeoutError
-	)
-	switch {
-	case err == nil:
-		return id, nil
-	case errors.As(err, &app):
-		return id, &refusal{by: "the worker", reason: app.Message()}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &expired):
-		return id, fmt.Errorf("ask the worker who you are: it did not answer within %s (is trailgate-worker running on task queue %s? `trailgate doctor` checks)", identifyTimeout, s.cfg.Temporal.TaskQueue)
-	}
-	return id, fmt.Errorf("ask the worker who you are: %w", err)
+	err := s.ask(ctx, question{
+		workflowID: "identify-" + nonce,
+		workflow:   workflows.IdentifyWorkflowName,
+		input:      workflows.IdentifyInput{Who: who},
+		summary:    "whoami: who a proof of identity proves",
+		timeout:    identifyTimeout,
+		doing:      "ask the worker who you are",
+	}, &id)
+	return id, err
 }
 
 // writeIdentity prints who a proof proves, for people.
