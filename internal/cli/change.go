@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,7 +21,8 @@ import (
 // asked to do.
 type ChangeCommandInput struct {
 	Action workflows.Action
-	// Organizations are names from the configuration; All takes every one.
+	// Organizations are names the worker's configuration knows; All takes
+	// every organization of the CLI's configuration.
 	Organizations []string
 	All           bool
 	// ChangeID names the change; empty generates
@@ -32,12 +34,12 @@ type ChangeCommandInput struct {
 	Windows          []string
 	ApproveEveryWave bool
 	Reason           string
-	As               string
+	Identity         IdentityFlags
 	Wait             bool
 }
 
 // validate says what is wrong with the input, all at once, before anything
-// starts.
+// starts. Which organizations exist is the worker's to say.
 func (in ChangeCommandInput) validate(cfg config.Config) error {
 	var problems []string
 	if in.Action != workflows.ActionEnable && in.Action != workflows.ActionDisable && in.Action != workflows.ActionRollback {
@@ -67,33 +69,43 @@ func (in ChangeCommandInput) validate(cfg config.Config) error {
 			problems = append(problems, "--window: "+err.Error())
 		}
 	}
+	problems = append(problems, in.Identity.problems()...)
 	return problemsError(problems)
 }
 
-// selectionProblems checks --org and --all against the configured
-// organizations.
+// selectionProblems checks --org and --all. The worker says whether it
+// knows the organizations named; --all takes those of the CLI's
+// configuration.
 func selectionProblems(cfg config.Config, names []string, all bool) []string {
 	var problems []string
 	switch {
 	case all && len(names) > 0:
 		problems = append(problems, "give --org or --all, not both")
 	case !all && len(names) == 0:
-		problems = append(problems, fmt.Sprintf("no organizations: name some with --org (configured: %s), or use --all", strings.Join(configuredNames(cfg), ", ")))
+		problems = append(problems, "no organizations: name some with --org"+configuredSuffix(cfg)+", or use --all")
 	case all && len(cfg.Organizations) == 0:
-		problems = append(problems, "--all: no organizations are configured; add them under organizations: in the configuration")
+		problems = append(problems, "--all: the configuration lists no organizations; name them with --org, or list them under organizations: in the configuration")
 	}
 	seen := map[string]bool{}
 	for _, name := range names {
-		if seen[name] {
+		switch {
+		case strings.TrimSpace(name) == "":
+			problems = append(problems, "--org is given an empty name")
+		case seen[name]:
 			problems = append(problems, fmt.Sprintf("--org %s is given twice", name))
-			continue
 		}
 		seen[name] = true
-		if !slices.Contains(configuredNames(cfg), name) {
-			problems = append(problems, fmt.Sprintf("--org %s: no such organization in the configuration (configured: %s)", name, strings.Join(configuredNames(cfg), ", ")))
-		}
 	}
 	return problems
+}
+
+// configuredSuffix names the organizations of the CLI's configuration, as
+// a hint.
+func configuredSuffix(cfg config.Config) string {
+	if len(cfg.Organizations) == 0 {
+		return ""
+	}
+	return " (configured: " + strings.Join(configuredNames(cfg), ", ") + ")"
 }
 
 func configuredNames(cfg config.Config) []string {
@@ -104,21 +116,13 @@ func configuredNames(cfg config.Config) []string {
 	return names
 }
 
-// selectOrganizations returns the configured organizations a selection
-// names, in the order given (--all: the configuration's order).
-func selectOrganizations(cfg config.Config, names []string, all bool) []config.Organization {
+// selectedNames returns the organizations a selection names, in the order
+// given (--all: the configuration's order).
+func selectedNames(cfg config.Config, names []string, all bool) []string {
 	if all {
-		return slices.Clone(cfg.Organizations)
+		return configuredNames(cfg)
 	}
-	var orgs []config.Organization
-	for _, name := range names {
-		for _, o := range cfg.Organizations {
-			if o.Name == name {
-				orgs = append(orgs, o)
-			}
-		}
-	}
-	return orgs
+	return slices.Clone(names)
 }
 
 func problemsError(problems []string) error {
@@ -131,8 +135,9 @@ func problemsError(problems []string) error {
 	return usage(fmt.Errorf("%d problems:\n  %s", len(problems), strings.Join(problems, "\n  ")))
 }
 
-// changeInput is the workflow input the command asks for.
-func (in ChangeCommandInput) changeInput(cfg config.Config, requester string, now time.Time) (workflows.ChangeInput, error) {
+// changeInput is the workflow input the command asks for, complete but
+// for the requester, whose proof is bound to all the rest.
+func (in ChangeCommandInput) changeInput(cfg config.Config, now time.Time) (workflows.ChangeInput, error) {
 	id := in.ChangeID
 	if id == "" {
 		id = newChangeID(in.Action, now)
@@ -148,20 +153,29 @@ func (in ChangeCommandInput) changeInput(cfg config.Config, requester string, no
 	ci := workflows.ChangeInput{
 		ChangeID:         id,
 		Action:           in.Action,
-		Organizations:    selectOrganizations(cfg, in.Organizations, in.All),
-		Trail:            cfg.Trail,
+		Organizations:    selectedNames(cfg, in.Organizations, in.All),
 		Waves:            in.Waves,
 		Concurrency:      in.Concurrency,
 		FailureBudget:    in.FailureBudget,
-		Policy:           workflows.PolicyFromConfig(cfg.Approvals),
 		ApproveEveryWave: in.ApproveEveryWave,
 		Windows:          windows,
-		Requester:        requester,
 		Reason:           strings.TrimSpace(in.Reason),
 	}
 	if err := ci.Validate(); err != nil {
 		return ci, usage(err)
 	}
+	return ci, nil
+}
+
+// request is the change input with its requester, proven: the requester's
+// nonce is set first, then the proof is bound to the whole input.
+func (p person) request(ctx context.Context, ci workflows.ChangeInput) (workflows.ChangeInput, error) {
+	ci.Requester = p.who()
+	who, err := p.prove(ctx, ci.Binding())
+	if err != nil {
+		return ci, err
+	}
+	ci.Requester = who
 	return ci, nil
 }
 
@@ -176,25 +190,31 @@ func newChangeID(action workflows.Action, now time.Time) string {
 	return fmt.Sprintf("%s-%s-%s", action, now.UTC().Format("20060102-150405"), b)
 }
 
-// StartChange starts a change (enable, disable or rollback) as the acting
-// identity and, with Wait, follows it to its end.
+// StartChange starts a change (enable, disable or rollback), requested by
+// the person who proves it, and, with Wait, follows it to its end.
 func StartChange(ctx context.Context, s *session, in ChangeCommandInput) error {
 	if err := in.validate(s.cfg); err != nil {
 		return err
 	}
-	requester, err := actingIdentity(in.As, s.identity)
+	ci, err := in.changeInput(s.cfg, s.now())
 	if err != nil {
 		return err
 	}
-	ci, err := in.changeInput(s.cfg, requester, s.now())
+	requester, err := s.person(ctx, in.Identity)
 	if err != nil {
 		return err
 	}
-	return s.startChange(ctx, ci, in.Wait)
+	return s.startChange(ctx, requester, ci, in.Wait)
 }
 
-// startChange starts the change workflow (ID = change ID) and reports it.
-func (s *session) startChange(ctx context.Context, ci workflows.ChangeInput, wait bool) error {
+// startChange proves the request, starts the change workflow (ID = change
+// ID), waits until the worker has verified who requested it, and reports
+// it.
+func (s *session) startChange(ctx context.Context, requester person, ci workflows.ChangeInput, wait bool) error {
+	ci, err := requester.request(ctx, ci)
+	if err != nil {
+		return err
+	}
 	opts := client.StartWorkflowOptions{
 		ID:                                       ci.ChangeID,
 		TaskQueue:                                s.cfg.Temporal.TaskQueue,
@@ -211,22 +231,22 @@ func (s *session) startChange(ctx context.Context, ci workflows.ChangeInput, wai
 	if _, err := s.client.ExecuteWorkflow(ctx, opts, workflows.ChangeWorkflowName, ci); err != nil {
 		return explain(err, ci.ChangeID, "start")
 	}
+	p, err := s.verifiedRequest(ctx, ci.ChangeID)
+	if err != nil {
+		return err
+	}
 	if !s.json {
-		names := make([]string, 0, len(ci.Organizations))
-		for _, o := range ci.Organizations {
-			names = append(names, o.Name)
-		}
-		fmt.Fprintf(s.stdout, "Change %s started: %s on %s, requested by %s.\n", ci.ChangeID, actionPhrase(ci.Action), strings.Join(names, ", "), ci.Requester)
+		fmt.Fprintf(s.stdout, "Change %s started: %s on %s, requested by %s.\n", ci.ChangeID, actionPhrase(ci.Action), strings.Join(ci.Organizations, ", "), p.RequestedBy)
 		s.printLink(ci.ChangeID)
 	}
 	if !wait {
 		if s.json {
-			return writeJSON(s.stdout, startedJSON{ChangeID: ci.ChangeID, Action: ci.Action, Requester: ci.Requester, URL: s.changeURL(ci.ChangeID)})
+			return writeJSON(s.stdout, startedJSON{ChangeID: ci.ChangeID, Action: ci.Action, Requester: p.RequestedBy.By, RequestedBy: p.RequestedBy, URL: s.changeURL(ci.ChangeID)})
 		}
 		fmt.Fprintf(s.stdout, "Follow it with: trailgate status %s --watch\n", ci.ChangeID)
 		return nil
 	}
-	p, err := s.follow(ctx, ci.ChangeID, followOptions{until: followToEnd})
+	p, err = s.follow(ctx, ci.ChangeID, followOptions{until: followToEnd})
 	if err != nil {
 		return err
 	}
@@ -238,17 +258,65 @@ func (s *session) startChange(ctx context.Context, ci workflows.ChangeInput, wai
 	return outcomeError(p)
 }
 
+// verifiedRequest waits, briefly, until the worker has verified who
+// requested a change that just started, and returns its progress then. A
+// request the worker refused (its proof, an organization it does not know)
+// comes back as a refusal with the worker's reason: exit status 2.
+func (s *session) verifiedRequest(ctx context.Context, changeID string) (workflows.ChangeProgress, error) {
+	vctx, cancel := context.WithTimeout(ctx, decisionTimeout)
+	defer cancel()
+	tick := time.NewTicker(s.poll)
+	defer tick.Stop()
+	for {
+		// Until the worker has verified the request, the change answers no
+		// query.
+		p, err := s.query(vctx, changeID)
+		if err == nil && p.RequestedBy.By != "" {
+			return p, nil
+		}
+		if e, err := s.describe(vctx, changeID); err == nil && !e.Running() {
+			return s.startFailure(vctx, changeID)
+		}
+		select {
+		case <-vctx.Done():
+			if ctx.Err() != nil {
+				return workflows.ChangeProgress{}, stoppedFollowing(changeID, ctx.Err())
+			}
+			return workflows.ChangeProgress{}, fmt.Errorf("change %s started, but the worker has not verified who requested it within %s (is trailgate-worker running? `trailgate doctor` checks); the change waits for it, and `trailgate status %s` shows who requested it once it has", changeID, decisionTimeout, changeID)
+		case <-tick.C:
+		}
+	}
+}
+
+// startFailure says why a change ended as soon as it started.
+func (s *session) startFailure(ctx context.Context, changeID string) (workflows.ChangeProgress, error) {
+	var p workflows.ChangeProgress
+	err := s.client.GetWorkflow(ctx, changeID, "").Get(ctx, &p)
+	if err == nil {
+		return p, nil
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return p, &refusal{by: "the worker", reason: fmt.Sprintf("change %s: %s", changeID, app.Message())}
+	}
+	return p, fmt.Errorf("change %s ended as it started: %w", changeID, err)
+}
+
 // startedJSON is what a change command prints with --json and without
 // --wait.
 type startedJSON struct {
 	ChangeID  string           `json:"change_id"`
 	Action    workflows.Action `json:"action"`
 	Requester string           `json:"requester"`
-	URL       string           `json:"url,omitempty"`
+	// RequestedBy is the requester as the worker proved them.
+	RequestedBy workflows.Who `json:"requested_by"`
+	URL         string        `json:"url,omitempty"`
 }
 
+// changeSummary is the change's summary in the Temporal UI; who requested
+// it is the worker's to prove, and shows in the change's record.
 func changeSummary(ci workflows.ChangeInput) string {
-	s := fmt.Sprintf("%s on %d organization(s), requested by %s", actionPhrase(ci.Action), len(ci.Organizations), ci.Requester)
+	s := fmt.Sprintf("%s on %d organization(s)", actionPhrase(ci.Action), len(ci.Organizations))
 	if ci.Reason != "" {
 		s += ": " + ci.Reason
 	}

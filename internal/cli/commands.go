@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/term"
 
@@ -35,6 +36,7 @@ func addChangeCommands(root *cobra.Command, open openSession) {
 		newControlCommand(workflows.UpdateCancel, open),
 		newRollbackCommand(open),
 		newRecordCommand(open),
+		newWhoamiCommand(open),
 	)
 }
 
@@ -70,11 +72,11 @@ func newSessionValues(cmd *cobra.Command, s *session) {
 	if s.poll == 0 {
 		s.poll = followEvery
 	}
-	if s.identity.lookupEnv == nil {
-		s.identity = defaultIdentitySources
-	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.identity.lookupEnv == nil {
+		s.identity = identitySources{lookupEnv: os.LookupEnv, now: s.now}
 	}
 }
 
@@ -82,7 +84,18 @@ func newSessionValues(cmd *cobra.Command, s *session) {
 // progress.
 var followEvery = time.Second
 
-const asUsage = "who is acting (else $" + UserEnv + ", else the operating-system user)"
+// addIdentityFlags adds --profile and --as to a decision command; role
+// says who the command is for.
+func addIdentityFlags(f *pflag.FlagSet, in *IdentityFlags, role string) {
+	f.StringVar(&in.Profile, "profile", "", "AWS profile whose credentials prove who you are (default $"+profileEnv+", else the default chain, IAM Identity Center included)")
+	f.StringVar(&in.As, "as", "", role+": your name; with AWS credentials the worker checks it against your proof, without any it is a claim, accepted only where the worker allows claims (default $"+UserEnv+" for a claim)")
+}
+
+// withIdentityHelp is a decision command's long help: what it does, then
+// how identity is proven.
+func withIdentityHelp(long string) string {
+	return long + "\n\n" + identityHelp
+}
 
 func newChangeCommand(action workflows.Action, open openSession) *cobra.Command {
 	in := ChangeCommandInput{Action: action}
@@ -94,13 +107,15 @@ func newChangeCommand(action workflows.Action, open openSession) *cobra.Command 
 	cmd := &cobra.Command{
 		Use:   string(action) + " (--org NAME ... | --all)",
 		Short: short,
-		Long: short + `.
+		Long: withIdentityHelp(short + `.
 
-The change runs in the worker: each organization is planned from live state,
-approvers approve each gated wave (the requester never approves their own
-change), mutations run inside the maintenance windows, and verification reads
-AWS back. Without --wait the command returns once the change has started.`,
-		Example: fmt.Sprintf("  trailgate %s --all --waves 1,rest --approve-every-wave --reason \"CHG-1234\" --as dave\n  trailgate %s --org acme-prod --wait", action, action),
+The change names organizations; the worker resolves them, and the gate policy,
+from its own configuration. It runs in the worker: each organization is planned
+from live state, approvers approve each gated wave (the requester never
+approves their own change), mutations run inside the maintenance windows, and
+verification reads AWS back. Without --wait the command returns once the worker
+has verified who requested the change.`),
+		Example: fmt.Sprintf("  trailgate %s --all --waves 1,rest --approve-every-wave --reason \"CHG-1234\" --profile dave\n  trailgate %s --org acme-prod --wait", action, action),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in.Waves = parseWaves(waves)
@@ -108,8 +123,8 @@ AWS back. Without --wait the command returns once the change has started.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&in.Organizations, "org", nil, "organization to change, by its name in the configuration (repeatable)")
-	f.BoolVar(&in.All, "all", false, "change every configured organization")
+	f.StringArrayVar(&in.Organizations, "org", nil, "organization to change, by its name in the worker's configuration (repeatable)")
+	f.BoolVar(&in.All, "all", false, "change every organization of the configuration")
 	f.StringVar(&in.ChangeID, "change-id", "", "ID of the change (default <action>-<yyyymmdd-hhmmss>-<4 random>)")
 	f.StringSliceVar(&waves, "waves", nil, "waves, in order: a count (1), a share (25%) or rest; for example 1,25%,rest (default one wave of all)")
 	f.IntVar(&in.Concurrency, "concurrency", 0, "organizations of a wave that mutate at once (0: all of them)")
@@ -117,7 +132,7 @@ AWS back. Without --wait the command returns once the change has started.`,
 	f.StringArrayVar(&in.Windows, "window", nil, "maintenance window in UTC in which mutations may start, such as \"sat,sun 02:00+6h\" (repeatable)")
 	f.BoolVar(&in.ApproveEveryWave, "approve-every-wave", false, "every wave waits for approvers (default: only the first)")
 	f.StringVar(&in.Reason, "reason", "", "why the change is made, for the record (a ticket number, for example)")
-	f.StringVar(&in.As, "as", "", "requester: "+asUsage)
+	addIdentityFlags(f, &in.Identity, "requester")
 	f.BoolVar(&in.Wait, "wait", false, "follow the change until it ends; the exit status says how it ended")
 	return cmd
 }
@@ -140,8 +155,8 @@ func newPlanCommand(open openSession) *cobra.Command {
 			return run(cmd, open, func(ctx context.Context, s *session) error { return Plan(ctx, s, in) })
 		},
 	}
-	cmd.Flags().StringArrayVar(&in.Organizations, "org", nil, "organization to plan, by its name in the configuration (repeatable)")
-	cmd.Flags().BoolVar(&in.All, "all", false, "plan every configured organization")
+	cmd.Flags().StringArrayVar(&in.Organizations, "org", nil, "organization to plan, by its name in the worker's configuration (repeatable)")
+	cmd.Flags().BoolVar(&in.All, "all", false, "plan every organization of the configuration")
 	return cmd
 }
 
@@ -152,18 +167,23 @@ func newDecisionCommand(update string, open openSession) *cobra.Command {
 		short = "Reject a change at its gate; nothing more is changed"
 	}
 	cmd := &cobra.Command{
-		Use:     update + " <change-id>",
-		Short:   short,
-		Example: fmt.Sprintf("  trailgate %s enable-20260101-020000-ab12 --as alice --comment \"CAB approved\"", update),
+		Use:   update + " <change-id>",
+		Short: short,
+		Long: withIdentityHelp(short + `.
+
+The proof names the wave decided on: --wave, else the wave the change is at
+when the command asks it. The worker applies the gate policy in force for the
+change to the person it proves.`),
+		Example: fmt.Sprintf("  trailgate %s enable-20260101-020000-ab12 --profile alice --comment \"CAB approved\"", update),
 		Args:    changeIDArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.ChangeID = args[0]
 			return run(cmd, open, func(ctx context.Context, s *session) error { return Decide(ctx, s, in) })
 		},
 	}
-	cmd.Flags().IntVar(&in.Wave, "wave", 0, "the wave decided on (default: the wave awaiting a decision)")
+	cmd.Flags().IntVar(&in.Wave, "wave", 0, "the wave decided on (default: the wave the change is at)")
 	cmd.Flags().StringVar(&in.Comment, "comment", "", "comment for the record")
-	cmd.Flags().StringVar(&in.As, "as", "", "approver: "+asUsage)
+	addIdentityFlags(cmd.Flags(), &in.Identity, "approver")
 	cmd.Flags().BoolVar(&in.Wait, "wait", false, "then follow the change until its next gate or its end")
 	return cmd
 }
@@ -173,12 +193,12 @@ func newConfirmCleanupCommand(open openSession) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "confirm-cleanup <change-id>",
 		Short: "As CloudTrail administrator, confirm that CloudTrail-side cleanup is done before a disable",
-		Long: `As CloudTrail administrator, confirm that CloudTrail-side cleanup is done
+		Long: withIdentityHelp(`As CloudTrail administrator, confirm that CloudTrail-side cleanup is done
 before trusted access is disabled, for one organization (--org) or for every
 organization that awaits it. When organization trails remain, the confirmation
 must say --acknowledge-member-logging-stops: disabling stops them logging for
-member accounts.`,
-		Example: "  trailgate confirm-cleanup disable-20260101-020000-ab12 --as carol --acknowledge-member-logging-stops",
+member accounts.`),
+		Example: "  trailgate confirm-cleanup disable-20260101-020000-ab12 --profile carol --acknowledge-member-logging-stops",
 		Args:    changeIDArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.ChangeID = args[0]
@@ -188,7 +208,7 @@ member accounts.`,
 	cmd.Flags().StringVar(&in.Organization, "org", "", "confirm for this organization only (default: every organization awaiting it)")
 	cmd.Flags().BoolVar(&in.AcknowledgeMemberLoggingStops, "acknowledge-member-logging-stops", false, "acknowledge that remaining organization trails stop logging for member accounts")
 	cmd.Flags().StringVar(&in.Comment, "comment", "", "comment for the record")
-	cmd.Flags().StringVar(&in.As, "as", "", "CloudTrail administrator: "+asUsage)
+	addIdentityFlags(cmd.Flags(), &in.Identity, "CloudTrail administrator")
 	cmd.Flags().BoolVar(&in.Wait, "wait", false, "then follow the change until its next gate or its end")
 	return cmd
 }
@@ -235,7 +255,8 @@ func newControlCommand(update string, open openSession) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     update + " <change-id>",
 		Short:   short,
-		Example: fmt.Sprintf("  trailgate %s enable-20260101-020000-ab12 --reason \"incident INC-42\" --as alice", update),
+		Long:    withIdentityHelp(short + ".\n\nThe requester and approvers steer a change."),
+		Example: fmt.Sprintf("  trailgate %s enable-20260101-020000-ab12 --reason \"incident INC-42\" --profile alice", update),
 		Args:    changeIDArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.ChangeID = args[0]
@@ -243,17 +264,19 @@ func newControlCommand(update string, open openSession) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&in.Reason, "reason", "", "why, for the record (required to pause or cancel)")
-	cmd.Flags().StringVar(&in.As, "as", "", "requester or approver: "+asUsage)
+	addIdentityFlags(cmd.Flags(), &in.Identity, "requester or approver")
 	cmd.Flags().BoolVar(&in.Wait, "wait", false, "then follow the change until its next gate or its end")
 	return cmd
 }
 
 func newRollbackCommand(open openSession) *cobra.Command {
 	var in RollbackCommandInput
+	short := "Roll back an ended disable: a new change re-enables trusted access on its organizations and verifies logging"
 	cmd := &cobra.Command{
 		Use:     "rollback <change-id>",
-		Short:   "Roll back an ended disable: a new change re-enables trusted access on its organizations and verifies logging",
-		Example: "  trailgate rollback disable-20260101-020000-ab12 --reason \"member accounts need their trails\" --as dave",
+		Short:   short,
+		Long:    withIdentityHelp(short + ".\n\nThe rollback is a change of its own, with its own gates, requested by you."),
+		Example: "  trailgate rollback disable-20260101-020000-ab12 --reason \"member accounts need their trails\" --profile dave",
 		Args:    changeIDArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.ChangeID = args[0]
@@ -262,7 +285,7 @@ func newRollbackCommand(open openSession) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&in.RollbackID, "change-id", "", "ID of the rollback change (default <change-id>-rollback)")
 	cmd.Flags().StringVar(&in.Reason, "reason", "", "why, for the record")
-	cmd.Flags().StringVar(&in.As, "as", "", "requester: "+asUsage)
+	addIdentityFlags(cmd.Flags(), &in.Identity, "requester")
 	cmd.Flags().BoolVar(&in.Wait, "wait", false, "follow the rollback until it ends")
 	return cmd
 }

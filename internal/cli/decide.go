@@ -16,12 +16,12 @@ type DecisionCommandInput struct {
 	// Update is workflows.UpdateApprove or workflows.UpdateReject.
 	Update   string
 	ChangeID string
-	// Wave is the wave decided on (1-based); zero means the wave now
-	// awaiting a decision.
-	Wave    int
-	Comment string
-	As      string
-	Wait    bool
+	// Wave is the wave decided on (1-based); zero means the wave the change
+	// is at when the command asks it.
+	Wave     int
+	Comment  string
+	Identity IdentityFlags
+	Wait     bool
 }
 
 func (in DecisionCommandInput) validate() error {
@@ -33,6 +33,7 @@ func (in DecisionCommandInput) validate() error {
 	if in.Wave < 0 {
 		problems = append(problems, "--wave is a wave number, 1 or more (0: the wave awaiting a decision)")
 	}
+	problems = append(problems, in.Identity.problems()...)
 	return problemsError(problems)
 }
 
@@ -46,33 +47,54 @@ func changeIDProblems(id string) []string {
 	return nil
 }
 
-// Decide approves or rejects a change as the acting identity. A refusal at
-// the gate comes back as the gate's reason (exit status 2).
+// Decide approves or rejects a change as the person who proves it. A proof
+// names the wave it decides on: the one asked for, else the one the change
+// is at. A refusal comes back with the worker's reason (exit status 2).
 func Decide(ctx context.Context, s *session, in DecisionCommandInput) error {
 	if err := in.validate(); err != nil {
 		return err
 	}
-	by, err := actingIdentity(in.As, s.identity)
+	verb := map[string]string{workflows.UpdateApprove: "approve", workflows.UpdateReject: "reject"}[in.Update]
+	decider, err := s.person(ctx, in.Identity)
 	if err != nil {
 		return err
 	}
-	d := workflows.Decision{By: by, Comment: strings.TrimSpace(in.Comment), Wave: in.Wave}
-	verb := map[string]string{workflows.UpdateApprove: "approve", workflows.UpdateReject: "reject"}[in.Update]
+	if err := s.requireRunning(ctx, in.ChangeID, verb); err != nil {
+		return err
+	}
+	wave := in.Wave
+	if wave == 0 {
+		now, err := s.query(ctx, in.ChangeID)
+		if err != nil {
+			return err
+		}
+		wave = now.CurrentWave
+	}
+	d := workflows.Decision{Who: decider.who(), Comment: strings.TrimSpace(in.Comment), Wave: wave}
+	if d.Who, err = decider.prove(ctx, d.Binding(in.ChangeID, workflows.DecisionKind(in.Update))); err != nil {
+		return err
+	}
 	p, err := s.update(ctx, in.ChangeID, in.Update, verb, d)
 	if err != nil {
 		return err
 	}
 	if !s.json {
 		past := map[string]string{workflows.UpdateApprove: "approved", workflows.UpdateReject: "rejected"}[in.Update]
-		fmt.Fprintf(s.stdout, "%s %s change %s%s.\n", by, past, in.ChangeID, waveSuffix(in.Wave, p))
+		fmt.Fprintf(s.stdout, "%s %s change %s%s.\n", provenAs(p, d.Who), past, in.ChangeID, waveSuffix(wave, p))
 	}
 	return s.afterDecision(ctx, p, in.Wait)
 }
 
-func waveSuffix(wave int, p workflows.ChangeProgress) string {
-	if wave == 0 {
-		wave = p.CurrentWave
+// provenAs names the person behind the decision a change just took, as the
+// worker proved them: "alice (arn:…)", or "alice (claimed, not verified)".
+func provenAs(p workflows.ChangeProgress, sent workflows.Who) string {
+	if who, ok := lastDecider(p); ok {
+		return who.String()
 	}
+	return sent.By
+}
+
+func waveSuffix(wave int, p workflows.ChangeProgress) string {
 	if wave == 0 || len(p.Waves) < 2 {
 		return ""
 	}
@@ -88,30 +110,34 @@ type CleanupCommandInput struct {
 	Organization                  string
 	AcknowledgeMemberLoggingStops bool
 	Comment                       string
-	As                            string
+	Identity                      IdentityFlags
 	Wait                          bool
 }
 
 func (in CleanupCommandInput) validate() error {
-	return problemsError(changeIDProblems(in.ChangeID))
+	return problemsError(append(changeIDProblems(in.ChangeID), in.Identity.problems()...))
 }
 
-// ConfirmCleanup confirms CloudTrail-side cleanup as the acting identity.
+// ConfirmCleanup confirms CloudTrail-side cleanup as the person who proves
+// it.
 func ConfirmCleanup(ctx context.Context, s *session, in CleanupCommandInput) error {
 	if err := in.validate(); err != nil {
 		return err
 	}
-	by, err := actingIdentity(in.As, s.identity)
+	admin, err := s.person(ctx, in.Identity)
 	if err != nil {
 		return err
 	}
 	c := workflows.CleanupConfirmation{
-		By:                            by,
+		Who:                           admin.who(),
 		Comment:                       strings.TrimSpace(in.Comment),
 		Organization:                  in.Organization,
 		AcknowledgeMemberLoggingStops: in.AcknowledgeMemberLoggingStops,
 	}
-	p, err := s.update(ctx, in.ChangeID, workflows.UpdateConfirmCleanup, "confirm cleanup for", c)
+	if c.Who, err = admin.prove(ctx, c.Binding(in.ChangeID)); err != nil {
+		return err
+	}
+	p, err := s.decide(ctx, in.ChangeID, workflows.UpdateConfirmCleanup, "confirm cleanup for", c)
 	if err != nil {
 		return err
 	}
@@ -124,7 +150,7 @@ func ConfirmCleanup(ctx context.Context, s *session, in CleanupCommandInput) err
 		if in.AcknowledgeMemberLoggingStops {
 			ack = ", acknowledging that member-account logging stops"
 		}
-		fmt.Fprintf(s.stdout, "%s confirmed cleanup for change %s on %s%s.\n", by, in.ChangeID, scope, ack)
+		fmt.Fprintf(s.stdout, "%s confirmed cleanup for change %s on %s%s.\n", provenAs(p, c.Who), in.ChangeID, scope, ack)
 		if !in.AcknowledgeMemberLoggingStops {
 			if trails := remainingTrails(p, in.Organization); len(trails) > 0 {
 				fmt.Fprintf(s.stdout, "Note: organization trails remained at the last inventory (%s). If they still remain, the change keeps waiting for a confirmation with --acknowledge-member-logging-stops.\n", strings.Join(trails, ", "))
@@ -155,7 +181,7 @@ type ControlCommandInput struct {
 	Update   string
 	ChangeID string
 	Reason   string
-	As       string
+	Identity IdentityFlags
 	Wait     bool
 }
 
@@ -170,38 +196,48 @@ func (in ControlCommandInput) validate() error {
 	if in.Update != workflows.UpdateResume && strings.TrimSpace(in.Reason) == "" {
 		problems = append(problems, fmt.Sprintf("say why with --reason: the reason to %s goes into the change record", in.Update))
 	}
+	problems = append(problems, in.Identity.problems()...)
 	return problemsError(problems)
 }
 
-// Control pauses, resumes or cancels a change as the acting identity.
+// Control pauses, resumes or cancels a change as the person who proves it.
 func Control(ctx context.Context, s *session, in ControlCommandInput) error {
 	if err := in.validate(); err != nil {
 		return err
 	}
-	by, err := actingIdentity(in.As, s.identity)
+	steerer, err := s.person(ctx, in.Identity)
 	if err != nil {
 		return err
 	}
-	c := workflows.Control{By: by, Reason: strings.TrimSpace(in.Reason)}
-	p, err := s.update(ctx, in.ChangeID, in.Update, in.Update, c)
+	c := workflows.Control{Who: steerer.who(), Reason: strings.TrimSpace(in.Reason)}
+	if c.Who, err = steerer.prove(ctx, c.Binding(in.ChangeID, workflows.DecisionKind(in.Update))); err != nil {
+		return err
+	}
+	p, err := s.decide(ctx, in.ChangeID, in.Update, in.Update, c)
 	if err != nil {
 		return err
 	}
 	if !s.json {
 		past := map[string]string{workflows.UpdatePause: "paused", workflows.UpdateResume: "resumed", workflows.UpdateCancel: "cancelled"}[in.Update]
-		fmt.Fprintf(s.stdout, "%s %s change %s.\n", by, past, in.ChangeID)
+		fmt.Fprintf(s.stdout, "%s %s change %s.\n", provenAs(p, c.Who), past, in.ChangeID)
 	}
 	return s.afterDecision(ctx, p, in.Wait)
 }
 
-// update sends a decision to a running change and returns its progress
-// after the decision. An ended or unknown change and a refusal at the gate
+// decide sends a decision to a change that must be running, and returns
+// its progress after the decision. An ended or unknown change and a refusal
 // each come back as a clear usage error.
+func (s *session) decide(ctx context.Context, changeID, name, doing string, arg any) (workflows.ChangeProgress, error) {
+	if err := s.requireRunning(ctx, changeID, doing); err != nil {
+		return workflows.ChangeProgress{}, err
+	}
+	return s.update(ctx, changeID, name, doing, arg)
+}
+
+// update sends a decision to a change and returns its progress after the
+// decision.
 func (s *session) update(ctx context.Context, changeID, name, doing string, arg any) (workflows.ChangeProgress, error) {
 	var p workflows.ChangeProgress
-	if err := s.requireRunning(ctx, changeID, doing); err != nil {
-		return p, err
-	}
 	uctx, cancel := context.WithTimeout(ctx, decisionTimeout)
 	defer cancel()
 	h, err := s.client.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{

@@ -51,14 +51,17 @@ func (in DoctorInput) validate() error {
 // Check is one thing doctor looked at. Its JSON shape is stable:
 // {"name", "ok", "detail", "fix"}.
 type Check struct {
-	// Name says what was checked: "configuration", "temporal",
-	// "namespace", "search-attributes", "worker", "organizations" or
-	// "aws/<organization>".
+	// Name says what was checked: "configuration", "identity", "claims",
+	// "temporal", "namespace", "search-attributes", "worker",
+	// "organizations" or "aws/<organization>".
 	Name string `json:"name"`
 	OK   bool   `json:"ok"`
+	// Warn marks a check that passed with something people should know.
+	Warn bool `json:"warn,omitempty"`
 	// Detail says what doctor found.
 	Detail string `json:"detail"`
-	// Fix says, in words, what to do when OK is false; empty otherwise.
+	// Fix says, in words, what to do when OK is false or Warn is true;
+	// empty otherwise.
 	Fix string `json:"fix"`
 }
 
@@ -73,7 +76,8 @@ type DoctorReport struct {
 // running; a poll waits up to about a minute on an idle task queue.
 const pollerFreshness = 2 * time.Minute
 
-// Doctor checks, in order: that Temporal answers, that the namespace
+// Doctor checks, in order: that the worker's key parses and whether claims
+// are accepted (a warning), that Temporal answers, that the namespace
 // exists, that trailgate's search attributes are registered with their
 // types, that a worker polls the task queue for workflows and activities,
 // and, for each organization, that its credentials reach its management
@@ -88,6 +92,7 @@ func Doctor(ctx context.Context, in DoctorInput) (DoctorReport, error) {
 		source = "defaults and environment (no configuration file)"
 	}
 	checks := []Check{{Name: "configuration", OK: true, Detail: source}}
+	checks = append(checks, identityChecks(cfg)...)
 	checks = append(checks, temporalChecks(ctx, in)...)
 	checks = append(checks, awsChecks(ctx, cfg, in.Timeout)...)
 
@@ -96,6 +101,26 @@ func Doctor(ctx context.Context, in DoctorInput) (DoctorReport, error) {
 		report.OK = report.OK && c.OK
 	}
 	return report, nil
+}
+
+// identityChecks look at how people prove who they are: the worker's key
+// must parse, or no decision can be proven; accepted claims are a warning.
+func identityChecks(cfg config.Config) []Check {
+	id := Check{Name: "identity"}
+	if key, err := workerKey(cfg); err != nil {
+		id.Detail = err.Error()
+		id.Fix = "set identity.worker_key to the key trailgate-worker --print-proof-key prints"
+	} else {
+		id.OK = true
+		id.Detail = fmt.Sprintf("proofs are sealed to worker key %s and signed for %s", key.Fingerprint(), cfg.STSEndpoint())
+	}
+	claims := Check{Name: "claims", OK: true, Detail: "claims are not accepted: every decision needs a proof of identity"}
+	if cfg.Identity.AllowClaims {
+		claims.Warn = true
+		claims.Detail = "claims are accepted: decisions typed with --as are taken on trust and marked claimed, not verified"
+		claims.Fix = "set identity.allow_claims to false where people can prove who they are with their AWS credentials"
+	}
+	return []Check{id, claims}
 }
 
 func temporalChecks(ctx context.Context, in DoctorInput) []Check {
@@ -374,11 +399,14 @@ func writeDoctorTable(w io.Writer, r DoctorReport) error {
 	fmt.Fprintln(tw, "CHECK\tSTATUS\tDETAIL")
 	for _, c := range r.Checks {
 		status := "ok"
-		if !c.OK {
+		switch {
+		case !c.OK:
 			status = "FAIL"
+		case c.Warn:
+			status = "warn"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, status, c.Detail)
-		if !c.OK && c.Fix != "" {
+		if (!c.OK || c.Warn) && c.Fix != "" {
 			fmt.Fprintf(tw, "\t\tfix: %s\n", c.Fix)
 		}
 	}
@@ -386,10 +414,24 @@ func writeDoctorTable(w io.Writer, r DoctorReport) error {
 		return fmt.Errorf("write doctor report: %w", err)
 	}
 	if r.OK {
-		_, err := fmt.Fprintf(w, "\nAll %d checks passed.\n", len(r.Checks))
+		warnings := ""
+		if n := warned(r); n > 0 {
+			warnings = fmt.Sprintf(" (%d with a warning)", n)
+		}
+		_, err := fmt.Fprintf(w, "\nAll %d checks passed%s.\n", len(r.Checks), warnings)
 		return err
 	}
 	return nil
+}
+
+func warned(r DoctorReport) int {
+	n := 0
+	for _, c := range r.Checks {
+		if c.Warn {
+			n++
+		}
+	}
+	return n
 }
 
 // failedChecks is the error of a doctor run that found something off:

@@ -18,6 +18,7 @@ import (
 	"github.com/trailgate/trailgate/internal/cli"
 	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/devserver"
+	"github.com/trailgate/trailgate/internal/proof"
 	"github.com/trailgate/trailgate/internal/temporalclient"
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -76,7 +77,12 @@ func TestDoctorAgainstDevDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	acts, err := activities.New(ctx, env.Config)
+	// Doctor sends no proof: any key will do for the worker.
+	key, err := proof.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts, err := activities.New(ctx, env.Config, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +99,7 @@ func TestDoctorAgainstDevDefault(t *testing.T) {
 	for r = doctor(t, env.ConfigFile); r.code != 0 && time.Now().Before(deadline); r = doctor(t, env.ConfigFile) {
 		time.Sleep(500 * time.Millisecond)
 	}
-	if r.code != 0 || !strings.Contains(r.stdout, "All 8 checks passed.") || strings.Contains(r.stdout, "FAIL") {
+	if r.code != 0 || !strings.Contains(r.stdout, "All 10 checks passed.") || strings.Contains(r.stdout, "FAIL") {
 		t.Fatalf("doctor against the dev default with its worker: want all green, got %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
@@ -117,7 +123,7 @@ func TestDoctorAgainstDevDefault(t *testing.T) {
 			t.Errorf("check %+v: want ok with a detail and no fix", c)
 		}
 	}
-	want := "configuration temporal namespace search-attributes worker aws/acme-prod aws/acme-staging aws/globex"
+	want := "configuration identity claims temporal namespace search-attributes worker aws/acme-prod aws/acme-staging aws/globex"
 	if !report.OK || r.code != 0 || strings.Join(names, " ") != want {
 		t.Fatalf("doctor --json: ok %v, exit status %d, checks %v; want ok, 0, %s", report.OK, r.code, names, want)
 	}
@@ -147,7 +153,7 @@ func TestDoctorAgainstDevDefault(t *testing.T) {
 			t.Errorf("check %s fix %q does not point at external_id", c.Name, c.Fix)
 		}
 	}
-	if !strings.Contains(r.stderr, "1 of 8 checks failed") {
+	if !strings.Contains(r.stderr, "1 of 10 checks failed") {
 		t.Errorf("stderr %q does not say how many checks failed", r.stderr)
 	}
 }

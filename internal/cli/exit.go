@@ -43,15 +43,16 @@ func usage(err error) error {
 	return &exitError{code: ExitUsage, err: err}
 }
 
-// refusal is a gate's refusal of a decision: the validator's reason, exit
-// status 2.
+// refusal is the worker's refusal of a decision or a request: a gate's
+// rule, or a proof of identity that does not hold. Exit status 2.
 type refusal struct {
-	changeID string
-	reason   string
+	// by is who refused: "change <id>", or "the worker".
+	by     string
+	reason string
 }
 
 func (r *refusal) Error() string {
-	return fmt.Sprintf("refused by change %s: %s", r.changeID, r.reason)
+	return fmt.Sprintf("refused by %s: %s", r.by, r.reason)
 }
 
 // changeOutcome is a change that ended without doing what was asked: exit
@@ -121,6 +122,7 @@ func explain(err error, changeID, doing string) error {
 		outcome  *changeOutcome
 		timeout  *client.WorkflowUpdateServiceTimeoutOrCanceledError
 		deadline *serviceerror.DeadlineExceeded
+		expired  *temporal.TimeoutError
 	)
 	switch {
 	case errors.As(err, &exit), errors.As(err, &refused), errors.As(err, &outcome):
@@ -132,8 +134,8 @@ func explain(err error, changeID, doing string) error {
 	case errors.As(err, &invalid):
 		return usage(fmt.Errorf("%s change %s: %s", doing, changeID, invalid.Message))
 	case errors.As(err, &app):
-		return &refusal{changeID: changeID, reason: app.Message()}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &timeout), errors.As(err, &deadline):
+		return &refusal{by: "change " + changeID, reason: app.Message()}
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &timeout), errors.As(err, &deadline), errors.As(err, &expired):
 		return fmt.Errorf("%s change %s: the worker did not answer in time (is trailgate-worker running? `trailgate doctor` checks); a decision sent may still be taken when it returns, and `trailgate status %s` will show it: %w", doing, changeID, changeID, err)
 	}
 	return fmt.Errorf("%s change %s: %w", doing, changeID, err)

@@ -295,8 +295,8 @@ func entryLine(e workflows.RecordEntry) string {
 		org = "change"
 	}
 	line := fmt.Sprintf("  %s  %-14s %-18s %s", e.At.UTC().Format("15:04:05"), org, e.Kind, shortError(e.Detail))
-	if len(e.People) > 0 {
-		line += " (" + strings.Join(e.People, ", ") + ")"
+	if people := entryPeople(e, personName); len(people) > 0 {
+		line += " (" + strings.Join(people, ", ") + ")"
 	}
 	return line
 }
@@ -312,7 +312,7 @@ func statusLine(p workflows.ChangeProgress) string {
 		parts = append(parts, fmt.Sprintf("%d failed (budget %d)", p.Failed, p.FailureBudget))
 	}
 	if p.Paused != nil {
-		parts = append(parts, fmt.Sprintf("paused by %s: %s", p.Paused.By, p.Paused.Reason))
+		parts = append(parts, fmt.Sprintf("paused by %s: %s", personName(p.Paused.Who), p.Paused.Reason))
 	}
 	switch {
 	case p.Awaiting == nil || p.Phase.Final():

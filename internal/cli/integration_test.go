@@ -26,22 +26,95 @@ import (
 )
 
 // world is trailgate running in this process (Temporal's server, the AWS
-// sandbox and a worker) and a configuration file for the CLI to use.
+// sandbox and a worker) and a configuration file for the CLI to use. The
+// people alice, bob, carol and dave each have an AWS profile of their name,
+// signing as the sandbox IAM user the worker's configuration maps to them;
+// mallory has a profile too, a sandbox user the worker maps to nobody. The
+// configuration's aws.profile is the operator account's.
 type world struct {
 	t          *testing.T
 	env        *testenv.Env
 	aws        *awssandbox.TestEnv
+	cfg        config.Config
 	configPath string
 }
 
 func startWorld(t *testing.T) *world {
 	t.Helper()
+	isolateAWS(t)
 	e := testenv.Start(t, testenv.Options{})
-	path := filepath.Join(t.TempDir(), "trailgate.yaml")
-	if err := config.WriteFile(path, e.Config); err != nil {
+	if e.Config.Identity.WorkerKey == "" || len(e.Config.People) == 0 {
+		t.Fatalf("testenv's configuration lacks the worker's key or its people: %+v %+v", e.Config.Identity, e.Config.People)
+	}
+	cfg := e.Config
+	cfg.AWS.ConfigFile, cfg.AWS.CredentialsFile = sharedProfiles(t, e)
+	cfg.AWS.Profile = operatorProfile
+	w := &world{t: t, env: e, aws: e.AWS, cfg: cfg, configPath: filepath.Join(t.TempDir(), "trailgate.yaml")}
+	w.writeConfig(func(*config.Config) {})
+	return w
+}
+
+// operatorProfile is the worker's own identity in the CLI's configuration
+// (aws.profile): doctor reaches the organizations with it, and no proof of a
+// person ever uses it.
+const operatorProfile = "operator"
+
+// sharedProfiles writes AWS config and credentials files with a profile
+// for each person of the sandbox and for mallory, as the dev default writes
+// its people's, and one for the operator account.
+func sharedProfiles(t *testing.T, e *testenv.Env) (configFile, credentialsFile string) {
+	t.Helper()
+	type profile struct{ name, keyID, secret string }
+	var profiles []profile
+	for _, p := range e.AWS.People {
+		u := e.AWS.Person(p.Name)
+		profiles = append(profiles, profile{u.Name, u.AccessKeyID, u.SecretAccessKey})
+	}
+	mallory, err := e.AWS.Sandbox.CreateUser(e.AWS.PeopleAccountID, "mallory")
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, env: e, aws: e.AWS, configPath: path}
+	profiles = append(profiles, profile{mallory.Name, mallory.AccessKeyID, mallory.SecretAccessKey},
+		profile{operatorProfile, e.AWS.Operator.AccessKeyID, e.AWS.Operator.SecretAccessKey})
+	var cfg, creds strings.Builder
+	for _, p := range profiles {
+		fmt.Fprintf(&cfg, "[profile %s]\nregion = %s\n", p.name, e.AWS.Sandbox.Region())
+		fmt.Fprintf(&creds, "[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", p.name, p.keyID, p.secret)
+	}
+	dir := t.TempDir()
+	configFile, credentialsFile = filepath.Join(dir, "aws-config"), filepath.Join(dir, "aws-credentials")
+	for path, text := range map[string]string{configFile: cfg.String(), credentialsFile: creds.String()} {
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return configFile, credentialsFile
+}
+
+// writeConfig changes the CLI's configuration file.
+func (w *world) writeConfig(change func(*config.Config)) {
+	w.t.Helper()
+	change(&w.cfg)
+	if err := config.WriteFile(w.configPath, w.cfg); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// withMallory copies a shared credentials file and adds the profile
+// mallory, who signs as the operator account: real AWS credentials that the
+// worker's configuration maps to no person.
+func withMallory(t *testing.T, credentialsFile string, operator awssandbox.Account) string {
+	t.Helper()
+	data, err := os.ReadFile(credentialsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = fmt.Appendf(data, "\n[mallory]\naws_access_key_id = %s\naws_secret_access_key = %s\n", operator.AccessKeyID, operator.SecretAccessKey)
+	path := filepath.Join(t.TempDir(), "aws-credentials")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // result is what a person sees of one command: its output and exit status.
@@ -141,6 +214,10 @@ func decodeJSON[T any](t *testing.T, r result) T {
 	return v
 }
 
+// verified is how a command prints a person the worker proved: name and
+// verified ARN.
+func verified(name string) string { return name + " (arn:aws:iam::" }
+
 func TestCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Temporal's server, the AWS sandbox and a worker")
@@ -155,12 +232,33 @@ func TestCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.expect(w.run("--config", bad, "list"), 2, "adress", "approvals.required")
-		w.expect(w.run("enable"), 2, "no organizations", "acme-prod, acme-staging, globex")
-		w.expect(w.run("enable", "--org", "initech", "--waves", "rest,1"), 2, "initech", "--waves")
+		w.expect(w.run("enable", "--profile", "dave"), 2, "no organizations", "acme-prod, acme-staging, globex")
+		w.expect(w.run("enable", "--org", "acme-prod", "--waves", "rest,1", "--profile", "dave"), 2, "--waves")
 		w.expect(w.run("approve"), 2, "one change ID")
 		w.expect(w.run("enable", "--all", "--bogus"), 2, "unknown flag")
 		w.expect(w.run("disable", "--all", "--window", "someday 02:00+1h"), 2, "maintenance window")
 		w.expect(w.run("plan", "rollout", "--all"), 2, "plan enable")
+		w.expect(w.run("enable", "--all", "--profile", "nobody"), 2, "AWS profile nobody (--profile): no such profile")
+		w.expect(w.run("whoami"), 2, "no AWS credentials to prove who you are: use --profile NAME or AWS_PROFILE")
+		w.expect(w.run("plan", "enable", "--org", "initech"), 2, "refused by the worker", "initech")
+	})
+
+	t.Run("whoami", func(t *testing.T) {
+		w.t = t
+		w.expect(w.run("whoami", "--profile", "carol"), 0, "Principal: arn:aws:iam::", ":user/carol (verified by STS)", "Person:    carol", "cloudtrail-admin", "claims not accepted")
+		r := w.run("whoami", "--profile", "alice", "--json")
+		w.expect(r, 0)
+		id := decodeJSON[workflows.Identity](t, r)
+		if id.Who.By != "alice" || !strings.HasSuffix(id.Who.ARN, ":user/alice") || id.Who.Claimed || id.Who.Proof != "" || !slices.Contains(id.Roles, workflows.RoleApprover) || id.Policy.RequiredApprovals != 2 {
+			t.Errorf("whoami --json: %+v", id)
+		}
+		w.expect(w.run("whoami", "--profile", "mallory"), 2, "refused by the worker", "is not mapped to any person")
+		w.expect(w.run("whoami", "--profile", "alice", "--as", "bob"), 2, "the proof is alice's", "not bob's")
+		r = w.run("whoami", "--as", "dave")
+		w.expect(r, 2, "no proof of identity")
+		if !strings.Contains(r.stderr, "dave goes as a claim") {
+			t.Errorf("a claim must be announced as one: %s", r)
+		}
 	})
 
 	t.Run("plan reads and leaves AWS untouched", func(t *testing.T) {
@@ -185,8 +283,20 @@ func TestCLI(t *testing.T) {
 
 	t.Run("unknown change", func(t *testing.T) {
 		w.t = t
-		for _, cmd := range [][]string{{"approve", "nope", "--as", "alice"}, {"status", "nope"}, {"record", "nope"}, {"cancel", "nope", "--reason", "x"}} {
+		for _, cmd := range [][]string{{"approve", "nope", "--profile", "alice"}, {"status", "nope"}, {"record", "nope"}, {"cancel", "nope", "--reason", "x", "--profile", "alice"}} {
 			w.expect(w.run(cmd...), 2, "no change nope; `trailgate list` shows the changes")
+		}
+	})
+
+	t.Run("a refused request ends the change at once, with the attempt on record", func(t *testing.T) {
+		w.t = t
+		const id = "enable-refused-cli-test"
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--profile", "mallory"), 2, "refused by the worker", "is not mapped to any person")
+		w.expect(w.run("status", id), 1, "rejected")
+		w.expect(w.run("record", id), 0, "| refused |", "request refused")
+		w.expect(w.run("enable", "--org", "initech", "--change-id", id+"-org", "--profile", "dave"), 2, "refused by the worker", "initech")
+		if st := w.readAWS(); st["globex"].enabled() {
+			t.Fatalf("a refused request changed globex: %+v", st["globex"])
 		}
 	})
 
@@ -194,23 +304,26 @@ func TestCLI(t *testing.T) {
 	t.Run("enable in two waves with refusals at the gate", func(t *testing.T) {
 		w.t = t
 		w.expect(w.run("enable", "--org", "acme-prod", "--org", "acme-staging", "--waves", "1,rest", "--approve-every-wave",
-			"--change-id", enableID, "--reason", "CHG-1", "--as", "dave"), 0, "Change "+enableID+" started", "/namespaces/default/workflows/"+enableID)
-		w.expect(w.run("enable", "--all", "--change-id", enableID, "--as", "dave"), 2, "already exists")
+			"--change-id", enableID, "--reason", "CHG-1", "--profile", "dave"), 0, "Change "+enableID+" started", "requested by "+verified("dave"), ":user/dave)", "/namespaces/default/workflows/"+enableID)
+		w.expect(w.run("enable", "--all", "--change-id", enableID, "--profile", "dave"), 2, "already exists")
 		w.expect(w.run("status", enableID, "--watch", "--until-gate"), 0, "awaits 2 approval(s) of wave 1 from alice, bob")
 
-		w.expect(w.run("confirm-cleanup", enableID, "--as", "carol"), 2, "no organization awaits cleanup confirmation")
-		w.expect(w.run("approve", enableID, "--as", "dave"), 2, "dave requested this change and cannot approve it")
-		w.expect(w.run("approve", enableID, "--as", "mallory"), 2, "mallory is not an approver")
-		w.expect(w.run("approve", enableID, "--as", "alice", "--comment", "CAB ok"), 0, "alice approved change "+enableID)
-		w.expect(w.run("approve", enableID, "--as", "alice"), 2, "alice has already approved this change")
-		w.expect(w.run("approve", enableID, "--as", "bob", "--wave", "2"), 2, "not wave 2")
-		w.expect(w.run("resume", enableID, "--as", "dave"), 2, "is not paused")
-		w.expect(w.run("approve", enableID, "--as", "bob", "--wait"), 0, "awaits 2 approval(s) of wave 2")
+		w.expect(w.run("confirm-cleanup", enableID, "--profile", "carol"), 2, "no organization awaits cleanup confirmation")
+		w.expect(w.run("approve", enableID, "--profile", "dave"), 2, "dave requested this change and cannot approve it")
+		w.expect(w.run("approve", enableID, "--profile", "mallory"), 2, "is not mapped to any person")
+		w.expect(w.run("approve", enableID, "--profile", "alice", "--as", "bob"), 2, "the proof is alice's")
+		r := w.run("approve", enableID, "--as", "alice")
+		w.expect(r, 2, "no proof of identity")
+		w.expect(w.run("approve", enableID, "--profile", "alice", "--comment", "CAB ok"), 0, verified("alice"), "approved change "+enableID+" (wave 1 of 2)")
+		w.expect(w.run("approve", enableID, "--profile", "alice"), 2, "alice has already approved this wave")
+		w.expect(w.run("approve", enableID, "--profile", "bob", "--wave", "2"), 2, "not wave 2")
+		w.expect(w.run("resume", enableID, "--profile", "dave"), 2, "is not paused")
+		w.expect(w.run("approve", enableID, "--profile", "bob", "--wait"), 0, verified("bob"), "awaits 2 approval(s) of wave 2")
 		if st := w.readAWS(); !st["acme-prod"].enabled() || st["acme-staging"].enabled() {
 			t.Fatalf("after wave 1 only acme-prod must be enabled: %v", st)
 		}
-		w.expect(w.run("approve", enableID, "--as", "alice"), 0)
-		w.expect(w.run("approve", enableID, "--as", "bob", "--wait"), 0, "succeeded")
+		w.expect(w.run("approve", enableID, "--profile", "alice"), 0, "(wave 2 of 2)")
+		w.expect(w.run("approve", enableID, "--profile", "bob", "--wait"), 0, "succeeded")
 
 		st := w.readAWS()
 		for _, org := range []string{"acme-prod", "acme-staging"} {
@@ -225,8 +338,8 @@ func TestCLI(t *testing.T) {
 
 	t.Run("an ended change refuses decisions", func(t *testing.T) {
 		w.t = t
-		w.expect(w.run("approve", enableID, "--as", "alice"), 2, "has already ended (succeeded)")
-		w.expect(w.run("pause", enableID, "--as", "alice", "--reason", "late"), 2, "has already ended")
+		w.expect(w.run("approve", enableID, "--profile", "alice"), 2, "has already ended (succeeded)")
+		w.expect(w.run("pause", enableID, "--profile", "alice", "--reason", "late"), 2, "has already ended")
 	})
 
 	t.Run("status, list and record", func(t *testing.T) {
@@ -237,7 +350,16 @@ func TestCLI(t *testing.T) {
 		if p.Phase != workflows.PhaseSucceeded || len(p.Waves) != 2 || p.Requester != "dave" || len(p.Waves[0].Approvals) != 2 {
 			t.Errorf("status --json: %+v", p)
 		}
-		w.expect(w.run("status", enableID), 0, "succeeded", "acme-staging")
+		if !strings.HasSuffix(p.RequestedBy.ARN, ":user/dave") || p.RequestedBy.Claimed || p.Policy == nil || p.Policy.RequiredApprovals != 2 || p.Policy.AllowClaims {
+			t.Errorf("status --json: requested by %+v, policy %+v", p.RequestedBy, p.Policy)
+		}
+		for _, d := range p.Waves[0].Approvals {
+			if !strings.HasSuffix(d.ARN, ":user/"+d.By) || d.Claimed || d.Proof != "" || d.Nonce != "" {
+				t.Errorf("an approval as recorded: %+v", d.Who)
+			}
+		}
+		w.expect(w.run("status", enableID), 0, "succeeded", "acme-staging", "requested by "+verified("dave"),
+			"Policy:   2 approval(s) from alice, bob; CloudTrail administrators: carol; claims not accepted")
 
 		r = w.run("list", "--json")
 		w.expect(r, 0)
@@ -255,7 +377,9 @@ func TestCLI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"# Change " + enableID, "alice (CAB ok), bob", "### acme-prod", "Evidence read back from AWS", "| approved | alice |", "| acme-prod | mutation |"} {
+		for _, want := range []string{"# Change " + enableID, "| Requested by | " + verified("dave"), "| Policy in force | 2 approval(s)",
+			verified("alice"), ":user/alice): CAB ok; " + verified("bob"), "### acme-prod", "Evidence read back from AWS",
+			"| approved | " + verified("alice"), "| refused | " + verified("dave"), "cannot approve it", "is not mapped to any person", "| acme-prod | mutation |"} {
 			if !strings.Contains(string(text), want) {
 				t.Errorf("the Markdown record lacks %q:\n%s", want, text)
 			}
@@ -268,16 +392,21 @@ func TestCLI(t *testing.T) {
 		}) {
 			t.Errorf("the JSON record lacks the organizations' mutations: %+v", rec)
 		}
+		if !slices.ContainsFunc(rec.Entries, func(e workflows.RecordEntry) bool {
+			return e.Kind == "approved" && len(e.Identities) == 1 && e.Identities[0].By == "alice" && strings.HasSuffix(e.Identities[0].ARN, ":user/alice")
+		}) {
+			t.Errorf("the JSON record lacks alice's approval with her verified ARN: %+v", rec.Entries)
+		}
 	})
 
 	const disableID = "disable-cli-test"
 	t.Run("a rejected disable exits 1 and changes nothing", func(t *testing.T) {
 		w.t = t
-		w.expect(w.run("disable", "--org", "acme-prod", "--change-id", disableID, "--as", "dave"), 0)
+		w.expect(w.run("disable", "--org", "acme-prod", "--change-id", disableID, "--profile", "dave"), 0)
 		w.expect(w.run("status", disableID, "--watch", "--until-gate"), 0, "cleanup confirmation", "carol")
-		w.expect(w.run("approve", disableID, "--as", "alice"), 2, "not awaiting approval")
-		w.expect(w.run("confirm-cleanup", disableID, "--as", "alice"), 2, "alice is not a CloudTrail administrator")
-		w.expect(w.run("reject", disableID, "--as", "alice", "--comment", "not this week", "--wait"), 1, "rejected")
+		w.expect(w.run("approve", disableID, "--profile", "alice"), 2, "not awaiting approval")
+		w.expect(w.run("confirm-cleanup", disableID, "--profile", "alice"), 2, "alice is not a CloudTrail administrator")
+		w.expect(w.run("reject", disableID, "--profile", "alice", "--comment", "not this week", "--wait"), 1, verified("alice"), "rejected")
 		w.expect(w.run("status", disableID), 1, "rejected")
 		if st := w.readAWS(); !st["acme-prod"].enabled() {
 			t.Fatalf("a rejected disable must leave trusted access on: %+v", st["acme-prod"])
@@ -287,14 +416,14 @@ func TestCLI(t *testing.T) {
 	t.Run("pause, resume and cancel", func(t *testing.T) {
 		w.t = t
 		const id = "enable-globex-cli-test"
-		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--as", "dave"), 0)
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--profile", "dave"), 0)
 		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits 2 approval(s)")
-		w.expect(w.run("pause", id, "--as", "dave"), 2, "--reason")
-		w.expect(w.run("pause", id, "--as", "mallory", "--reason", "x"), 2, "mallory may not steer")
-		w.expect(w.run("pause", id, "--as", "dave", "--reason", "freeze"), 0, "dave paused change "+id)
+		w.expect(w.run("pause", id, "--profile", "dave"), 2, "--reason")
+		w.expect(w.run("pause", id, "--profile", "carol", "--reason", "x"), 2, "carol may not steer")
+		w.expect(w.run("pause", id, "--profile", "dave", "--reason", "freeze"), 0, verified("dave"), "paused change "+id)
 		w.expect(w.run("status", id), 0, "paused by dave: freeze")
-		w.expect(w.run("resume", id, "--as", "alice"), 0, "alice resumed change "+id)
-		r := w.run("cancel", id, "--as", "bob", "--reason", "not needed", "--wait", "--json")
+		w.expect(w.run("resume", id, "--profile", "alice"), 0, verified("alice"), "resumed change "+id)
+		r := w.run("cancel", id, "--profile", "bob", "--reason", "not needed", "--wait", "--json")
 		w.expect(r, 1)
 		if p := decodeJSON[workflows.ChangeProgress](t, r); p.Phase != workflows.PhaseCancelled {
 			t.Errorf("cancel --wait --json: phase %s, want cancelled", p.Phase)
@@ -307,18 +436,18 @@ func TestCLI(t *testing.T) {
 	const stagingDisableID = "disable-staging-cli-test"
 	t.Run("a disable waits for an acknowledged cleanup confirmation while trails remain", func(t *testing.T) {
 		w.t = t
-		w.expect(w.run("disable", "--org", "acme-staging", "--change-id", stagingDisableID, "--as", "dave"), 0)
+		w.expect(w.run("disable", "--org", "acme-staging", "--change-id", stagingDisableID, "--profile", "dave"), 0)
 		w.expect(w.run("status", stagingDisableID, "--watch", "--until-gate"), 0, "awaits cleanup confirmation", "carol")
-		w.expect(w.run("confirm-cleanup", stagingDisableID, "--as", "carol", "--org", "globex"), 2, "organization globex is not part of change "+stagingDisableID)
-		w.expect(w.run("confirm-cleanup", stagingDisableID, "--as", "carol", "--wait"), 0,
+		w.expect(w.run("confirm-cleanup", stagingDisableID, "--profile", "carol", "--org", "globex"), 2, "organization globex is not part of change "+stagingDisableID)
+		w.expect(w.run("confirm-cleanup", stagingDisableID, "--profile", "carol", "--wait"), 0, verified("carol"),
 			"organization trails remained", "--acknowledge-member-logging-stops", "awaits cleanup confirmation")
 		if st := w.readAWS(); !st["acme-staging"].enabled() {
 			t.Fatalf("a confirmation without acknowledgement must not disable: %+v", st["acme-staging"])
 		}
-		w.expect(w.run("confirm-cleanup", stagingDisableID, "--as", "carol", "--acknowledge-member-logging-stops", "--org", "acme-staging", "--wait"), 0,
+		w.expect(w.run("confirm-cleanup", stagingDisableID, "--profile", "carol", "--acknowledge-member-logging-stops", "--org", "acme-staging", "--wait"), 0,
 			"awaits 2 approval(s)")
-		w.expect(w.run("approve", stagingDisableID, "--as", "alice"), 0)
-		w.expect(w.run("approve", stagingDisableID, "--as", "bob", "--wait"), 0, "succeeded")
+		w.expect(w.run("approve", stagingDisableID, "--profile", "alice"), 0)
+		w.expect(w.run("approve", stagingDisableID, "--profile", "bob", "--wait"), 0, "succeeded")
 		st := w.readAWS()
 		if st["acme-staging"].enabled() || len(st["acme-staging"].Trails) != 1 || !st["acme-staging"].Role {
 			t.Fatalf("after the disable, trusted access is off and the trail and the role remain: %+v", st["acme-staging"])
@@ -327,12 +456,12 @@ func TestCLI(t *testing.T) {
 
 	t.Run("rollback", func(t *testing.T) {
 		w.t = t
-		w.expect(w.run("rollback", enableID, "--as", "dave"), 2, "a rollback re-enables trusted access after a disable")
-		w.expect(w.run("rollback", stagingDisableID, "--as", "dave", "--reason", "member accounts need their trail"), 0, stagingDisableID+"-rollback started")
-		w.expect(w.run("rollback", stagingDisableID, "--as", "dave"), 2, "already exists")
+		w.expect(w.run("rollback", enableID, "--profile", "dave"), 2, "a rollback re-enables trusted access after a disable")
+		w.expect(w.run("rollback", stagingDisableID, "--profile", "dave", "--reason", "member accounts need their trail"), 0, stagingDisableID+"-rollback started", "requested by "+verified("dave"))
+		w.expect(w.run("rollback", stagingDisableID, "--profile", "dave"), 2, "already exists")
 		w.expect(w.run("status", stagingDisableID+"-rollback", "--watch", "--until-gate"), 0, "awaits 2 approval(s)")
-		w.expect(w.run("approve", stagingDisableID+"-rollback", "--as", "alice"), 0)
-		r := w.run("approve", stagingDisableID+"-rollback", "--as", "bob", "--wait", "--json")
+		w.expect(w.run("approve", stagingDisableID+"-rollback", "--profile", "alice"), 0)
+		r := w.run("approve", stagingDisableID+"-rollback", "--profile", "bob", "--wait", "--json")
 		w.expect(r, 0)
 		if p := decodeJSON[workflows.ChangeProgress](t, r); p.Action != workflows.ActionRollback || p.Phase != workflows.PhaseRolledBack {
 			t.Errorf("rollback: %+v", p)
@@ -348,10 +477,10 @@ func TestCLI(t *testing.T) {
 		w.aws.Sandbox.SetFaults([]awssandbox.Fault{{Service: "organizations", Operation: "EnableAWSServiceAccess", AccountID: globex, Error: "AccessDeniedException"}})
 		defer w.aws.Sandbox.SetFaults(nil)
 		const id = "enable-denied-cli-test"
-		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--as", "dave"), 0)
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--profile", "dave"), 0)
 		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits")
-		w.expect(w.run("approve", id, "--as", "alice"), 0)
-		w.expect(w.run("approve", id, "--as", "bob", "--wait"), 1, "ended halted", "globex: ", "AccessDenied")
+		w.expect(w.run("approve", id, "--profile", "alice"), 0)
+		w.expect(w.run("approve", id, "--profile", "bob", "--wait"), 1, "ended halted", "globex: ", "AccessDenied")
 		w.expect(w.run("status", id), 1, "halted", "error: ")
 		r := w.run("status", id, "--json")
 		w.expect(r, 1)
@@ -368,10 +497,10 @@ func TestCLI(t *testing.T) {
 		w.t = t
 		const id = "enable-window-cli-test"
 		opens := time.Now().UTC().Add(12 * time.Hour).Format("15:04")
-		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--window", opens+"+1h", "--as", "dave"), 0)
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--window", opens+"+1h", "--profile", "dave"), 0)
 		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits")
-		w.expect(w.run("approve", id, "--as", "alice"), 0)
-		w.expect(w.run("approve", id, "--as", "bob"), 0)
+		w.expect(w.run("approve", id, "--profile", "alice"), 0)
+		w.expect(w.run("approve", id, "--profile", "bob"), 0)
 		r := w.run("status", id, "--json")
 		for i := 0; i < 50 && !strings.Contains(r.stdout, `"phase": "awaiting-window"`); i++ {
 			time.Sleep(100 * time.Millisecond)
@@ -381,7 +510,7 @@ func TestCLI(t *testing.T) {
 			t.Fatalf("want the change awaiting the window at %s: %+v", opens, p)
 		}
 		w.expect(w.run("status", id), 0, "awaiting-window", "waits for the next maintenance window, which opens at")
-		w.expect(w.run("cancel", id, "--as", "dave", "--reason", "not tonight", "--wait"), 1, "cancelled")
+		w.expect(w.run("cancel", id, "--profile", "dave", "--reason", "not tonight", "--wait"), 1, "cancelled")
 		if st := w.readAWS(); st["globex"].enabled() {
 			t.Errorf("nothing may change outside the window: %+v", st["globex"])
 		}
@@ -390,12 +519,39 @@ func TestCLI(t *testing.T) {
 	t.Run("no worker", func(t *testing.T) {
 		w.t = t
 		const id = "enable-no-worker-cli-test"
-		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--as", "dave"), 0)
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--profile", "dave"), 0)
 		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits")
 		w.env.StopWorker()
 		defer w.env.StartWorker(activities.Polling{})
 		decisionTimeout = 2 * time.Second
 		defer func() { decisionTimeout = 30 * time.Second }()
-		w.expect(w.run("approve", id, "--as", "alice"), 1, "the worker did not answer in time", "trailgate doctor")
+		w.expect(w.run("approve", id, "--profile", "alice", "--wave", "1"), 1, "the worker did not answer in time", "trailgate doctor")
+	})
+
+	// A worker whose configuration accepts claims takes a name typed with
+	// --as, without AWS credentials, on trust and marks it so in every
+	// record; a proof still has to be the named person's.
+	t.Run("claims, where the worker accepts them", func(t *testing.T) {
+		w.t = t
+		w.env.StopWorker()
+		w.env.Config.Identity.AllowClaims = true
+		w.env.StartWorker(activities.Polling{})
+		w.writeConfig(func(c *config.Config) { c.Identity.AllowClaims = true })
+		const id = "enable-claims-cli-test"
+		r := w.run("enable", "--org", "globex", "--change-id", id, "--as", "dave")
+		w.expect(r, 0, "requested by dave (claimed, not verified)")
+		if !strings.Contains(r.stderr, "dave goes as a claim") {
+			t.Errorf("a claim must be announced as one: %s", r)
+		}
+		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits 2 approval(s)")
+		w.expect(w.run("status", id), 0, "requested by dave (claimed, not verified)", "claims accepted")
+		w.expect(w.run("approve", id, "--as", "dave"), 2, "dave requested this change and cannot approve it")
+		w.expect(w.run("approve", id, "--profile", "alice", "--as", "bob"), 2, "the proof is alice's")
+		w.expect(w.run("approve", id, "--as", "alice"), 0, "alice (claimed, not verified) approved change "+id)
+		w.expect(w.run("approve", id, "--profile", "bob"), 0, verified("bob"), "approved change "+id)
+		w.expect(w.run("whoami", "--as", "carol"), 0, "carol is claimed, not verified", "cloudtrail-admin")
+		w.expect(w.run("doctor"), 0, "claims are accepted: decisions typed with --as are taken on trust and marked claimed, not verified")
+		w.expect(w.run("record", id), 0, "| Requested by | dave (claimed, not verified) |", "alice (claimed, not verified); "+verified("bob"))
+		w.expect(w.run("cancel", id, "--as", "dave", "--reason", "done testing claims", "--wait"), 1, "cancelled")
 	})
 }

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -43,26 +40,16 @@ func Plan(ctx context.Context, s *session, in PlanCommandInput) error {
 	if err := in.validate(s.cfg); err != nil {
 		return err
 	}
-	id := "plan-" + newChangeID(in.Action, s.now())
-	pctx, cancel := context.WithTimeout(ctx, planTimeout)
-	defer cancel()
-	run, err := s.client.ExecuteWorkflow(pctx, client.StartWorkflowOptions{
-		ID:                    id,
-		TaskQueue:             s.cfg.Temporal.TaskQueue,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowRunTimeout:    planTimeout,
-		StaticSummary:         fmt.Sprintf("plan: what %s would change", in.Action),
-	}, workflows.PlanWorkflowName, workflows.PlanInput{
-		Action:        in.Action,
-		Organizations: selectOrganizations(s.cfg, in.Organizations, in.All),
-		Trail:         s.cfg.Trail,
-	})
-	if err != nil {
-		return explain(err, id, "start the plan")
-	}
 	var res workflows.PlanResult
-	if err := run.Get(pctx, &res); err != nil {
-		return fmt.Errorf("plan %s on %d organization(s): %w", in.Action, len(in.Organizations), err)
+	if err := s.ask(ctx, question{
+		workflowID: "plan-" + newChangeID(in.Action, s.now()),
+		workflow:   workflows.PlanWorkflowName,
+		input:      workflows.PlanInput{Action: in.Action, Organizations: selectedNames(s.cfg, in.Organizations, in.All)},
+		summary:    fmt.Sprintf("plan: what %s would change", in.Action),
+		timeout:    planTimeout,
+		doing:      "plan " + string(in.Action),
+	}, &res); err != nil {
+		return err
 	}
 	if s.json {
 		if err := writeJSON(s.stdout, res); err != nil {
@@ -122,72 +109,4 @@ func writePlan(w io.Writer, res workflows.PlanResult) {
 			}
 		}
 	}
-}
-
-// RollbackCommandInput starts the rollback of a change: `trailgate
-// rollback`. A rollback re-enables trusted access on the original change's
-// organizations and verifies that their organization trails log again.
-type RollbackCommandInput struct {
-	ChangeID string
-	// RollbackID names the new change; empty means <change-id>-rollback.
-	RollbackID string
-	Reason     string
-	As         string
-	Wait       bool
-}
-
-func (in RollbackCommandInput) validate() error {
-	problems := changeIDProblems(in.ChangeID)
-	if in.RollbackID != "" {
-		if err := workflows.ValidateChangeID(in.RollbackID); err != nil {
-			problems = append(problems, err.Error())
-		}
-	}
-	return problemsError(problems)
-}
-
-// Rollback starts a change with action rollback over the organizations of
-// an ended disable change.
-func Rollback(ctx context.Context, s *session, in RollbackCommandInput) error {
-	if err := in.validate(); err != nil {
-		return err
-	}
-	requester, err := actingIdentity(in.As, s.identity)
-	if err != nil {
-		return err
-	}
-	orig, e, err := s.progress(ctx, in.ChangeID)
-	if err != nil {
-		return err
-	}
-	if e.Running() {
-		return usage(fmt.Errorf("change %s is still running (%s): cancel it first (`trailgate cancel %s --reason ...`), then roll it back", in.ChangeID, orig.Phase, in.ChangeID))
-	}
-	if orig.Action != workflows.ActionDisable {
-		return usage(fmt.Errorf("change %s was %s, not disable: a rollback re-enables trusted access after a disable; to undo an enable, start `trailgate disable`", in.ChangeID, orig.Action))
-	}
-	names := make([]string, 0, len(orig.Targets))
-	for _, t := range orig.Targets {
-		names = append(names, t.Organization)
-	}
-	if problems := selectionProblems(s.cfg, names, false); len(problems) > 0 {
-		return problemsError(append([]string{fmt.Sprintf("change %s names organizations the configuration lacks", in.ChangeID)}, problems...))
-	}
-	id := in.RollbackID
-	if id == "" {
-		id = in.ChangeID + "-rollback"
-		if err := workflows.ValidateChangeID(id); err != nil {
-			return usage(fmt.Errorf("%w; choose one with --change-id", err))
-		}
-	}
-	reason := strings.TrimSpace(in.Reason)
-	if reason == "" {
-		reason = "rollback of change " + in.ChangeID
-	}
-	cmd := ChangeCommandInput{Action: workflows.ActionRollback, Organizations: names, ChangeID: id, Reason: reason}
-	ci, err := cmd.changeInput(s.cfg, requester, s.now())
-	if err != nil {
-		return err
-	}
-	return s.startChange(ctx, ci, in.Wait)
 }

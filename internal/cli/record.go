@@ -84,7 +84,10 @@ func writeMarkdown(w io.Writer, rec ChangeRecord) error {
 	}
 	row("Change ID", "`"+p.ChangeID+"`")
 	row("Action", string(p.Action)+" trusted access for `cloudtrail.amazonaws.com`")
-	row("Requested by", p.Requester)
+	row("Requested by", requestedBy(p))
+	if p.Policy != nil {
+		row("Policy in force", policyText(*p.Policy))
+	}
 	row("Reason", p.Reason)
 	row("Outcome", outcomeWord(p))
 	row("Organizations", fmt.Sprintf("%d (%d done, %d failed; failure budget %d)", len(p.Targets), p.Done(), p.Failed, p.FailureBudget))
@@ -94,7 +97,7 @@ func writeMarkdown(w io.Writer, rec ChangeRecord) error {
 		row("Temporal", fmt.Sprintf("[%s](%s)", p.ChangeID, rec.TemporalURL))
 	}
 	if p.Paused != nil {
-		row("Paused", fmt.Sprintf("by %s: %s", p.Paused.By, p.Paused.Reason))
+		row("Paused", fmt.Sprintf("by %s: %s", p.Paused.Who, p.Paused.Reason))
 	}
 	if p.Awaiting != nil && !p.Phase.Final() {
 		row("Awaiting", fmt.Sprintf("%s%s since %s (expires %s)", p.Awaiting.What, whoSuffix(p.Awaiting.Who), stamp(p.Awaiting.Since), stamp(p.Awaiting.Expires)))
@@ -125,7 +128,7 @@ func writeMarkdown(w io.Writer, rec ChangeRecord) error {
 	} else {
 		b.WriteString("| Time (UTC) | Organization | Event | People | Detail |\n|---|---|---|---|---|\n")
 		for _, e := range rec.Entries {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), cell(orDash(e.Organization)), e.Kind, cell(orDash(strings.Join(e.People, ", "))), cell(e.Detail))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), cell(orDash(e.Organization)), e.Kind, cell(orDash(strings.Join(entryPeople(e, workflows.Who.String), "; "))), cell(e.Detail))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -222,13 +225,27 @@ func decisionsText(ds []workflows.Decision) string {
 	}
 	parts := make([]string, 0, len(ds))
 	for _, d := range ds {
-		s := d.By
+		s := d.Who.String()
 		if d.Comment != "" {
-			s += " (" + d.Comment + ")"
+			s += ": " + d.Comment
 		}
 		parts = append(parts, s)
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
+}
+
+// entryPeople are the people of a record entry, each as show says: as
+// proven (name and verified ARN, or marked claimed) where the entry keeps
+// identities, else by name.
+func entryPeople(e workflows.RecordEntry, show func(workflows.Who) string) []string {
+	if len(e.Identities) == 0 {
+		return e.People
+	}
+	people := make([]string, 0, len(e.Identities))
+	for _, w := range e.Identities {
+		people = append(people, show(w))
+	}
+	return people
 }
 
 // cell makes text safe inside a Markdown table cell.

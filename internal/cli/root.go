@@ -139,15 +139,18 @@ func newDoctorCommand(stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that Temporal, the worker and every organization's AWS access are ready",
-		Long: `Check, in order: Temporal answers; the namespace exists; trailgate's search
-attributes are registered with their types; a worker polls the task queue; and,
-for each organization, its credentials (role_arn or the default chain) reach its
+		Long: `Check, in order: identity.worker_key parses (decisions are sealed to it);
+whether claims are accepted (identity.allow_claims: a warning, not a failure);
+Temporal answers; the namespace exists; trailgate's search attributes are
+registered with their types; a worker polls the task queue; and, for each
+organization, its credentials (role_arn or the default chain) reach its
 management account, which runs all features.
 
 Prints a table (CHECK, STATUS, DETAIL, FIX) or, with --json:
-  {"ok": bool, "checks": [{"name": string, "ok": bool, "detail": string, "fix": string}]}
-Check names: configuration, temporal, namespace, search-attributes, worker,
-aws/<organization> (or organizations when none is configured).
+  {"ok": bool, "checks": [{"name": string, "ok": bool, "warn"?: bool, "detail": string, "fix": string}]}
+Check names: configuration, identity, claims, temporal, namespace,
+search-attributes, worker, aws/<organization> (or organizations when none is
+configured).
 
 Exit status: 0 every check passed, 1 a check failed, 2 usage or configuration error.`,
 		Example: "  trailgate doctor\n  trailgate --config .trailgate/trailgate.yaml doctor --json",

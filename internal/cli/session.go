@@ -34,9 +34,20 @@ type session struct {
 	tty   bool
 	width int
 	// poll is how often a followed change is asked for its progress.
-	poll     time.Duration
+	poll time.Duration
+	// identity finds who runs a decision command.
 	identity identitySources
 	now      func() time.Time
+}
+
+// person finds who runs a decision command, ready to prove it. A person
+// without AWS credentials is told that their name goes as a claim.
+func (s *session) person(ctx context.Context, f IdentityFlags) (person, error) {
+	p, err := s.identity.person(ctx, s.cfg, f)
+	if err == nil && p.claims() {
+		fmt.Fprintf(s.stderr, "trailgate: no AWS credentials prove who you are: %s goes as a claim, which the worker accepts only where its identity.allow_claims is true (else use --profile NAME or AWS_PROFILE)\n", p.name)
+	}
+	return p, err
 }
 
 // decisionTimeout bounds how long a command waits for the worker to take a
@@ -175,18 +186,61 @@ func (s *session) result(ctx context.Context, changeID string) (workflows.Change
 }
 
 // failedProgress reads the ChangeProgress a failed change carries in its
-// ChangeFailed error.
+// error: a ChangeFailed error, or the refusal of its request.
 func failedProgress(err error) (workflows.ChangeProgress, bool) {
 	var (
 		p   workflows.ChangeProgress
 		app *temporal.ApplicationError
 	)
-	if errors.As(err, &app) && app.Type() == workflows.ErrChangeFailed && app.HasDetails() {
-		if app.Details(&p) == nil {
+	if errors.As(err, &app) && app.HasDetails() {
+		if app.Details(&p) == nil && p.ChangeID != "" {
 			return p, true
 		}
 	}
 	return p, false
+}
+
+// question is a short workflow that changes nothing, run on the worker's
+// task queue for its answer: a plan, or who a proof proves.
+type question struct {
+	workflowID string
+	workflow   string
+	input      any
+	summary    string
+	timeout    time.Duration
+	// doing says what was asked, for errors: "plan enable".
+	doing string
+}
+
+// ask runs a question and reads its answer. An application error is the
+// worker's refusal, with its reason (exit status 2).
+func (s *session) ask(ctx context.Context, q question, answer any) error {
+	qctx, cancel := context.WithTimeout(ctx, q.timeout)
+	defer cancel()
+	run, err := s.client.ExecuteWorkflow(qctx, client.StartWorkflowOptions{
+		ID:                       q.workflowID,
+		TaskQueue:                s.cfg.Temporal.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionTimeout: q.timeout,
+		StaticSummary:            q.summary,
+	}, q.workflow, q.input)
+	if err != nil {
+		return fmt.Errorf("%s: %w", q.doing, err)
+	}
+	err = run.Get(qctx, answer)
+	var (
+		app     *temporal.ApplicationError
+		expired *temporal.TimeoutError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &app):
+		return &refusal{by: "the worker", reason: app.Message()}
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &expired):
+		return fmt.Errorf("%s: the worker did not answer within %s (is trailgate-worker running on task queue %s? `trailgate doctor` checks)", q.doing, q.timeout, s.cfg.Temporal.TaskQueue)
+	}
+	return fmt.Errorf("%s: %w", q.doing, err)
 }
 
 // keyword reads a Keyword search attribute's value; empty when unset.

@@ -87,9 +87,12 @@ func (s *session) printStatus(p workflows.ChangeProgress, e changeExecution) err
 // writeStatus prints a change for people: what, who, where it stands, its
 // waves and organizations, and what it waits for.
 func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, link string) {
-	fmt.Fprintf(w, "Change %s: %s, requested by %s\n", p.ChangeID, actionPhrase(p.Action), p.Requester)
+	fmt.Fprintf(w, "Change %s: %s, requested by %s\n", p.ChangeID, actionPhrase(p.Action), requestedBy(p))
 	if p.Reason != "" {
 		fmt.Fprintf(w, "  Reason:   %s\n", p.Reason)
+	}
+	if p.Policy != nil {
+		fmt.Fprintf(w, "  Policy:   %s\n", policyText(*p.Policy))
 	}
 	if !e.Started.IsZero() {
 		fmt.Fprintf(w, "  Started:  %s\n", e.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
@@ -157,9 +160,45 @@ func approvers(ds []workflows.Decision) string {
 	}
 	names := make([]string, 0, len(ds))
 	for _, d := range ds {
-		names = append(names, d.By)
+		names = append(names, personName(d.Who))
 	}
 	return strings.Join(names, ", ")
+}
+
+// personName is a person as status lines show them: their name, marked
+// when it was claimed rather than proven.
+func personName(w workflows.Who) string {
+	if w.Claimed {
+		return w.By + " (claimed)"
+	}
+	return w.By
+}
+
+// requestedBy is the requester of a change as the worker proved them:
+// "dave (arn:…)", or "dave (claimed, not verified)".
+func requestedBy(p workflows.ChangeProgress) string {
+	if p.RequestedBy.By != "" {
+		return p.RequestedBy.String()
+	}
+	return orDash(p.Requester)
+}
+
+// policyText is the gate policy in force, in one line: approvals, from
+// whom, the CloudTrail administrators, and whether claims are accepted.
+func policyText(p workflows.GatePolicy) string {
+	approvers := "any proven person but the requester"
+	if len(p.Approvers) > 0 {
+		approvers = strings.Join(p.Approvers, ", ")
+	}
+	claims := "claims not accepted (every decision is proven)"
+	if p.AllowClaims {
+		claims = "claims accepted (--as without proof, marked claimed, not verified)"
+	}
+	text := fmt.Sprintf("%d approval(s) from %s; CloudTrail administrators: %s; %s", p.RequiredApprovals, approvers, orDash(strings.Join(p.CloudTrailAdmins, ", ")), claims)
+	if p.Timeout > 0 {
+		text += "; gates expire after " + shortDuration(p.Timeout)
+	}
+	return text
 }
 
 func orDash(s string) string {
