@@ -5,10 +5,14 @@
 # with a fresh data directory (Temporal, its UI, the AWS sandbox and the
 # worker, on free ports), waits until `trailgate doctor` is green, and then
 # plays the people of a change board on the three sandbox organizations:
-# dave requests, alice and bob approve, carol administers CloudTrail.
+# dave requests, alice and bob approve, carol administers CloudTrail. Each
+# proves who they are with the AWS profile of their name (--profile), which
+# the dev default writes for a sandbox IAM user of theirs.
 #
 #   1. an enable change in two waves (a canary, then the rest), each wave
-#      approved by alice and bob; dave's own approval is refused;
+#      approved by alice and bob; dave's own approval is refused, and so are
+#      an approval sent in alice's name without her proof and one that bob
+#      signs while claiming to be alice;
 #   2. a disable change that waits for carol's cleanup confirmation before
 #      anyone may approve it;
 #
@@ -164,46 +168,56 @@ disable_id="disable-demo-$(date -u +%Y%m%d-%H%M%S)"
 say "dave, an Organizations administrator, first asks what enabling would change. Planning only reads AWS."
 trailgate plan enable --all
 
+say "Who am I? Each person's AWS profile proves who they are to the worker, which maps the verified ARN to a person and their roles"
+trailgate whoami --profile alice
+trailgate whoami --profile carol
+
 say "dave requests the change: canary organization first, then the rest, and every wave needs two approvals"
 trailgate enable --all --waves 1,rest --approve-every-wave --change-id "$enable_id" \
-	--reason "DEMO-1: organization trail for every member account" --as dave
+	--reason "DEMO-1: organization trail for every member account" --profile dave
 
 say "The change plans each organization of the first wave from live state, then waits for approvers"
 trailgate status "$enable_id" --watch --until-gate
 
-say "dave tries to approve his own change. The two-person rule refuses, and the change is untouched"
-refused approve "$enable_id" --as dave
+say "dave tries to approve his own change with his own proof. The two-person rule refuses, and the change is untouched"
+refused approve "$enable_id" --profile dave
 
-say "alice approves the canary wave; one approval of two"
-trailgate approve "$enable_id" --as alice --comment "canary looks right"
+say "Someone who can reach Temporal sends an approval in alice's name, without her AWS credentials: a forged approval. The worker refuses it"
+( unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN; refused approve "$enable_id" --as alice )
+
+say "bob signs with his own credentials but claims to be alice: the proof is bob's, and the worker says so"
+refused approve "$enable_id" --profile bob --as alice
+
+say "alice approves the canary wave with her proof; one approval of two"
+trailgate approve "$enable_id" --profile alice --comment "canary looks right"
 
 say "bob approves too: the canary organization is enabled and verified, then the second wave plans and waits"
-trailgate approve "$enable_id" --as bob --comment "go" --wait
+trailgate approve "$enable_id" --profile bob --comment "go" --wait
 
 say "alice and bob approve the second wave; bob follows the change to its end"
-trailgate approve "$enable_id" --as alice --comment "canary verified"
-trailgate approve "$enable_id" --as bob --wait
+trailgate approve "$enable_id" --profile alice --comment "canary verified"
+trailgate approve "$enable_id" --profile bob --wait
 
 say "The AWS CLI agrees: every organization trusts CloudTrail, and the organization trail is there"
 aws_access on
 
 say "Later, dave requests the opposite: disable trusted access on every organization"
 trailgate plan disable --all
-trailgate disable --all --change-id "$disable_id" --reason "DEMO-2: hand CloudTrail over to another tool" --as dave
+trailgate disable --all --change-id "$disable_id" --reason "DEMO-2: hand CloudTrail over to another tool" --profile dave
 
 say "A disable first waits for the CloudTrail administrator to confirm that CloudTrail-side cleanup is done"
 trailgate status "$disable_id" --watch --until-gate
 
 say "alice cannot approve before carol confirms"
-refused approve "$disable_id" --as alice
+refused approve "$disable_id" --profile alice
 
 say "carol confirms cleanup for every organization, acknowledging that member-account logging stops"
-trailgate confirm-cleanup "$disable_id" --as carol --acknowledge-member-logging-stops \
+trailgate confirm-cleanup "$disable_id" --profile carol --acknowledge-member-logging-stops \
 	--comment "CloudTrail Lake and delegated administrators removed" --wait
 
 say "Now alice and bob approve, and bob follows the change to its end"
-trailgate approve "$disable_id" --as alice --comment "cleanup confirmed by carol"
-trailgate approve "$disable_id" --as bob --wait
+trailgate approve "$disable_id" --profile alice --comment "cleanup confirmed by carol"
+trailgate approve "$disable_id" --profile bob --wait
 
 say "The AWS CLI agrees: trusted access for CloudTrail is off again; the organization trail remains"
 aws_access off
@@ -211,7 +225,7 @@ aws_access off
 say "Every change is listed, with its phase"
 trailgate list
 
-say "The change records, ready to attach to a change ticket"
+say "The change records, ready to attach to a change ticket: each person with the ARN the worker verified, and the refused attempts"
 trailgate record "$enable_id" --format markdown
 trailgate record "$disable_id" --format markdown
 

@@ -1,10 +1,12 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -60,10 +62,10 @@ func (c *change) decide(ctx workflow.Context, kind DecisionKind, w Who, b Bindin
 		}
 		if refusals < maxRefusalsRecorded {
 			var people []Who
-			if who.By != "" {
+			if who.ARN != "" || who.By != "" {
 				people = []Who{who}
 			}
-			c.recordWho(ctx, "", "refused", people, fmt.Sprintf("%s refused: %v", kind, err))
+			c.recordWho(ctx, "", "refused", people, fmt.Sprintf("%s refused: %s", kind, message(err)))
 		}
 		return Who{}, err
 	}
@@ -88,6 +90,16 @@ func (c *change) claimProblem(w Who, rule func(by string) error) error {
 		return fmt.Errorf("say who you are (--as)")
 	}
 	return rule(by)
+}
+
+// message is an error's message without the type an application error
+// carries.
+func message(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
 }
 
 func (c *change) notEnded() error {

@@ -156,7 +156,8 @@ func refused(format string, args ...any) error {
 // made for this decision and not used before, and maps the verified ARN to
 // a person of the policy. Without a proof, a name is accepted only where
 // the policy allows claims. It changes nothing; the caller applies the
-// decision.
+// decision. When it refuses a proof whose signer STS verified, it still
+// returns who signed it.
 func prove(ctx workflow.Context, policy GatePolicy, used *nonces, w Who, want Binding) (Who, error) {
 	if w.Proof == "" {
 		if !policy.AllowClaims {
@@ -194,14 +195,17 @@ func prove(ctx workflow.Context, policy GatePolicy, used *nonces, w Who, want Bi
 		}
 		return Who{}, refused("%s", want.mismatch(got))
 	}
+	// From here on the signer is known: a refusal names them, for the
+	// record of who tried what.
 	person, err := personOf(policy, res.ARN)
 	if err != nil {
-		return Who{}, err
+		return Who{ARN: res.ARN}, err
 	}
+	who := Who{By: person, ARN: res.ARN}
 	if claimed := strings.TrimSpace(w.By); claimed != "" && claimed != person {
-		return Who{}, refused("the proof is %s's (%s), not %s's: decide as yourself", person, res.ARN, claimed)
+		return who, refused("the proof is %s's (%s), not %s's: decide as yourself", person, res.ARN, claimed)
 	}
-	return Who{By: person, ARN: res.ARN}, nil
+	return who, nil
 }
 
 // nonces are the nonces of the proofs a change has taken, in the order it

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/proof"
@@ -171,7 +172,9 @@ var errNoCredentials = errors.New("no AWS credentials")
 // the default chain) and checks that they can be had now, so that a missing
 // or expired login is said before anything is sent.
 func personalCredentials(ctx context.Context, c config.AWS, profile string) (aws.CredentialsProvider, error) {
-	var opts []func(*awsconfig.LoadOptions) error
+	// A machine's instance role proves no person, and asking for it where
+	// there is none costs seconds and a warning.
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithEC2IMDSClientEnableState(imds.ClientDisabled)}
 	if profile != "" {
 		opts = append(opts, awsconfig.WithSharedConfigProfile(profile))
 	}
