@@ -38,13 +38,21 @@ type Authority struct {
 	Verifier proof.Verifier
 }
 
-// AuthorityFromConfig is the authority a worker's configuration describes.
+// AuthorityFromConfig is the authority a worker's configuration describes,
+// copied: nothing that shares the configuration's lists can change it later.
 func AuthorityFromConfig(cfg config.Config, key *proof.PrivateKey) Authority {
+	approvals := cfg.Approvals
+	approvals.Approvers = slices.Clone(approvals.Approvers)
+	approvals.CloudTrailAdmins = slices.Clone(approvals.CloudTrailAdmins)
+	people := make([]config.Person, 0, len(cfg.People))
+	for _, p := range cfg.People {
+		people = append(people, config.Person{Name: p.Name, Principals: slices.Clone(p.Principals)})
+	}
 	return Authority{
-		Organizations: cfg.Organizations,
+		Organizations: slices.Clone(cfg.Organizations),
 		Trail:         cfg.Trail,
-		Approvals:     cfg.Approvals,
-		People:        cfg.People,
+		Approvals:     approvals,
+		People:        people,
 		AllowClaims:   cfg.Identity.AllowClaims,
 		ProofKey:      key,
 		Verifier:      proof.Verifier{Endpoint: cfg.STSEndpoint()},

@@ -516,6 +516,40 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("the CLI's own configuration does not lower the worker's bar", func(t *testing.T) {
+		w.t = t
+		saved := w.cfg
+		w.writeConfig(func(c *config.Config) {
+			c.Approvals.Required, c.Approvals.Approvers, c.Approvals.CloudTrailAdmins = 1, []string{"dave"}, []string{"dave"}
+			c.Trail.Name = "requesters-own-trail"
+			c.Organizations = slices.Clone(c.Organizations)
+			for i := range c.Organizations {
+				c.Organizations[i].RoleARN = "arn:aws:iam::" + c.Organizations[i].ManagementAccountID + ":role/RequestersOwnRole"
+				c.Organizations[i].ExternalID = "requesters-own-external-id"
+			}
+		})
+		defer w.writeConfig(func(c *config.Config) { *c = saved })
+		const id = "enable-lowered-cli-test"
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--profile", "dave"), 0, "requested by "+verified("dave"))
+		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits 2 approval(s) of wave 1 from alice, bob")
+		w.expect(w.run("status", id), 0, "Policy:   2 approval(s) from alice, bob; CloudTrail administrators: carol")
+		w.expect(w.run("approve", id, "--profile", "dave"), 2, "dave requested this change and cannot approve it")
+		w.expect(w.run("approve", id, "--profile", "alice"), 0, "approved change "+id)
+		if st := w.readAWS(); st["globex"].enabled() {
+			t.Fatalf("one approval enabled globex under a configuration asking for two: %+v", st["globex"])
+		}
+		w.expect(w.run("approve", id, "--profile", "bob", "--wait"), 0, "succeeded")
+		st := w.readAWS()
+		if !st["globex"].enabled() || len(st["globex"].Trails) != 1 || !strings.Contains(st["globex"].Trails[0], "/"+w.env.Config.Trail.Name+" ") {
+			t.Fatalf("globex was not enabled through the worker's role with the worker's trail: %+v", st["globex"])
+		}
+		// The subtests after this one start from globex without trusted access.
+		if _, err := organizations.NewFromConfig(w.aws.ConfigFor(w.env.Org("globex").ManagementAccountID)).DisableAWSServiceAccess(context.Background(),
+			&organizations.DisableAWSServiceAccessInput{ServicePrincipal: aws.String(activities.ServicePrincipal)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("no worker", func(t *testing.T) {
 		w.t = t
 		const id = "enable-no-worker-cli-test"
@@ -548,6 +582,9 @@ func TestCLI(t *testing.T) {
 		w.expect(w.run("approve", id, "--as", "dave"), 2, "dave requested this change and cannot approve it")
 		w.expect(w.run("approve", id, "--profile", "alice", "--as", "bob"), 2, "the proof is alice's")
 		w.expect(w.run("approve", id, "--as", "alice"), 0, "alice (claimed, not verified) approved change "+id)
+		// Paused, the change releases nothing once approved, so that it can
+		// still be cancelled below.
+		w.expect(w.run("pause", id, "--as", "dave", "--reason", "hold for the claims test"), 0, "dave (claimed, not verified) paused change "+id)
 		w.expect(w.run("approve", id, "--profile", "bob"), 0, verified("bob"), "approved change "+id)
 		w.expect(w.run("whoami", "--as", "carol"), 0, "carol is claimed, not verified", "cloudtrail-admin")
 		w.expect(w.run("doctor"), 0, "claims are accepted: decisions typed with --as are taken on trust and marked claimed, not verified")
