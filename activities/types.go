@@ -126,5 +126,3 @@ type Reminder struct {
 	Expires      time.Time `json:"expires"`
 	Message      string    `json:"message"`
 }
-
-

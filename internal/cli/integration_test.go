@@ -100,23 +100,6 @@ func (w *world) writeConfig(change func(*config.Config)) {
 	}
 }
 
-// withMallory copies a shared credentials file and adds the profile
-// mallory, who signs as the operator account: real AWS credentials that the
-// worker's configuration maps to no person.
-func withMallory(t *testing.T, credentialsFile string, operator awssandbox.Account) string {
-	t.Helper()
-	data, err := os.ReadFile(credentialsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data = fmt.Appendf(data, "\n[mallory]\naws_access_key_id = %s\naws_secret_access_key = %s\n", operator.AccessKeyID, operator.SecretAccessKey)
-	path := filepath.Join(t.TempDir(), "aws-credentials")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // result is what a person sees of one command: its output and exit status.
 type result struct {
 	stdout, stderr string

@@ -18,8 +18,8 @@ import (
 
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/devmode"
-	"github.com/trailgate/trailgate/internal/proof"
 	"github.com/trailgate/trailgate/internal/devserver"
+	"github.com/trailgate/trailgate/internal/proof"
 )
 
 func devConfig(t *testing.T) config.Config {
