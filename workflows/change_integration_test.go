@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +159,30 @@ func TestEnableConvergesThroughThrottlingAndServerErrors(t *testing.T) {
 	env.AWS.Sandbox.SetFaults(nil)
 	if !v.trustedAccess() || !v.role() || !v.logging(v.org.MemberAccountIDs[0]) {
 		t.Fatal("AWS does not show the enabled state after faults")
+	}
+}
+
+// An AWS call retried until its budget runs out ends the organization with
+// an error that says what was tried, for how long, and the last error.
+func TestARetryBudgetEndsInAFailureThatSaysWhatWasTried(t *testing.T) {
+	defer workflows.SetRetryBudget(4 * time.Second)()
+	env := testenv.Start(t, testenv.Options{})
+	globex := env.Org("globex").ManagementAccountID
+	env.AWS.Sandbox.SetFaults([]awssandbox.Fault{{Service: "organizations", Operation: "EnableAWSServiceAccess", AccountID: globex, Error: "ServiceException"}})
+	in := request(t, env, "enable-budget", workflows.ActionEnable, "globex")
+	run := start(t, env, in)
+	waitChange(t, env, in.ChangeID, awaitingWave(1))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); err == nil {
+		t.Fatal("a change whose AWS call never succeeded succeeded")
+	}
+	p := waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool { return p.Phase.Final() })
+	for _, want := range []string{`gave up on "Enable trusted access for cloudtrail.amazonaws.com" after retrying it for 4s`, "organizations:EnableAWSServiceAccess", "ServiceException"} {
+		if !strings.Contains(p.Targets[0].Error, want) {
+			t.Errorf("the organization's error does not say %q: %s", want, p.Targets[0].Error)
+		}
 	}
 }

@@ -1,5 +1,7 @@
 package workflows
 
+import "time"
+
 // SetHistoryBudget lets tests make a change continue as new after every
 // wave; it returns a function that restores the budget.
 func SetHistoryBudget(n int) (restore func()) {
@@ -10,3 +12,11 @@ func SetHistoryBudget(n int) (restore func()) {
 
 // PrincipalMatches exposes the principal patterns' matching to tests.
 var PrincipalMatches = principalMatches
+
+// SetRetryBudget lets tests give up on AWS calls sooner; it returns a
+// function that restores the budget.
+func SetRetryBudget(d time.Duration) (restore func()) {
+	old := retryBudget
+	retryBudget = d
+	return func() { retryBudget = old }
+}

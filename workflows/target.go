@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -102,14 +103,14 @@ func (t *target) run(ctx workflow.Context) error {
 	org := t.in.Organization
 	t.setPhase(ctx, PhasePreflight)
 	var id activities.Identity
-	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Preflight: identity and organization of "+org.Organization), a.Preflight, org).Get(ctx, &id); err != nil {
+	if err := t.call(ctx, "Preflight: identity and organization of "+org.Organization, a.Preflight, org, &id); err != nil {
 		return err
 	}
 	t.record(ctx, "preflight", nil, fmt.Sprintf("caller %s in management account %s of %s (feature set %s)", id.ARN, id.ManagementAccountID, id.OrganizationID, id.FeatureSet))
 
 	t.setPhase(ctx, PhasePlanning)
 	var cur State
-	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Read CloudTrail integration of "+org.Organization), a.ReadState, org).Get(ctx, &cur); err != nil {
+	if err := t.call(ctx, "Read CloudTrail integration of "+org.Organization, a.ReadState, org, &cur); err != nil {
 		return err
 	}
 	switch t.in.Action {
@@ -226,7 +227,7 @@ func (t *target) planned(ctx workflow.Context, plan Plan) bool {
 // inventory takes the impact inventory of a disable and records it.
 func (t *target) inventory(ctx workflow.Context, org activities.OrgInput) (Inventory, error) {
 	var inv Inventory
-	if err := workflow.ExecuteActivity(t.callOptions(ctx, "Impact inventory of "+org.Organization), a.TakeInventory, org).Get(ctx, &inv); err != nil {
+	if err := t.call(ctx, "Impact inventory of "+org.Organization, a.TakeInventory, org, &inv); err != nil {
 		return inv, err
 	}
 	t.progress.Inventory = &inv
@@ -236,7 +237,7 @@ func (t *target) inventory(ctx workflow.Context, org activities.OrgInput) (Inven
 
 // mutate runs one mutation and records it.
 func (t *target) mutate(ctx workflow.Context, summary string, activity, input, result any) error {
-	err := workflow.ExecuteActivity(t.callOptions(ctx, summary), activity, input).Get(ctx, result)
+	err := t.call(ctx, summary, activity, input, result)
 	if err != nil {
 		return err
 	}
@@ -394,6 +395,34 @@ func (t *target) await(ctx workflow.Context, phase Phase, what string, passed fu
 	return false, nil
 }
 
+// retryBudget is how long an AWS call is retried before the target gives
+// up on it (a non-retryable error ends it at once). Tests lower it.
+var retryBudget = 30 * time.Minute
+
+// ErrRetriesExhausted is the error type of an AWS call whose retries ran
+// out: it says what was tried, for how long, and the last error.
+const ErrRetriesExhausted = "RetriesExhausted"
+
+// call runs one AWS activity with the call options; when its retries run
+// out, the error says what was tried, for how long, and the last error.
+func (t *target) call(ctx workflow.Context, summary string, activity, input, result any) error {
+	err := workflow.ExecuteActivity(t.callOptions(ctx, summary), activity, input).Get(ctx, result)
+	var actErr *temporal.ActivityError
+	var timeout *temporal.TimeoutError
+	if err == nil || !errors.As(err, &actErr) || (actErr.RetryState() != enumspb.RETRY_STATE_TIMEOUT && !errors.As(err, &timeout)) {
+		return err
+	}
+	last := "none was recorded"
+	if cause := errors.Unwrap(actErr); cause != nil {
+		last = message(cause)
+		if errors.As(cause, &timeout) && errors.Unwrap(timeout) != nil {
+			last = message(errors.Unwrap(timeout))
+		}
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("gave up on %q after retrying it for %s; the last error: %s",
+		summary, retryBudget, last), ErrRetriesExhausted, nil)
+}
+
 // callOptions are the options of every AWS call but verification: each
 // attempt is short, retries back off up to a minute, and the call gives up
 // after half an hour (a non-retryable error ends it at once).
@@ -401,7 +430,7 @@ func (t *target) callOptions(ctx workflow.Context, summary string) workflow.Cont
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		Summary:                summary,
 		StartToCloseTimeout:    time.Minute,
-		ScheduleToCloseTimeout: 30 * time.Minute,
+		ScheduleToCloseTimeout: retryBudget,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,

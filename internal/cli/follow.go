@@ -203,6 +203,11 @@ func (s *session) liveEntries(ctx context.Context, p workflows.ChangeProgress, l
 		// error; shown live, the organization's own would come first and
 		// the change's after it.
 		tp.Record = slices.DeleteFunc(slices.Clone(tp.Record), func(e workflows.RecordEntry) bool { return e.Kind == "outcome" })
+		if working(tp.Phase) {
+			for _, r := range s.retriesOf(ctx, t) {
+				tp.Record = append(tp.Record, r.entry())
+			}
+		}
 		targets = append(targets, tp)
 		if t.Phase.Final() && tp.Phase.Final() {
 			live.done[t.Organization] = true

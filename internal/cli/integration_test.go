@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -98,6 +101,29 @@ func (w *world) writeConfig(change func(*config.Config)) {
 	if err := config.WriteFile(w.configPath, w.cfg); err != nil {
 		w.t.Fatal(err)
 	}
+}
+
+// retriedAttempt finds, in a history, an activity started more than once.
+var retriedAttempt = regexp.MustCompile(`"attempt":\s*([2-9]|\d\d)`)
+
+// historyOf is a workflow's history, as JSON.
+func (w *world) historyOf(id string) string {
+	w.t.Helper()
+	iter := w.env.Client.GetWorkflowHistory(context.Background(), id, "", false, 0)
+	var b strings.Builder
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		data, err := protojson.Marshal(ev)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		b.Write(data)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // result is what a person sees of one command: its output and exit status.
@@ -573,5 +599,50 @@ func TestCLI(t *testing.T) {
 		w.expect(w.run("doctor"), 0, "claims are accepted: decisions typed with --as are taken on trust and marked claimed, not verified")
 		w.expect(w.run("record", id), 0, "| Requested by | dave (claimed, not verified) |", "alice (claimed, not verified); "+verified("bob"))
 		w.expect(w.run("cancel", id, "--as", "dave", "--reason", "done testing claims", "--wait"), 1, "cancelled")
+	})
+
+	// An AWS implementation without an API trailgate calls answers
+	// InvalidAction: no retry fixes that, so the change fails at once and
+	// says which call and which error.
+	t.Run("an API AWS does not have fails the change at once, named", func(t *testing.T) {
+		w.t = t
+		globex := w.env.Org("globex").ManagementAccountID
+		w.aws.Sandbox.SetFaults([]awssandbox.Fault{{Service: "organizations", Operation: "EnableAWSServiceAccess", AccountID: globex, Error: "InvalidAction", Status: 400,
+			Message: "Could not find operation EnableAWSServiceAccess"}})
+		defer w.aws.Sandbox.SetFaults(nil)
+		const id = "enable-missing-api-cli-test"
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--profile", "dave"), 0)
+		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits")
+		w.expect(w.run("approve", id, "--profile", "alice"), 0)
+		w.expect(w.run("approve", id, "--profile", "bob", "--wait"), 1, "halted")
+		w.expect(w.run("status", id), 1, "organizations:EnableAWSServiceAccess", "InvalidAction")
+		if h := w.historyOf(workflows.TargetWorkflowID(id, "globex")); !strings.Contains(h, `"activityType":{"name":"EnableTrustedAccess"}`) || retriedAttempt.MatchString(h) {
+			t.Errorf("the missing API was not tried exactly once:\n%s", h)
+		}
+	})
+
+	// While an AWS call is retried, status and --watch say which, the
+	// attempt, the last error and when the next attempt comes.
+	t.Run("a retried AWS call shows where people look", func(t *testing.T) {
+		w.t = t
+		globex := w.env.Org("globex").ManagementAccountID
+		w.aws.Sandbox.SetFaults([]awssandbox.Fault{{Service: "organizations", Operation: "EnableAWSServiceAccess", AccountID: globex, Error: "ServiceException"}})
+		const id = "enable-retried-cli-test"
+		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--profile", "dave"), 0)
+		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits")
+		w.expect(w.run("approve", id, "--profile", "alice"), 0)
+		w.expect(w.run("approve", id, "--profile", "bob"), 0)
+		var st statusJSON
+		for i := 0; i < 100 && (len(st.Retrying) == 0 || st.Retrying[0].Attempt < 2); i++ {
+			time.Sleep(100 * time.Millisecond)
+			r := w.run("status", id, "--json")
+			st = decodeJSON[statusJSON](t, r)
+		}
+		if len(st.Retrying) != 1 || st.Retrying[0].Call != "EnableTrustedAccess" || !strings.Contains(st.Retrying[0].LastError, "ServiceException") || st.Retrying[0].NextAttempt.IsZero() {
+			t.Fatalf("status --json while AWS answers 500: retrying %+v", st.Retrying)
+		}
+		w.expect(w.run("status", id), 0, "Retrying", "globex  EnableTrustedAccess: attempt ", "next at ", "ServiceException")
+		w.aws.Sandbox.SetFaults(nil)
+		w.expect(w.run("status", id, "--watch"), 0, "retrying", "succeeded")
 	})
 }

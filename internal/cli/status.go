@@ -47,7 +47,7 @@ func Status(ctx context.Context, s *session, in StatusCommandInput) error {
 		if in.UntilGate {
 			until = followToGate
 			if waitsForPeople(p) {
-				return s.printStatus(p, e)
+				return s.printStatus(ctx, p, e)
 			}
 		}
 		if !s.json {
@@ -67,16 +67,33 @@ func Status(ctx context.Context, s *session, in StatusCommandInput) error {
 		}
 		return nil
 	}
-	return s.printStatus(p, e)
+	return s.printStatus(ctx, p, e)
 }
 
-func (s *session) printStatus(p workflows.ChangeProgress, e changeExecution) error {
+// statusJSON is what status --json prints: the change's progress and the
+// AWS calls its organizations are retrying.
+type statusJSON struct {
+	workflows.ChangeProgress
+	Retrying []Retry `json:"retrying,omitempty"`
+}
+
+func (s *session) printStatus(ctx context.Context, p workflows.ChangeProgress, e changeExecution) error {
+	var retrying []Retry
+	if e.Running() {
+		retrying = s.retries(ctx, p)
+	}
 	if s.json {
-		if err := writeJSON(s.stdout, p); err != nil {
+		if err := writeJSON(s.stdout, statusJSON{p, retrying}); err != nil {
 			return err
 		}
 	} else {
 		writeStatus(s.stdout, p, e, s.changeURL(p.ChangeID))
+		if len(retrying) > 0 {
+			fmt.Fprintln(s.stdout, "\nRetrying")
+			for _, r := range retrying {
+				fmt.Fprintf(s.stdout, "  %s  %s\n", r.Organization, r.describe())
+			}
+		}
 	}
 	if p.Phase.Final() {
 		return outcomeError(p)
