@@ -100,12 +100,16 @@ const (
 	PhaseCancelled  Phase = "cancelled"
 	PhaseHalted     Phase = "halted"
 	PhaseRolledBack Phase = "rolled-back"
+	// PhaseTerminated is never set by a workflow: readers (the CLI) say it
+	// of a change that Temporal terminated, which ran no code of its own
+	// to end.
+	PhaseTerminated Phase = "terminated"
 )
 
 // Final reports whether a phase ends a workflow.
 func (p Phase) Final() bool {
 	switch p {
-	case PhaseSucceeded, PhaseNoChange, PhaseRejected, PhaseExpired, PhaseFailed, PhaseCancelled, PhaseHalted, PhaseRolledBack:
+	case PhaseSucceeded, PhaseNoChange, PhaseRejected, PhaseExpired, PhaseFailed, PhaseCancelled, PhaseHalted, PhaseRolledBack, PhaseTerminated:
 		return true
 	}
 	return false

@@ -645,4 +645,40 @@ func TestCLI(t *testing.T) {
 		w.aws.Sandbox.SetFaults(nil)
 		w.expect(w.run("status", id, "--watch"), 0, "retrying", "succeeded")
 	})
+
+	// Temporal's own controls, as its CLI and UI use them: a terminated
+	// change reads as terminated everywhere and its record still exports; a
+	// change cancelled through Temporal ends cancelled and says who asked.
+	t.Run("a change terminated or cancelled through Temporal", func(t *testing.T) {
+		w.t = t
+		const terminated, cancelled = "disable-terminated-cli-test", "disable-cancelled-cli-test"
+		for _, id := range []string{terminated, cancelled} {
+			w.expect(w.run("disable", "--org", "globex", "--change-id", id, "--profile", "dave"), 0)
+			w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits cleanup confirmation")
+		}
+		ctx := context.Background()
+		if err := w.env.Client.TerminateWorkflow(ctx, terminated, "", "operator stopped it by hand"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.env.Client.CancelWorkflow(ctx, cancelled, ""); err != nil {
+			t.Fatal(err)
+		}
+		w.expect(w.run("status", terminated), 1, "terminated")
+		r := w.run("status", terminated, "--json")
+		if p := decodeJSON[statusJSON](t, r); p.Phase != workflows.PhaseTerminated || p.Awaiting != nil {
+			t.Errorf("status --json of a terminated change: phase %s, awaiting %+v", p.Phase, p.Awaiting)
+		}
+		r = w.run("list", "--json")
+		if !slices.ContainsFunc(decodeJSON[[]ChangeListing](t, r), func(c ChangeListing) bool {
+			return c.ChangeID == terminated && c.Phase == "terminated" && c.Status == "terminated"
+		}) {
+			t.Errorf("list does not show %s as terminated: %s", terminated, r)
+		}
+		w.expect(w.run("record", terminated), 0, "| terminated |", "terminated through Temporal", "operator stopped it by hand")
+		w.expect(w.run("status", cancelled, "--watch"), 1, "cancelled")
+		w.expect(w.run("record", cancelled), 0, "| cancel-requested |", "cancellation requested through Temporal by ", "| cancelled |")
+		if st := w.readAWS(); !st["globex"].enabled() {
+			t.Errorf("a terminated or cancelled disable changed globex: %+v", st["globex"])
+		}
+	})
 }

@@ -147,17 +147,72 @@ func (s *session) progress(ctx context.Context, changeID string) (workflows.Chan
 	if err != nil {
 		return workflows.ChangeProgress{}, e, err
 	}
-	if !e.Running() {
-		if p, ok := s.result(ctx, changeID); ok {
-			return p, e, nil
+	if e.Running() {
+		p, err := s.query(ctx, changeID)
+		return p, e, err
+	}
+	p, ok := s.result(ctx, changeID)
+	if !ok {
+		// A terminated change has no result; asked, it says where it
+		// stood when Temporal ended it.
+		if p, err = s.query(ctx, changeID); err != nil {
+			p = workflows.ChangeProgress{ChangeID: changeID, Action: workflows.Action(e.Action)}
 		}
 	}
-	p, err := s.query(ctx, changeID)
-	if err != nil && !e.Running() {
-		// A terminated change may leave neither result nor an answer.
-		return workflows.ChangeProgress{ChangeID: changeID, Action: workflows.Action(e.Action), Phase: workflows.Phase(e.endedAs())}, e, nil
+	if entry, ok := s.endedByTemporal(ctx, changeID, e); ok {
+		p.Record = append(p.Record, entry)
+		if e.Status == enums.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+			p.Phase, p.Awaiting = workflows.PhaseTerminated, nil
+		}
 	}
-	return p, e, err
+	return p, e, nil
+}
+
+// endedByTemporal is the record entry of a change that Temporal itself
+// terminated or was asked to cancel (its CLI, UI or API): who asked, when
+// and why, as far as Temporal's history tells.
+func (s *session) endedByTemporal(ctx context.Context, changeID string, e changeExecution) (workflows.RecordEntry, bool) {
+	if e.Status != enums.WORKFLOW_EXECUTION_STATUS_TERMINATED && e.Status != enums.WORKFLOW_EXECUTION_STATUS_CANCELED {
+		return workflows.RecordEntry{}, false
+	}
+	iter := s.client.GetWorkflowHistory(ctx, changeID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			break
+		}
+		at := ev.GetEventTime().AsTime().UTC()
+		if a := ev.GetWorkflowExecutionTerminatedEventAttributes(); a != nil {
+			return workflows.RecordEntry{At: at, Kind: "terminated", People: nonEmpty(a.GetIdentity()),
+				Detail: "terminated through Temporal" + byWhom(a.GetIdentity()) + comment(a.GetReason()) + ": it ran no code of its own to end, so organizations under way may have been left where they stood"}, true
+		}
+		if a := ev.GetWorkflowExecutionCancelRequestedEventAttributes(); a != nil {
+			return workflows.RecordEntry{At: at, Kind: "cancel-requested", People: nonEmpty(a.GetIdentity()),
+				Detail: "cancellation requested through Temporal" + byWhom(a.GetIdentity()) + comment(a.GetCause())}, true
+		}
+	}
+	return workflows.RecordEntry{}, false
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+func byWhom(identity string) string {
+	if identity == "" {
+		return ""
+	}
+	return " by " + identity
+}
+
+func comment(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
 }
 
 func (s *session) query(ctx context.Context, changeID string) (workflows.ChangeProgress, error) {

@@ -323,6 +323,9 @@ func (s *session) listChanges(ctx context.Context, limit int) ([]ChangeListing, 
 			if t := info.GetCloseTime(); t != nil {
 				c.Ended = t.AsTime().UTC()
 			}
+			if info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+				c.Phase = string(workflows.PhaseTerminated)
+			}
 			changes = append(changes, c)
 		}
 		token = resp.GetNextPageToken()
