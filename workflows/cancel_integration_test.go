@@ -7,8 +7,10 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/testenv"
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -115,4 +117,82 @@ func assertEndedCancelled(t *testing.T, env *testenv.Env, id, org string) {
 	if td.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		t.Errorf("the organization's workflow still runs")
 	}
+}
+
+// Cancelled through Temporal while organizations read AWS, while one
+// mutates, and while an approved wave waits for its window: nothing starts
+// after the cancel, a mutation under way finishes and is verified, and the
+// change ends cancelled without a failed workflow task.
+func TestCancelThroughTemporalWhileWorking(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	cancelNow := func(id string) {
+		if err := env.Client.CancelWorkflow(context.Background(), id, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended := func(run client.WorkflowRun) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := run.Get(ctx, nil); !temporal.IsCanceledError(err) {
+			t.Fatalf("the change ended with %v, want cancelled", err)
+		}
+	}
+
+	t.Run("planning", func(t *testing.T) {
+		env.AWS.Sandbox.SetFaults([]awssandbox.Fault{{Service: "organizations", Operation: "DescribeOrganization", Latency: 2 * time.Second}})
+		defer env.AWS.Sandbox.SetFaults(nil)
+		in := request(t, env, "cancel-planning", workflows.ActionEnable, "acme-prod")
+		run := start(t, env, in)
+		waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool {
+			return p.Phase == workflows.PhasePreflight || p.Phase == workflows.PhasePlanning
+		})
+		cancelNow(in.ChangeID)
+		ended(run)
+		assertEndedCancelled(t, env, in.ChangeID, "acme-prod")
+	})
+
+	t.Run("awaiting-window", func(t *testing.T) {
+		in := workflows.ChangeInput{ChangeID: "cancel-window", Action: workflows.ActionEnable, Organizations: []string{"acme-prod"},
+			Windows: []workflows.MaintenanceWindow{{Start: time.Now().UTC().Add(12 * time.Hour).Format("15:04"), Duration: time.Hour}}}
+		in = env.Request(t, "dave", in)
+		run := start(t, env, in)
+		waitChange(t, env, in.ChangeID, awaitingWave(1))
+		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
+		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+		waitChange(t, env, in.ChangeID, phaseIs(workflows.PhaseAwaitingWindow))
+		cancelNow(in.ChangeID)
+		ended(run)
+		assertEndedCancelled(t, env, in.ChangeID, "acme-prod")
+	})
+
+	t.Run("applying", func(t *testing.T) {
+		staging := env.Org("acme-staging").ManagementAccountID
+		env.AWS.Sandbox.SetFaults([]awssandbox.Fault{{Service: "organizations", Operation: "EnableAWSServiceAccess", AccountID: staging, Latency: 3 * time.Second}})
+		defer env.AWS.Sandbox.SetFaults(nil)
+		in := workflows.ChangeInput{ChangeID: "cancel-applying", Action: workflows.ActionEnable, Organizations: []string{"acme-staging", "globex"}, Concurrency: 1}
+		in = env.Request(t, "dave", in)
+		run := start(t, env, in)
+		waitChange(t, env, in.ChangeID, awaitingWave(1))
+		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
+		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+		waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool { return p.Targets[0].Phase == workflows.PhaseApplying })
+		cancelNow(in.ChangeID)
+		ended(run)
+		var p workflows.ChangeProgress
+		if v, err := env.Client.QueryWorkflow(context.Background(), in.ChangeID, "", workflows.QueryProgress); err != nil || v.Get(&p) != nil {
+			t.Fatalf("query: %v", err)
+		}
+		if p.Phase != workflows.PhaseCancelled || p.Targets[0].Phase != workflows.PhaseSucceeded || p.Targets[0].Evidence == nil || p.Targets[1].Phase != workflows.PhaseCancelled {
+			t.Fatalf("change %s; acme-staging %s (evidence %v); globex %s: want the mutation under way finished and verified, the next organization cancelled",
+				p.Phase, p.Targets[0].Phase, p.Targets[0].Evidence != nil, p.Targets[1].Phase)
+		}
+		if !view(t, env, "acme-staging").trustedAccess() || view(t, env, "globex").trustedAccess() {
+			t.Error("AWS does not show acme-staging enabled and globex untouched")
+		}
+		for _, org := range []string{"acme-staging", "globex"} {
+			if h := string(history(t, env, workflows.TargetWorkflowID(in.ChangeID, org), "")); strings.Contains(h, "WORKFLOW_TASK_FAILED") {
+				t.Errorf("a workflow task of %s failed", org)
+			}
+		}
+	})
 }
