@@ -77,6 +77,13 @@ func run(ctx context.Context, cfg config.Config, dev bool) error {
 	}
 	slog.SetDefault(logger)
 
+	if !dev {
+		// The embedded default writes a configuration that is valid; any
+		// other must be, before anything starts.
+		if err := cfg.ValidateWorker(); err != nil {
+			return err
+		}
+	}
 	if dev {
 		env, err := devmode.Start(ctx, cfg, logger)
 		if err != nil {
@@ -104,11 +111,6 @@ func run(ctx context.Context, cfg config.Config, dev bool) error {
 	}
 	defer c.Close()
 
-	if !dev {
-		if err := cfg.ValidateWorker(); err != nil {
-			return err
-		}
-	}
 	key, err := proof.LoadOrCreateKey(cfg.Identity.ProofKeyFile)
 	if err != nil {
 		return err
