@@ -1,0 +1,144 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/awsclient"
+	"github.com/trailgate/trailgate/internal/awssandbox"
+)
+
+// reader is the activities of a worker whose configuration names one
+// organization, reached through the role given, against the sandbox.
+func reader(env *awssandbox.TestEnv, org config.Organization) (*activities.Activities, activities.OrgInput) {
+	auth := activities.Authority{Organizations: []config.Organization{org}}
+	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig()), auth, activities.Polling{})
+	return acts, activities.OrgInput{Organization: org.Name, ManagementAccountID: org.ManagementAccountID}
+}
+
+// refusedAs checks that err is a non-retryable application error of the
+// type, saying each of says.
+func refusedAs(t *testing.T, err error, typ string, says ...string) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != typ || !appErr.NonRetryable() {
+		t.Fatalf("error %v; want a non-retryable %s", err, typ)
+	}
+	for _, s := range says {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not say %q", err, s)
+		}
+	}
+}
+
+func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganization(t *testing.T) {
+	env := awssandbox.StartTest(t, awssandbox.Options{})
+	ctx := context.Background()
+	o := env.Orgs[0]
+
+	// A role in a member account: trailgate would act outside the
+	// management account.
+	member := o.MemberAccountIDs[0]
+	roleARN, err := env.Sandbox.CreateRole(awssandbox.RoleSpec{AccountID: member, Name: "TrailgateOperator", TrustedAccountID: env.Operator.ID, ExternalID: "x-member"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: roleARN, ExternalID: "x-member"})
+	_, err = acts.Preflight(ctx, in)
+	refusedAs(t, err, activities.ErrNotManagementAccount, "acts in account "+member, "not in the management account "+o.ManagementAccountID)
+
+	// The configuration names another management account than AWS says.
+	acts, in = reader(env, config.Organization{Name: o.Name, ManagementAccountID: env.Orgs[1].ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
+	_, err = acts.Preflight(ctx, in)
+	refusedAs(t, err, activities.ErrNotManagementAccount, "configured management account "+env.Orgs[1].ManagementAccountID, "fix management_account_id or role_arn")
+
+	// An organization with consolidated billing only.
+	billing, err := env.Sandbox.CreateOrganization(awssandbox.OrganizationSpec{Name: "billing-only", FeatureSet: "CONSOLIDATED_BILLING", Members: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roleARN, err = env.Sandbox.CreateRole(awssandbox.RoleSpec{AccountID: billing.Management.ID, Name: "TrailgateOperator", TrustedAccountID: env.Operator.ID, ExternalID: "x-billing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts, in = reader(env, config.Organization{Name: "billing-only", ManagementAccountID: billing.Management.ID, RoleARN: roleARN, ExternalID: "x-billing"})
+	_, err = acts.Preflight(ctx, in)
+	refusedAs(t, err, activities.ErrNotAllFeatures, "feature set is CONSOLIDATED_BILLING", "enable-all-features")
+
+	// The organization as configured passes.
+	acts, in = reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
+	if id, err := acts.Preflight(ctx, in); err != nil || id.ManagementAccountID != o.ManagementAccountID || id.FeatureSet != "ALL" {
+		t.Fatalf("preflight of %s: %+v, %v", o.Name, id, err)
+	}
+}
+
+// A disable stops organization event data stores and CloudTrail's
+// delegated administrators as well as organization trails: the inventory
+// names them, and leaves out an event data store of the management account
+// alone.
+func TestInventoryNamesEventDataStoresAndDelegatedAdministrators(t *testing.T) {
+	env := awssandbox.StartTest(t, awssandbox.Options{})
+	ctx := context.Background()
+	o := env.Orgs[0]
+	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
+	if err := acts.EnableTrustedAccess(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acts.EnsureServiceLinkedRole(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	ct := cloudtrail.NewFromConfig(env.ConfigFor(o.ManagementAccountID))
+	orgStore, err := ct.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("org-store"), OrganizationEnabled: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("own-store"), OrganizationEnabled: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	delegate := o.MemberAccountIDs[0]
+	if _, err := ct.RegisterOrganizationDelegatedAdmin(ctx, &cloudtrail.RegisterOrganizationDelegatedAdminInput{MemberAccountId: aws.String(delegate)}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := acts.TakeInventory(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.EventDataStores) != 1 || inv.EventDataStores[0] != aws.ToString(orgStore.EventDataStoreArn) {
+		t.Errorf("event data stores %v, want only the organization's %s", inv.EventDataStores, aws.ToString(orgStore.EventDataStoreArn))
+	}
+	if len(inv.DelegatedAdministrators) != 1 || inv.DelegatedAdministrators[0] != delegate {
+		t.Errorf("delegated administrators %v, want %s", inv.DelegatedAdministrators, delegate)
+	}
+	if inv.Empty() {
+		t.Error("an inventory with a store and an administrator says nothing depends on trusted access")
+	}
+}
+
+// A change whose organization the worker does not know, or whose
+// management account changed in the worker's configuration since the
+// change started, is refused before any AWS call.
+func TestActivitiesActOnlyOnOrganizationsAsTheWorkerKnowsThem(t *testing.T) {
+	env := awssandbox.StartTest(t, awssandbox.Options{})
+	ctx := context.Background()
+	o := env.Orgs[0]
+	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
+	_, err := acts.Preflight(ctx, activities.OrgInput{Organization: "initech"})
+	refusedAs(t, err, activities.ErrUnknownOrganization, "organization initech is not in the worker's configuration", "known: "+o.Name)
+	moved := in
+	moved.ManagementAccountID = env.Orgs[1].ManagementAccountID
+	_, err = acts.ReadState(ctx, moved)
+	refusedAs(t, err, activities.ErrUnknownOrganization, "had management account "+env.Orgs[1].ManagementAccountID+" when the change started")
+	res, err := acts.ResolveChange(ctx, activities.ResolveInput{Organizations: []string{o.Name, "initech", "hooli"}})
+	refusedAs(t, err, activities.ErrUnknownOrganization, "no organization initech, hooli")
+	if len(res.Organizations) != 0 {
+		t.Errorf("a refused resolution resolved %+v", res.Organizations)
+	}
+}
