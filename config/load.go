@@ -437,7 +437,7 @@ func toInt(raw any) (int, error) {
 			return n, nil
 		}
 	}
-	return 0, fmt.Errorf("is %s, not a whole number; write a number such as 7233", describe(raw))
+	return 0, fmt.Errorf("is %s, not a whole number; write it in digits, such as 2", describe(raw))
 }
 
 func toBool(raw any) (bool, error) {

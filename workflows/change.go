@@ -59,6 +59,11 @@ func ChangeWorkflow(ctx workflow.Context, in ChangeInput) (ChangeProgress, error
 	if err := in.Validate(); err != nil {
 		return ChangeProgress{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
 	}
+	if in.Carried != nil && !continuedByItself(workflow.GetInfo(ctx)) {
+		return ChangeProgress{}, temporal.NewNonRetryableApplicationError(
+			"invalid change: carried is set only by a change continuing as new; a request carries no progress, resolution or spent proofs: leave it out (trailgate enable and disable do)",
+			ErrInvalidInput, nil)
+	}
 	// The change runs on a context that Temporal's cancellation does not
 	// reach, so that it can stop its organizations cleanly and end with a
 	// record; a cancellation through Temporal becomes a cancel of the change.
@@ -94,6 +99,16 @@ func ChangeWorkflow(ctx workflow.Context, in ChangeInput) (ChangeProgress, error
 		return c.p, temporal.NewApplicationError(fmt.Sprintf("change %s %s: %d organization(s) failed", in.ChangeID, c.p.Phase, c.p.Failed), ErrChangeFailed, c.p)
 	}
 	return c.p, nil
+}
+
+// continuedByItself reports whether this run is the change's own
+// continuation: continued as new, neither by Temporal's cron nor by a
+// retry. A carried progress skips the requester's proof and the worker's
+// resolution, so it is taken from no one else: anyone who reaches Temporal
+// can start a change with any input, and a cron or a retry would start
+// runs that repeat it. (Unguarded: see versions.go.)
+func continuedByItself(info *workflow.Info) bool {
+	return info.ContinuedExecutionRunID != "" && info.CronSchedule == "" && info.Attempt <= 1
 }
 
 // newChange resolves a new change (or takes what a continued one carried)
@@ -473,10 +488,13 @@ func (c *change) targetEnded(ctx workflow.Context, name string, res TargetProgre
 	c.record(ctx, name, "outcome", nil, detail)
 }
 
-// onReport takes a child's report of where it stands.
+// onReport takes a child's report of where it stands. Targets report only
+// the gates they wait at (their outcomes come as their results): a report
+// of any other phase was sent straight through Temporal, not by a target,
+// and is dropped. (Unguarded: see versions.go.)
 func (c *change) onReport(r TargetReport) {
 	i, ok := c.index[r.Organization]
-	if !ok || c.p.Targets[i].Phase.Final() {
+	if !ok || c.p.Targets[i].Phase.Final() || (r.Phase != PhaseAwaitingApproval && r.Phase != PhaseAwaitingCleanup) {
 		return
 	}
 	c.news++

@@ -56,6 +56,9 @@ type Carried struct {
 const (
 	maxReasonLength  = 2000
 	maxCommentLength = 2000
+	// maxOrganizationName is the longest name the worker's configuration
+	// gives an organization.
+	maxOrganizationName = 64
 )
 
 // Validate says what is wrong with a change input, all at once.
@@ -75,6 +78,10 @@ func (in ChangeInput) Validate() error {
 		switch {
 		case name == "":
 			problems = append(problems, "an organization name is empty")
+		case len(name) > maxOrganizationName:
+			problems = append(problems, fmt.Sprintf("an organization name is %d characters long; the worker's configuration names organizations in at most %d", len(name), maxOrganizationName))
+		case strings.ContainsFunc(name, unicode.IsControl):
+			problems = append(problems, fmt.Sprintf("organization name %q holds control characters; name an organization of the worker's configuration", name))
 		case seen[name]:
 			problems = append(problems, fmt.Sprintf("organization %s is named twice", name))
 		}

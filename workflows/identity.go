@@ -92,6 +92,8 @@ func (b Binding) mismatch(got Binding) string {
 		return fmt.Sprintf("the proof was made for wave %d, not wave %d%s", got.Wave, b.Wave, again)
 	case got.Organization != b.Organization:
 		return fmt.Sprintf("the proof was made for organization %q, not %q%s", got.Organization, b.Organization, again)
+	case got.Digest != b.Digest && b.Decision == DecisionRequest:
+		return "the proof was made for another request: its organizations, waves, windows, limits or reason differ" + again
 	case got.Digest != b.Digest:
 		return "the proof was made for another comment, reason or acknowledgement" + again
 	case got.Nonce != b.Nonce:

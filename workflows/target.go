@@ -42,6 +42,14 @@ func TargetWorkflow(ctx workflow.Context, in TargetInput) (TargetProgress, error
 	if err := in.Validate(); err != nil {
 		return TargetProgress{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
 	}
+	// Only the change that started a target holds its gates: a target
+	// started straight through Temporal would take its organization, trail
+	// and release from whoever started it. (Unguarded: see versions.go.)
+	if parent := workflow.GetInfo(ctx).ParentWorkflowExecution; parent == nil || parent.ID != in.ParentWorkflowID {
+		return TargetProgress{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"invalid target input: a target runs only as the child of the change that holds its gates (%s), never started on its own: start a change (trailgate enable or disable)",
+			in.ParentWorkflowID), ErrInvalidInput, nil)
+	}
 	name := in.Organization.Organization
 	t := &target{in: in, progress: TargetProgress{
 		ChangeID:     in.ChangeID,

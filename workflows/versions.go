@@ -25,3 +25,17 @@ package workflows
 //     end, or cancel them (trailgate list shows them), before deploying it;
 //     a change still running then stops with a nondeterminism error in its
 //     workflow task, visible in the Temporal UI, and changes nothing more.
+//
+// Refusals added without a guard, because no history a change or its
+// targets recorded issues other commands under them (the recorded
+// histories still replay), while a guard would keep honouring, on replay,
+// the inputs they exist to refuse:
+//
+//   - a change whose input carries progress while its run was not continued
+//     as new by the change itself (continuedByItself): it would skip the
+//     requester's proof and the worker's resolution;
+//   - a target that is not the child of the change its input names: it
+//     would take its organization, trail and release from whoever started
+//     it;
+//   - a target report of a phase no target reports: it would end a target
+//     in the change's record with nothing done.

@@ -45,11 +45,11 @@ func Rollback(ctx context.Context, s *session, in RollbackCommandInput) error {
 	if err != nil {
 		return err
 	}
-	if e.Running() {
-		return usage(fmt.Errorf("change %s is still running (%s): cancel it first (`trailgate cancel %s --reason ...`), then roll it back", in.ChangeID, orig.Phase, in.ChangeID))
-	}
 	if orig.Action != workflows.ActionDisable {
 		return usage(fmt.Errorf("change %s was %s, not disable: a rollback re-enables trusted access after a disable; to undo an enable, start `trailgate disable`", in.ChangeID, orig.Action))
+	}
+	if e.Running() {
+		return usage(fmt.Errorf("change %s is still running (%s): cancel it first (`trailgate cancel %s --reason ...`), then roll it back", in.ChangeID, orig.Phase, in.ChangeID))
 	}
 	names := make([]string, 0, len(orig.Targets))
 	for _, t := range orig.Targets {
