@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/proof"
@@ -39,6 +41,8 @@ type Activities struct {
 	http      *http.Client
 	polling   Polling
 	authority Authority
+	// temporal reads workflows' progress (see signals.go).
+	temporal client.Client
 }
 
 // New builds the activities for a worker from its configuration and the key

@@ -124,7 +124,7 @@ func run(ctx context.Context, cfg config.Config, dev bool) error {
 	}
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
 	workflows.Register(w)
-	w.RegisterActivity(acts)
+	w.RegisterActivity(activities.WithTemporal(acts, c))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.Temporal.TaskQueue, err)
 	}

@@ -35,6 +35,10 @@ const (
 const (
 	// QueryProgress returns a TargetProgress (target) or ChangeProgress (change).
 	QueryProgress = "progress"
+	// QueryTold returns what a change told one organization's workflow
+	// ([]ParentDecision), by the organization's name: a target checks a
+	// decision signalled to it against it before it acts.
+	QueryTold = "told"
 	// UpdateApprove records an approval (Decision) at an approval gate.
 	UpdateApprove = "approve"
 	// UpdateReject rejects the change at any gate (Decision).

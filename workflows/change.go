@@ -618,7 +618,10 @@ func (c *change) tellWave(ctx workflow.Context, wave *WaveProgress, d ParentDeci
 // tell signals a decision to one target. A target that has just ended cannot
 // take it, and needs not.
 func (c *change) tell(ctx workflow.Context, name string, d ParentDecision) {
-	_ = workflow.SignalExternalWorkflow(ctx, c.p.Targets[c.index[name]].WorkflowID, "", SignalParentDecision, d).Get(ctx, nil)
+	t := &c.p.Targets[c.index[name]]
+	// Kept before it is sent: the target checks the signal against it.
+	t.Told = append(t.Told, d)
+	_ = workflow.SignalExternalWorkflow(ctx, t.WorkflowID, "", SignalParentDecision, d).Get(ctx, nil)
 }
 
 func (c *change) setPhase(ctx workflow.Context, p Phase) {

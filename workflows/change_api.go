@@ -272,6 +272,8 @@ type TargetSummary struct {
 	Evidence     *Evidence  `json:"evidence,omitempty"`
 	Message      string     `json:"message,omitempty"`
 	Error        string     `json:"error,omitempty"`
+	// Told is what the change told the organization's workflow, in order.
+	Told []ParentDecision `json:"told,omitempty"`
 }
 
 // WaveProgress is one wave of a change.

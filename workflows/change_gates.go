@@ -35,11 +35,26 @@ func (c *change) registerHandlers(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryTold, func(org string) ([]ParentDecision, error) {
+		if i, ok := c.index[org]; ok {
+			return c.p.Targets[i].Told, nil
+		}
+		return nil, fmt.Errorf("organization %s is not part of change %s", org, c.in.ChangeID)
+	}); err != nil {
+		return err
+	}
+	verified := workflow.GetVersion(ctx, versionVerifiedSignals, workflow.DefaultVersion, 1) == 1
 	reports := workflow.GetSignalChannel(ctx, SignalTargetReport)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var r TargetReport
 			reports.Receive(ctx, &r)
+			if verified {
+				var ok bool
+				if r, ok = c.readReport(ctx, r); !ok {
+					continue
+				}
+			}
 			c.onReport(r)
 		}
 	})

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -71,6 +72,25 @@ func newHarness(t *testing.T) *harness {
 			AccountID: "111111111111", ARN: "arn:aws:sts::111111111111:assumed-role/TrailgateOperator/trailgate",
 			OrganizationID: "o-abc123", ManagementAccountID: "111111111111", FeatureSet: "ALL",
 		}, nil
+	}).Maybe()
+	// A change and its targets read each other's queries, as the worker's
+	// Temporal client would.
+	env.OnActivity(acts.AskWorkflow, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.QueryInput) (json.RawMessage, error) {
+		var args []any
+		if in.Arg != "" {
+			args = append(args, in.Arg)
+		}
+		id := in.WorkflowID
+		if id == "chg-1" {
+			id = "default-test-workflow-id"
+		}
+		v, err := env.QueryWorkflowByID(id, in.Query, args...)
+		if err != nil {
+			return nil, err
+		}
+		var raw json.RawMessage
+		err = v.Get(&raw)
+		return raw, err
 	}).Maybe()
 	env.OnActivity(acts.Notify, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.Reminder) error {
 		h.reminders = append(h.reminders, r)

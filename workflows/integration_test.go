@@ -426,3 +426,49 @@ func recordHistory(t *testing.T, env *testenv.Env, id, name string) {
 		t.Fatal(err)
 	}
 }
+
+// Signals carry no proof of their sender, and an organization's workflow ID
+// is predictable: a release, a cleanup confirmation or a report sent
+// straight through Temporal moves nothing. The target ignores a decision
+// its change did not send, and the change reads a target's plan from the
+// target, not from the report.
+func TestSignalsSentStraightThroughTemporalMoveNothing(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	ctx := context.Background()
+	v := view(t, env, "acme-prod")
+	enable := request(t, env, "enable-forged-signals", workflows.ActionEnable, "acme-prod")
+	start(t, env, enable)
+	p := waitChange(t, env, enable.ChangeID, awaitingWave(1))
+	plan := p.Targets[0].Plan
+	target := workflows.TargetWorkflowID(enable.ChangeID, "acme-prod")
+	forged := []struct {
+		id, signal string
+		arg        any
+	}{
+		{target, workflows.SignalParentDecision, workflows.ParentDecision{Kind: workflows.ParentRelease, People: []workflows.Who{{By: "alice"}, {By: "bob"}}, At: time.Now().UTC()}},
+		{enable.ChangeID, workflows.SignalTargetReport, workflows.TargetReport{Organization: "acme-prod", Phase: workflows.PhaseAwaitingApproval,
+			Plan: &workflows.Plan{Steps: []workflows.PlanStep{{Kind: workflows.StepEnableTrustedAccess, Description: "nothing to worry about"}}}}},
+	}
+	for _, f := range forged {
+		if err := env.Client.SignalWorkflow(ctx, f.id, "", f.signal, f.arg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var tp workflows.TargetProgress
+	for time.Now().Before(deadline) && !strings.Contains(recordKinds(tp.Record), "refused") {
+		if q, err := env.Client.QueryWorkflow(ctx, target, "", workflows.QueryProgress); err == nil {
+			_ = q.Get(&tp)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(recordKinds(tp.Record), "refused") || tp.Phase != workflows.PhaseAwaitingApproval {
+		t.Fatalf("a release the change did not send: the organization is %s, record %s", tp.Phase, recordKinds(tp.Record))
+	}
+	p = waitChange(t, env, enable.ChangeID, awaitingWave(1))
+	if v.trustedAccess() || len(p.Waves[0].Approvals) != 0 || p.Targets[0].Plan == nil || len(p.Targets[0].Plan.Steps) != len(plan.Steps) {
+		t.Fatalf("forged signals moved the change: trusted access %t, approvals %+v, plan %+v", v.trustedAccess(), p.Waves[0].Approvals, p.Targets[0].Plan)
+	}
+	mustUpdate(t, env, enable.ChangeID, workflows.UpdateCancel, control(t, env, "dave", enable.ChangeID, workflows.DecisionCancel, "test over"))
+	waitChange(t, env, enable.ChangeID, phaseIs(workflows.PhaseCancelled))
+}

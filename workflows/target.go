@@ -63,14 +63,7 @@ func TargetWorkflow(ctx workflow.Context, in TargetInput) (TargetProgress, error
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (TargetProgress, error) { return t.progress, nil }); err != nil {
 		return t.progress, err
 	}
-	decisions := workflow.GetSignalChannel(ctx, SignalParentDecision)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var d ParentDecision
-			decisions.Receive(ctx, &d)
-			t.fromParent(ctx, d)
-		}
-	})
+	t.takeDecisions(ctx, workflow.GetVersion(ctx, versionVerifiedSignals, workflow.DefaultVersion, 1) == 1)
 	_ = workflow.UpsertTypedSearchAttributes(ctx,
 		ChangeIDKey.ValueSet(in.ChangeID),
 		ActionKey.ValueSet(string(in.Action)),

@@ -4,10 +4,20 @@ package workflows
 // workflow does is guarded by one, and the histories recorded before it
 // (testdata/histories) must still replay.
 //
-// None is in force today: the histories recorded before the worker became
-// the only authority were retired with the guards that reconciled them, for
-// the reasons below. The histories in testdata were recorded since, and
-// replay.
+// The histories recorded before the worker became the only authority were
+// retired with the guards that reconciled them, for the reasons below. The
+// histories in testdata were recorded since, and replay.
+const (
+	// versionVerifiedSignals: a target acts on a decision signalled to it
+	// only once its change's told query shows the change sent it, and a
+	// change takes where a target stands from the target's progress query,
+	// not from the report signalled to it. Signals carry no proof of their
+	// sender, and target workflow IDs are predictable: before, anyone who
+	// reached Temporal could release an organization with no approval, or
+	// show approvers a plan of their own.
+	versionVerifiedSignals = "verified-signals"
+)
+
 //
 // Retired histories, and why:
 //

@@ -88,7 +88,7 @@ func TestDoctorAgainstDevDefault(t *testing.T) {
 	}
 	w := worker.New(c, env.Config.Temporal.TaskQueue, worker.Options{})
 	workflows.Register(w)
-	w.RegisterActivity(acts)
+	w.RegisterActivity(activities.WithTemporal(acts, c))
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

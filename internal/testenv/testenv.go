@@ -137,7 +137,7 @@ func (e *Env) StartWorker(p activities.Polling) {
 	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(e.AWS.OperatorConfig()), activities.AuthorityFromConfig(e.Config, e.Key), p)
 	w := worker.New(e.Client, e.Config.Temporal.TaskQueue, worker.Options{})
 	workflows.Register(w)
-	w.RegisterActivity(acts)
+	w.RegisterActivity(activities.WithTemporal(acts, e.Client))
 	if err := w.Start(); err != nil {
 		e.t.Fatalf("start worker: %v", err)
 	}
