@@ -138,6 +138,14 @@ func (s *Sandbox) Faults() []Fault {
 	return append([]Fault(nil), s.faults...)
 }
 
+// Fired says how many times each fault of the schedule has fired since the
+// schedule was set, in the schedule's order.
+func (s *Sandbox) Fired() []int {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return append([]int(nil), s.fired...)
+}
+
 // SetFaultSeed reseeds the fault RNG, so that the same seed and the same
 // sequence of requests fire the same faults.
 func (s *Sandbox) SetFaultSeed(seed int64) {
@@ -251,6 +259,10 @@ func faultError(service, operation string, f Fault) *apiError {
 	}
 	if msg == "" {
 		msg = faultMessages[code]
+		if code == "ServiceException" && service != "organizations" {
+			// The message above is Organizations' own.
+			msg = faultMessages["InternalFailure"]
+		}
 		if msg == "" {
 			msg = "Injected fault on " + operation
 		}
