@@ -266,6 +266,20 @@ func (s *Sandbox) SetTrustedAccess(organizationID, servicePrincipal string, enab
 	return s.commit()
 }
 
+// TrustedAccess reports whether trusted access for a service principal is
+// in effect in an organization now, as the service itself sees it: List*
+// calls may show the previous value until the propagation delay has passed.
+// For tests that must see a change that has not propagated yet.
+func (s *Sandbox) TrustedAccess(organizationID, servicePrincipal string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.st.Organizations[organizationID]
+	if o == nil {
+		return false, fmt.Errorf("read trusted access for %s: organization %s does not exist", servicePrincipal, organizationID)
+	}
+	return o.trustedAccess(servicePrincipal), nil
+}
+
 func (s *Sandbox) setServiceAccessLocked(o *organization, principal string, on bool) {
 	t := o.ServiceAccess[principal]
 	if t == nil {

@@ -1,7 +1,6 @@
 package awssandbox
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +40,14 @@ type Fault struct {
 	Probability float64 `json:"probability,omitempty"`
 	// Count is how many times the fault fires at most; zero is unlimited.
 	Count int `json:"count,omitempty"`
+	// Applied lets the request take effect before the fault answers it, as
+	// when AWS commits a change and the response is lost on its way back:
+	// the caller sees the error, or no answer at all, although the change
+	// was made. Latency is then added after the change.
+	Applied bool `json:"applied,omitempty"`
+	// Drop closes the connection instead of answering, as a timeout or a
+	// reset does: the caller gets no HTTP response at all.
+	Drop bool `json:"drop,omitempty"`
 }
 
 // MarshalJSON writes Latency as a Go duration string ("250ms").
@@ -103,8 +110,14 @@ func (f Fault) validate() error {
 	if f.Latency < 0 {
 		return fmt.Errorf("latency %v is negative", f.Latency)
 	}
-	if f.Error == "" && f.Latency == 0 {
-		return errors.New("a fault needs an error, a latency or both")
+	if f.Error != "" && f.Drop {
+		return errors.New("a fault answers with an error or drops the connection, not both")
+	}
+	if f.Applied && f.Error == "" && !f.Drop {
+		return errors.New("an applied fault loses the response: give it an error or drop")
+	}
+	if f.Error == "" && !f.Drop && f.Latency == 0 {
+		return errors.New("a fault needs an error, a drop, a latency or a combination")
 	}
 	return nil
 }
@@ -125,6 +138,14 @@ func (s *Sandbox) Faults() []Fault {
 	return append([]Fault(nil), s.faults...)
 }
 
+// Fired says how many times each fault of the schedule has fired since the
+// schedule was set, in the schedule's order.
+func (s *Sandbox) Fired() []int {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return append([]int(nil), s.fired...)
+}
+
 // SetFaultSeed reseeds the fault RNG, so that the same seed and the same
 // sequence of requests fire the same faults.
 func (s *Sandbox) SetFaultSeed(seed int64) {
@@ -138,12 +159,21 @@ func (s *Sandbox) seedFaults(seed int64) {
 	s.rng = rand.New(rand.NewPCG(uint64(seed), 0x747261696c676174)) // "trailgat"
 }
 
-// injectFault applies the schedule to one request: it sleeps for any added
-// latency and returns the error to answer with, if any.
-func (s *Sandbox) injectFault(ctx context.Context, c *caller, operation string) *apiError {
-	var latency time.Duration
-	var fire *Fault
+// faultAnswer is how the fault schedule answers one request.
+type faultAnswer struct {
+	latency time.Duration
+	// err answers the request, unless drop closes its connection instead.
+	err  *apiError
+	drop bool
+	// applied: the request takes effect before it is answered so.
+	applied bool
+}
+
+// faultFor draws the schedule's answer to one request.
+func (s *Sandbox) faultFor(c *caller, operation string) faultAnswer {
+	var a faultAnswer
 	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	for i := range s.faults {
 		f := &s.faults[i]
 		if (f.Service != "" && f.Service != c.service) ||
@@ -158,21 +188,34 @@ func (s *Sandbox) injectFault(ctx context.Context, c *caller, operation string) 
 			continue
 		}
 		s.fired[i]++
-		latency += f.Latency
-		if f.Error != "" {
-			ff := *f
-			fire = &ff
+		a.latency += f.Latency
+		if f.Error != "" || f.Drop {
+			if f.Error != "" {
+				a.err = faultError(c.service, operation, *f)
+			}
+			a.drop, a.applied = f.Drop, f.Applied
 			break
 		}
 	}
-	s.fmu.Unlock()
-	if err := sleep(ctx, latency); err != nil {
-		return errStatus(500, "InternalFailure", "request canceled: %v", err)
+	return a
+}
+
+// answerFault sleeps for the answer's latency and then fails the request
+// as the answer says; it reports whether it answered the request. A drop
+// aborts the handler, so that the server closes the connection unanswered.
+func (s *Sandbox) answerFault(w http.ResponseWriter, r *http.Request, proto protocol, service, reqID string, a faultAnswer) bool {
+	if err := sleep(r.Context(), a.latency); err != nil {
+		writeError(w, r, proto, service, reqID, errStatus(500, "InternalFailure", "request canceled: %v", err))
+		return true
 	}
-	if fire == nil {
-		return nil
+	switch {
+	case a.drop:
+		panic(http.ErrAbortHandler)
+	case a.err != nil:
+		writeError(w, r, proto, service, reqID, a.err)
+		return true
 	}
-	return faultError(c.service, operation, *fire)
+	return false
 }
 
 // faultError is the error of a firing fault, spelled as the service spells it.
@@ -216,6 +259,10 @@ func faultError(service, operation string, f Fault) *apiError {
 	}
 	if msg == "" {
 		msg = faultMessages[code]
+		if code == "ServiceException" && service != "organizations" {
+			// The message above is Organizations' own.
+			msg = faultMessages["InternalFailure"]
+		}
 		if msg == "" {
 			msg = "Injected fault on " + operation
 		}

@@ -3,16 +3,20 @@ package awssandbox_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
 )
@@ -154,5 +158,129 @@ func TestFaultAdminEndpoint(t *testing.T) {
 	resp.Body.Close()
 	if n := len(env.Sandbox.Faults()); resp.StatusCode != 200 || n != 0 {
 		t.Fatalf("DELETE answered %d, %d faults left", resp.StatusCode, n)
+	}
+}
+
+// mutations are the AWS calls that change what trailgate manages.
+var mutations = []string{
+	"EnableAWSServiceAccess", "DisableAWSServiceAccess", "CreateServiceLinkedRole",
+	"CreateBucket", "PutBucketPolicy", "CreateTrail", "UpdateTrail", "StartLogging",
+}
+
+// An applied fault makes the change and then loses its response, as a 500
+// or a dropped connection on the way back does: the caller sees a failure,
+// AWS shows the change, and a second call meets what the first one made.
+func TestAppliedFaultsMakeTheChangeAndLoseTheResponse(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault awssandbox.Fault
+		lost  func(t *testing.T, op string, err error)
+	}{
+		{"a 500 after the change", awssandbox.Fault{Error: "ServiceException", Applied: true, Count: 1}, func(t *testing.T, op string, err error) {
+			t.Helper()
+			var status interface{ HTTPStatusCode() int }
+			if !errors.As(err, &status) || status.HTTPStatusCode() != http.StatusInternalServerError {
+				t.Fatalf("%s: want an HTTP 500, got %v", op, err)
+			}
+		}},
+		{"a dropped connection after the change", awssandbox.Fault{Drop: true, Applied: true, Count: 1}, func(t *testing.T, op string, err error) {
+			t.Helper()
+			var sendErr *smithyhttp.RequestSendError
+			if !errors.As(err, &sendErr) {
+				t.Fatalf("%s: want no response at all, got %T: %v", op, err, err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := awssandbox.StartTest(t, awssandbox.Options{Seed: 18})
+			org := env.Orgs[0]
+			var faults []awssandbox.Fault
+			for _, op := range mutations {
+				f := tc.fault
+				f.Operation = op
+				faults = append(faults, f)
+			}
+			env.Sandbox.SetFaults(faults)
+			mgmt := newClients(noRetries(env.ConfigFor(org.ManagementAccountID)))
+			const bucket, name = "acme-prod-lost-responses", "org-trail"
+			arn := "arn:aws:cloudtrail:us-east-1:" + org.ManagementAccountID + ":trail/" + name
+
+			_, err := mgmt.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ctPrincipal)})
+			tc.lost(t, "EnableAWSServiceAccess", err)
+			if !listed(t, mgmt) {
+				t.Fatal("EnableAWSServiceAccess lost its response and did not enable trusted access")
+			}
+
+			_, err = mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)})
+			tc.lost(t, "CreateServiceLinkedRole", err)
+			must[*iam.GetRoleOutput](t)(mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail")))
+			_, err = mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)})
+			wantCode(t, err, "InvalidInput")
+			if !strings.Contains(err.Error(), "has been taken") {
+				t.Fatalf("creating the role again: %v", err)
+			}
+
+			_, err = mgmt.s3.CreateBucket(ctx(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+			tc.lost(t, "CreateBucket", err)
+			must[*s3.HeadBucketOutput](t)(mgmt.s3.HeadBucket(ctx(), &s3.HeadBucketInput{Bucket: aws.String(bucket)}))
+			// In us-east-1, creating one's own bucket again succeeds.
+			must[*s3.CreateBucketOutput](t)(mgmt.s3.CreateBucket(ctx(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}))
+
+			policy := orgTrailPolicy(bucket, org.ManagementAccountID, org.OrganizationID, arn)
+			_, err = mgmt.s3.PutBucketPolicy(ctx(), &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)})
+			tc.lost(t, "PutBucketPolicy", err)
+			if got := must[*s3.GetBucketPolicyOutput](t)(mgmt.s3.GetBucketPolicy(ctx(), &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})); aws.ToString(got.Policy) != policy {
+				t.Fatalf("PutBucketPolicy lost its response; the policy is %s", aws.ToString(got.Policy))
+			}
+
+			create := &cloudtrail.CreateTrailInput{Name: aws.String(name), S3BucketName: aws.String(bucket), IsOrganizationTrail: aws.Bool(true)}
+			_, err = mgmt.ct.CreateTrail(ctx(), create)
+			tc.lost(t, "CreateTrail", err)
+			must[*cloudtrail.GetTrailOutput](t)(mgmt.ct.GetTrail(ctx(), &cloudtrail.GetTrailInput{Name: aws.String(arn)}))
+			_, err = mgmt.ct.CreateTrail(ctx(), create)
+			wantType[*cttypes.TrailAlreadyExistsException](t, err)
+
+			_, err = mgmt.ct.UpdateTrail(ctx(), &cloudtrail.UpdateTrailInput{Name: aws.String(arn), EnableLogFileValidation: aws.Bool(true)})
+			tc.lost(t, "UpdateTrail", err)
+			if got := must[*cloudtrail.GetTrailOutput](t)(mgmt.ct.GetTrail(ctx(), &cloudtrail.GetTrailInput{Name: aws.String(arn)})); !aws.ToBool(got.Trail.LogFileValidationEnabled) {
+				t.Fatal("UpdateTrail lost its response and did not update the trail")
+			}
+
+			_, err = mgmt.ct.StartLogging(ctx(), &cloudtrail.StartLoggingInput{Name: aws.String(arn)})
+			tc.lost(t, "StartLogging", err)
+			if !trailLogging(t, accountClients(env, org.MemberAccountIDs[0]), arn) {
+				t.Fatal("StartLogging lost its response and the trail does not log")
+			}
+
+			_, err = mgmt.orgs.DisableAWSServiceAccess(ctx(), &organizations.DisableAWSServiceAccessInput{ServicePrincipal: aws.String(ctPrincipal)})
+			tc.lost(t, "DisableAWSServiceAccess", err)
+			if listed(t, mgmt) {
+				t.Fatal("DisableAWSServiceAccess lost its response and did not disable trusted access")
+			}
+		})
+	}
+}
+
+// listed reports whether trusted access for CloudTrail is listed.
+func listed(t *testing.T, c clients) bool {
+	t.Helper()
+	out := must[*organizations.ListAWSServiceAccessForOrganizationOutput](t)(c.orgs.ListAWSServiceAccessForOrganization(ctx(), &organizations.ListAWSServiceAccessForOrganizationInput{}))
+	for _, p := range out.EnabledServicePrincipals {
+		if aws.ToString(p.ServicePrincipal) == ctPrincipal {
+			return true
+		}
+	}
+	return false
+}
+
+func TestAFaultLosesTheResponseOneWay(t *testing.T) {
+	for _, f := range []awssandbox.Fault{
+		{Error: "ServiceException", Drop: true},
+		{Applied: true},
+		{Applied: true, Latency: time.Second},
+	} {
+		if _, err := awssandbox.New(awssandbox.Options{Faults: []awssandbox.Fault{f}}); err == nil {
+			t.Errorf("fault %+v accepted", f)
+		}
 	}
 }

@@ -272,6 +272,9 @@ func TestPropagationDelay(t *testing.T) {
 	if got := listPrincipals(t, mgmt, 20); len(got) != 0 {
 		t.Fatalf("listed before the propagation delay: %v", got)
 	}
+	if on, err := env.Sandbox.TrustedAccess(env.Orgs[0].OrganizationID, ctPrincipal); err != nil || !on {
+		t.Fatalf("the sandbox does not see the enable before the propagation delay: %t, %v", on, err)
+	}
 	now = now.Add(61 * time.Second)
 	if got := listPrincipals(t, mgmt, 20); got[ctPrincipal].IsZero() {
 		t.Fatalf("not listed after the propagation delay: %v", got)
@@ -279,6 +282,9 @@ func TestPropagationDelay(t *testing.T) {
 	must[*organizations.DisableAWSServiceAccessOutput](t)(mgmt.orgs.DisableAWSServiceAccess(ctx(), &organizations.DisableAWSServiceAccessInput{ServicePrincipal: aws.String(ctPrincipal)}))
 	if got := listPrincipals(t, mgmt, 20); got[ctPrincipal].IsZero() {
 		t.Fatalf("a disable showed before the propagation delay: %v", got)
+	}
+	if on, err := env.Sandbox.TrustedAccess(env.Orgs[0].OrganizationID, ctPrincipal); err != nil || on {
+		t.Fatalf("the sandbox does not see the disable before the propagation delay: %t, %v", on, err)
 	}
 	now = now.Add(61 * time.Second)
 	if got := listPrincipals(t, mgmt, 20); len(got) != 0 {

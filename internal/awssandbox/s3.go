@@ -96,8 +96,8 @@ func (s *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, c *caller, bod
 		fail(aerr)
 		return
 	}
-	if ferr := s.injectFault(r.Context(), c, op); ferr != nil {
-		fail(ferr)
+	fault := s.faultFor(c, op)
+	if !fault.applied && s.answerFault(w, r, protoS3, "s3", reqID, fault) {
 		return
 	}
 
@@ -107,6 +107,9 @@ func (s *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, c *caller, bod
 		aerr = errStatus(500, "InternalError", "We encountered an internal error. Please try again.")
 	}
 	s.mu.Unlock()
+	if fault.applied && s.answerFault(w, r, protoS3, "s3", reqID, fault) {
+		return
+	}
 	if aerr != nil {
 		fail(aerr)
 		return

@@ -27,7 +27,9 @@
 //
 // A fault is {"service":"organizations","operation":"EnableAWSServiceAccess",
 // "accountId":"…","error":"TooManyRequestsException","latency":"250ms",
-// "probability":0.5,"count":3}; see Fault.
+// "probability":0.5,"count":3}; see Fault. With "applied":true the request
+// takes effect before the fault answers it (a response lost after AWS
+// committed the change); "drop":true closes the connection unanswered.
 package awssandbox
 
 import (
@@ -305,8 +307,8 @@ func (s *Sandbox) serveJSON(w http.ResponseWriter, r *http.Request, c *caller, b
 		writeError(w, r, protoJSON, c.service, reqID, aerr)
 		return
 	}
-	if ferr := s.injectFault(r.Context(), c, op); ferr != nil {
-		writeError(w, r, protoJSON, c.service, reqID, ferr)
+	fault := s.faultFor(c, op)
+	if !fault.applied && s.answerFault(w, r, protoJSON, c.service, reqID, fault) {
 		return
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -318,6 +320,9 @@ func (s *Sandbox) serveJSON(w http.ResponseWriter, r *http.Request, c *caller, b
 		aerr = errStatus(500, "InternalFailure", "save sandbox state: %v", cerr)
 	}
 	s.mu.Unlock()
+	if fault.applied && s.answerFault(w, r, protoJSON, c.service, reqID, fault) {
+		return
+	}
 	if aerr != nil {
 		writeError(w, r, protoJSON, c.service, reqID, aerr)
 		return
@@ -370,8 +375,8 @@ func (s *Sandbox) serveQuery(w http.ResponseWriter, r *http.Request, c *caller, 
 		writeError(w, r, protoQuery, c.service, reqID, aerr)
 		return
 	}
-	if ferr := s.injectFault(r.Context(), c, action); ferr != nil {
-		writeError(w, r, protoQuery, c.service, reqID, ferr)
+	fault := s.faultFor(c, action)
+	if !fault.applied && s.answerFault(w, r, protoQuery, c.service, reqID, fault) {
 		return
 	}
 	s.mu.Lock()
@@ -380,6 +385,9 @@ func (s *Sandbox) serveQuery(w http.ResponseWriter, r *http.Request, c *caller, 
 		aerr = errStatus(500, "ServiceFailure", "save sandbox state: %v", cerr)
 	}
 	s.mu.Unlock()
+	if fault.applied && s.answerFault(w, r, protoQuery, c.service, reqID, fault) {
+		return
+	}
 	if aerr != nil {
 		writeError(w, r, protoQuery, c.service, reqID, aerr)
 		return

@@ -48,10 +48,20 @@ type Env struct {
 	dataDir string
 }
 
+// DefaultPropagationDelay is how long the sandbox takes, unless Options say
+// otherwise, to show a change in its List* calls (trusted access, delegated
+// administrators, event data stores), as AWS is eventually consistent: a
+// change's verification must poll until AWS shows it.
+const DefaultPropagationDelay = 2 * time.Second
+
 // Options change the environment.
 type Options struct {
 	// Sandbox configures the AWS sandbox (faults, seed, propagation delay).
+	// A zero PropagationDelay is DefaultPropagationDelay.
 	Sandbox awssandbox.Options
+	// Instant turns the propagation delay off: List* calls show every
+	// change at once.
+	Instant bool
 	// Polling bounds verification; short intervals by default.
 	Polling activities.Polling
 }
@@ -64,6 +74,12 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Skip("integration test: starts Temporal's server")
 	}
 	e := &Env{t: t, dataDir: t.TempDir()}
+	switch {
+	case opts.Instant:
+		opts.Sandbox.PropagationDelay = 0
+	case opts.Sandbox.PropagationDelay == 0:
+		opts.Sandbox.PropagationDelay = DefaultPropagationDelay
+	}
 	e.AWS = awssandbox.StartTest(t, opts.Sandbox)
 	key, err := proof.GenerateKey()
 	if err != nil {
