@@ -16,7 +16,7 @@ TEST_TIMEOUT ?= 20m
 TESTFLAGS ?=
 TOOL := $(GO) tool -modfile=tools/go.mod
 
-.PHONY: all build test lint fmt fmt-check vet staticcheck workflowcheck dev demo bench clean
+.PHONY: all build test lint fmt fmt-check vet staticcheck workflowcheck dev demo bench chaos clean
 
 all: build
 
@@ -60,6 +60,14 @@ demo:
 ## bench: benchmarks only, with allocations
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## chaos: SIGKILL the dev default at random points of rollouts over many
+## organizations with AWS made slow, restart it each time, print the figures.
+## make test runs a short version (three organizations, two kills at gates).
+CHAOS_ROUNDS ?= 10
+CHAOS_ORGS ?= 20
+chaos: build
+	CHAOS_ROUNDS=$(CHAOS_ROUNDS) CHAOS_ORGS=$(CHAOS_ORGS) $(GO) test -count=1 -timeout 4h -run '^TestChaos$$' -v ./internal/chaos
 
 clean:
 	rm -rf bin
