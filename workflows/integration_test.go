@@ -40,7 +40,21 @@ func view(t *testing.T, env *testenv.Env, org string) *awsView {
 		trail: "arn:aws:cloudtrail:us-east-1:" + o.ManagementAccountID + ":trail/" + env.Config.Trail.Name}
 }
 
+// trustedAccess reports whether the organization trusts CloudTrail as the
+// sandbox holds it, before its propagation delay: what a test asserts was
+// (or was not) changed. Verification's own reads go through the SDK and
+// wait out the delay.
 func (v *awsView) trustedAccess() bool {
+	on, err := v.env.AWS.Sandbox.TrustedAccess(v.org.OrganizationID, "cloudtrail.amazonaws.com")
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	return on
+}
+
+// listed reports whether ListAWSServiceAccessForOrganization, through the
+// SDK, shows CloudTrail trusted.
+func (v *awsView) listed() bool {
 	out, err := organizations.NewFromConfig(v.env.AWS.ConfigFor(v.org.ManagementAccountID)).ListAWSServiceAccessForOrganization(v.timeout, &organizations.ListAWSServiceAccessForOrganizationInput{})
 	if err != nil {
 		v.t.Fatal(err)
@@ -182,9 +196,9 @@ func TestEnableDisableAndRollbackAgainstTheSandbox(t *testing.T) {
 	if p = result(t, run); p.Phase != workflows.PhaseSucceeded {
 		t.Fatalf("enable ended %s: %+v", p.Phase, p.Targets)
 	}
-	if !v.trustedAccess() || !v.role() || !v.logging(v.org.ManagementAccountID) || !v.logging(member) {
-		t.Fatalf("after enable: trusted access %t, role %t, logging %t, member logging %t",
-			v.trustedAccess(), v.role(), v.logging(v.org.ManagementAccountID), v.logging(member))
+	if !v.trustedAccess() || !v.listed() || !v.role() || !v.logging(v.org.ManagementAccountID) || !v.logging(member) {
+		t.Fatalf("after enable: trusted access %t (listed %t), role %t, logging %t, member logging %t",
+			v.trustedAccess(), v.listed(), v.role(), v.logging(v.org.ManagementAccountID), v.logging(member))
 	}
 	if a := p.Waves[0].Approvals; len(a) != 2 || a[0].ARN != env.AWS.Person("alice").ARN || a[1].ARN != env.AWS.Person("bob").ARN {
 		t.Errorf("approvals keep no verified ARNs: %+v", a)

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -75,10 +73,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	w.expect(w.run("enable", "--org", "globex", "--change-id", enableGate, "--profile", "dave"), 0)
 	w.expect(w.run("status", enableGate, "--watch", "--until-gate"), 0, "awaits 2 approval(s)")
 	w.expect(w.run("approve", enableGate, "--profile", "alice"), 0)
-	if _, err := organizations.NewFromConfig(w.aws.ConfigFor(w.env.Org("acme-staging").ManagementAccountID)).EnableAWSServiceAccess(ctx,
-		&organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(activities.ServicePrincipal)}); err != nil {
-		t.Fatal(err)
-	}
+	w.setTrustedAccess("acme-staging", true)
 	w.expect(w.run("disable", "--org", "acme-staging", "--change-id", disableGate, "--profile", "dave"), 0)
 	w.expect(w.run("status", disableGate, "--watch", "--until-gate"), 0, "awaits cleanup confirmation")
 

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trailgate/trailgate/activities"
@@ -106,6 +107,37 @@ func (w *world) writeConfig(change func(*config.Config)) {
 // retriedAttempt finds, in a history, an activity started more than once.
 var retriedAttempt = regexp.MustCompile(`"attempt":\s*([2-9]|\d\d)`)
 
+// setTrustedAccess turns trusted access for CloudTrail on or off by hand,
+// as the organization's management account, and returns once AWS lists it
+// so (the sandbox, like AWS, is eventually consistent).
+func (w *world) setTrustedAccess(org string, on bool) {
+	w.t.Helper()
+	ctx := context.Background()
+	c := organizations.NewFromConfig(w.aws.ConfigFor(w.env.Org(org).ManagementAccountID))
+	var err error
+	if on {
+		_, err = c.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(activities.ServicePrincipal)})
+	} else {
+		_, err = c.DisableAWSServiceAccess(ctx, &organizations.DisableAWSServiceAccessInput{ServicePrincipal: aws.String(activities.ServicePrincipal)})
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		out, err := c.ListAWSServiceAccessForOrganization(ctx, &organizations.ListAWSServiceAccessForOrganizationInput{})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if listed := slices.ContainsFunc(out.EnabledServicePrincipals, func(p orgtypes.EnabledServicePrincipal) bool {
+			return aws.ToString(p.ServicePrincipal) == activities.ServicePrincipal
+		}); listed == on {
+			return
+		}
+	}
+}
+
 // historyOf is a workflow's history, as JSON.
 func (w *world) historyOf(id string) string {
 	w.t.Helper()
@@ -178,12 +210,14 @@ func (w *world) readAWS() awsState {
 	for _, o := range w.aws.Orgs {
 		cfg := w.aws.ConfigFor(o.ManagementAccountID)
 		var s orgState
-		out, err := organizations.NewFromConfig(cfg).ListAWSServiceAccessForOrganization(ctx, &organizations.ListAWSServiceAccessForOrganizationInput{})
+		// Trusted access as the sandbox holds it, before its propagation
+		// delay: a change that should have changed nothing is caught at once.
+		on, err := w.aws.Sandbox.TrustedAccess(o.OrganizationID, activities.ServicePrincipal)
 		if err != nil {
 			w.t.Fatalf("read trusted access of %s: %v", o.Name, err)
 		}
-		for _, p := range out.EnabledServicePrincipals {
-			s.TrustedAccess = append(s.TrustedAccess, aws.ToString(p.ServicePrincipal))
+		if on {
+			s.TrustedAccess = append(s.TrustedAccess, activities.ServicePrincipal)
 		}
 		_, err = iam.NewFromConfig(cfg).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(activities.ServiceLinkedRoleName)})
 		s.Role = err == nil
@@ -553,10 +587,7 @@ func TestCLI(t *testing.T) {
 			t.Fatalf("globex was not enabled through the worker's role with the worker's trail: %+v", st["globex"])
 		}
 		// The subtests after this one start from globex without trusted access.
-		if _, err := organizations.NewFromConfig(w.aws.ConfigFor(w.env.Org("globex").ManagementAccountID)).DisableAWSServiceAccess(context.Background(),
-			&organizations.DisableAWSServiceAccessInput{ServicePrincipal: aws.String(activities.ServicePrincipal)}); err != nil {
-			t.Fatal(err)
-		}
+		w.setTrustedAccess("globex", false)
 	})
 
 	t.Run("no worker", func(t *testing.T) {
