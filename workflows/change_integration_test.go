@@ -138,30 +138,6 @@ func TestChangeContinuesAsNewBetweenWaves(t *testing.T) {
 	}
 }
 
-func TestEnableConvergesThroughThrottlingAndServerErrors(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Sandbox: awssandbox.Options{Seed: 7}})
-	v := view(t, env, "globex")
-	in := request(t, env, "enable-faults", workflows.ActionEnable, "globex")
-	run := start(t, env, in)
-	waitChange(t, env, in.ChangeID, awaitingWave(1))
-	env.AWS.Sandbox.SetFaults([]awssandbox.Fault{
-		{Service: "organizations", Error: "TooManyRequestsException", Probability: 0.3},
-		{Service: "cloudtrail", Error: "ServiceException", Probability: 0.3},
-		{Service: "organizations", Operation: "EnableAWSServiceAccess", Error: "ConcurrentModificationException", Count: 2},
-		{Service: "iam", Error: "Throttling", Probability: 0.3},
-		{Service: "s3", Error: "SlowDown", Probability: 0.3},
-	})
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
-	if p := result(t, run); p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("enable ended %s: %+v", p.Phase, p.Targets)
-	}
-	env.AWS.Sandbox.SetFaults(nil)
-	if !v.trustedAccess() || !v.role() || !v.logging(v.org.MemberAccountIDs[0]) {
-		t.Fatal("AWS does not show the enabled state after faults")
-	}
-}
-
 // An AWS call retried until its budget runs out ends the organization with
 // an error that says what was tried, for how long, and the last error.
 func TestARetryBudgetEndsInAFailureThatSaysWhatWasTried(t *testing.T) {
