@@ -26,9 +26,9 @@ type Config struct {
 	// Notifications is the one place that announces reminders and drift.
 	Notifications Notifications `mapstructure:"notifications" yaml:"notifications" json:"notifications"`
 	Audit         Audit         `mapstructure:"audit" yaml:"audit" json:"audit"`
-	Metrics   Metrics   `mapstructure:"metrics" yaml:"metrics" json:"metrics"`
-	Log       Log       `mapstructure:"log" yaml:"log" json:"log"`
-	Dev       Dev       `mapstructure:"dev" yaml:"dev" json:"dev"`
+	Metrics       Metrics       `mapstructure:"metrics" yaml:"metrics" json:"metrics"`
+	Log           Log           `mapstructure:"log" yaml:"log" json:"log"`
+	Dev           Dev           `mapstructure:"dev" yaml:"dev" json:"dev"`
 }
 
 // Temporal says where the Temporal frontend is and how to reach it.

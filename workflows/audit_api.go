@@ -55,6 +55,13 @@ type (
 	OrgAudit = activities.OrgAudit
 )
 
+// The desired states an organization may be held to.
+const (
+	DesiredEnabled   = activities.DesiredEnabled
+	DesiredDisabled  = activities.DesiredDisabled
+	DesiredUnmanaged = activities.DesiredUnmanaged
+)
+
 // AuditReport is an audit's result: every organization as found, every
 // finding standing now (with since when), and what appeared and what was
 // resolved since the previous audit, which the audit announced.
