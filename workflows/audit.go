@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -25,17 +24,13 @@ func AuditWorkflow(ctx workflow.Context, in AuditInput) (AuditReport, error) {
 	var a *activities.Activities
 	report := AuditReport{AuditID: workflow.GetInfo(ctx).WorkflowExecution.ID, Trigger: in.Trigger, At: workflow.Now(ctx)}
 
-	var raw json.RawMessage
-	if err := workflow.ExecuteActivity(ctx, a.PreviousAudit, activities.PreviousAuditQuery{Query: previousAuditQuery}).Get(ctx, &raw); err != nil {
+	// The activity returns the previous report as it came; the data
+	// converter decodes it here (none: a zero report).
+	var previous AuditReport
+	if err := workflow.ExecuteActivity(ctx, a.PreviousAudit, activities.PreviousAuditQuery{Query: previousAuditQuery}).Get(ctx, &previous); err != nil {
 		return report, fmt.Errorf("read the previous audit: %w", err)
 	}
-	var previous AuditReport
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &previous); err != nil {
-			return report, fmt.Errorf("decode the previous audit: %w", err)
-		}
-		report.PreviousAt = previous.At
-	}
+	report.PreviousAt = previous.At
 
 	var targets []activities.AuditTarget
 	if err := workflow.ExecuteActivity(ctx, a.AuditTargets).Get(ctx, &targets); err != nil {
@@ -187,14 +182,14 @@ func auditDetails(r AuditReport) string {
 			drifted++
 		}
 	}
-	fmt.Fprintf(&b, "**Drift audit** of %d organization(s): %d drift finding(s), %d appeared, %d resolved\n\n", len(r.Organizations), drifted, len(r.Appeared), len(r.Resolved))
+	b.WriteString(fmt.Sprintf("**Drift audit** of %d organization(s): %d drift finding(s), %d appeared, %d resolved\n\n", len(r.Organizations), drifted, len(r.Appeared), len(r.Resolved)))
 	for _, o := range r.Organizations {
-		fmt.Fprintf(&b, "- **%s**: desired %s (%s)\n", o.Organization, o.Desired, o.DesiredFrom)
+		b.WriteString(fmt.Sprintf("- **%s**: desired %s (%s)\n", o.Organization, o.Desired, o.DesiredFrom))
 	}
 	if len(r.Findings) > 0 {
 		b.WriteString("\n| kind | organization | expected | actual | since |\n| --- | --- | --- | --- | --- |\n")
 		for _, f := range r.Findings {
-			fmt.Fprintf(&b, "| %s%s | %s | %s | %s | %s |\n", f.Kind, subject(f), f.Organization, f.Expected, f.Actual, f.Since.UTC().Format(time.RFC3339))
+			b.WriteString(fmt.Sprintf("| %s%s | %s | %s | %s | %s |\n", f.Kind, subject(f), f.Organization, f.Expected, f.Actual, f.Since.UTC().Format(time.RFC3339)))
 		}
 	}
 	return b.String()
