@@ -1,10 +1,18 @@
 package activities_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
+	"go.temporal.io/sdk/testsuite"
+
 	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/awsclient"
 )
 
 func kinds(fs []activities.Finding) []activities.FindingKind {
@@ -43,5 +51,34 @@ func TestCompareNamesEveryDrift(t *testing.T) {
 	}
 	if got := activities.Compare("prod", activities.DesiredEnabled, trail, activities.State{TrustedAccess: true, ServiceLinkedRole: true, BucketPolicyReady: true}, activities.Inventory{}); !slices.Equal(kinds(got), []activities.FindingKind{activities.FindingTrailMissing}) {
 		t.Errorf("trail missing: %v", got)
+	}
+}
+
+// With notifications.format slack, a drift notice reaches the one webhook
+// as {"text": ...} that names the organization and what drifted; the
+// deprecated approvals.webhook_url still reaches it.
+func TestDriftNoticeInSlackFormatGoesToTheOneWebhook(t *testing.T) {
+	for _, auth := range []func(url string) activities.Authority{
+		func(url string) activities.Authority {
+			return activities.Authority{Notifications: config.Notifications{WebhookURL: url, Format: config.NotificationsSlack}}
+		},
+		func(url string) activities.Authority {
+			return activities.Authority{Approvals: config.Approvals{WebhookURL: url}, Notifications: config.Notifications{Format: config.NotificationsSlack}}
+		},
+	} {
+		var got map[string]any
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = json.NewDecoder(r.Body).Decode(&got)
+		}))
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestActivityEnvironment()
+		env.RegisterActivity(activities.NewWithFactory(&awsclient.Factory{}, auth(srv.URL), activities.Polling{}))
+		_, err := env.ExecuteActivity((&activities.Activities{}).NotifyDrift, activities.DriftNotice{AuditID: "audit-1",
+			Appeared: []activities.Finding{{Kind: activities.FindingTrustedAccess, Organization: "acme-prod", Expected: "trusted access enabled", Actual: "trusted access disabled"}}})
+		srv.Close()
+		text, _ := got["text"].(string)
+		if err != nil || len(got) != 1 || !strings.Contains(text, "acme-prod") || !strings.Contains(text, "trusted access disabled") {
+			t.Errorf("webhook received %v (%v)", got, err)
+		}
 	}
 }
