@@ -30,6 +30,9 @@ type Authority struct {
 	Organizations []config.Organization
 	Trail         config.Trail
 	Approvals     config.Approvals
+	// Notifications is where reminders and drift are announced, with the
+	// deprecated approvals.webhook_url already folded in.
+	Notifications config.Notifications
 	People        []config.Person
 	AllowClaims   bool
 	// ProofKey opens people's sealed proofs; Verifier asks STS who signed
@@ -52,6 +55,7 @@ func AuthorityFromConfig(cfg config.Config, key *proof.PrivateKey) Authority {
 		Organizations: slices.Clone(cfg.Organizations),
 		Trail:         cfg.Trail,
 		Approvals:     approvals,
+		Notifications: config.Notifications{WebhookURL: cfg.Webhook(), Format: cfg.Notifications.Format},
 		People:        people,
 		AllowClaims:   cfg.Identity.AllowClaims,
 		ProofKey:      key,

@@ -1,46 +1,32 @@
 package activities
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
+	"strings"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 )
 
-// Notify sends a reminder to the worker's configured webhook as a JSON POST, or logs
-// it when no webhook is configured. A refusal (4xx other than 429) fails
-// without retry; anything else is retried by the activity's retry policy.
+// Notify sends a gate's reminder to the worker's notifications webhook, or
+// logs it when no webhook is configured.
 func (a *Activities) Notify(ctx context.Context, r Reminder) error {
-	webhook := a.authority.Approvals.WebhookURL
 	activity.GetLogger(ctx).Info("reminder", "change", r.ChangeID, "organization", r.Organization,
 		"awaiting", r.Awaiting, "who", r.Who, "message", r.Message)
-	if webhook == "" {
-		return nil
+	return a.announce(ctx, "reminder", r, r.text())
+}
+
+// text is the reminder as it reads in a chat channel.
+func (r Reminder) text() string {
+	s := fmt.Sprintf(":hourglass: Change *%s* awaits %s", r.ChangeID, r.Awaiting)
+	if len(r.Who) > 0 {
+		s += " from " + strings.Join(r.Who, ", ")
 	}
-	body, err := json.Marshal(r)
-	if err != nil {
-		return temporal.NewNonRetryableApplicationError("encode reminder: "+err.Error(), ErrWebhookRefused, err)
+	if r.Organization != "" {
+		s += " (" + r.Organization + ")"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhook, bytes.NewReader(body))
-	if err != nil {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("send reminder to %s: %v; fix approvals.webhook_url", webhook, err), ErrWebhookRefused, err)
+	if r.Message != "" {
+		s += "\n" + r.Message
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("send reminder to %s: %w", webhook, err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode < 300:
-		return nil
-	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests:
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("send reminder to %s: the webhook refused it with %s", webhook, resp.Status), ErrWebhookRefused, nil)
-	default:
-		return fmt.Errorf("send reminder to %s: the webhook answered %s", webhook, resp.Status)
-	}
+	return s
 }

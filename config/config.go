@@ -23,9 +23,12 @@ type Config struct {
 	Identity  Identity  `mapstructure:"identity" yaml:"identity" json:"identity"`
 	Trail     Trail     `mapstructure:"trail" yaml:"trail" json:"trail"`
 	Approvals Approvals `mapstructure:"approvals" yaml:"approvals" json:"approvals"`
-	Metrics   Metrics   `mapstructure:"metrics" yaml:"metrics" json:"metrics"`
-	Log       Log       `mapstructure:"log" yaml:"log" json:"log"`
-	Dev       Dev       `mapstructure:"dev" yaml:"dev" json:"dev"`
+	// Notifications is the one place that announces reminders and drift.
+	Notifications Notifications `mapstructure:"notifications" yaml:"notifications" json:"notifications"`
+	Audit         Audit         `mapstructure:"audit" yaml:"audit" json:"audit"`
+	Metrics       Metrics       `mapstructure:"metrics" yaml:"metrics" json:"metrics"`
+	Log           Log           `mapstructure:"log" yaml:"log" json:"log"`
+	Dev           Dev           `mapstructure:"dev" yaml:"dev" json:"dev"`
 }
 
 // Temporal says where the Temporal frontend is and how to reach it.
@@ -74,7 +77,18 @@ type Organization struct {
 	// management account; otherwise the default credential chain is used.
 	RoleARN    string `mapstructure:"role_arn" yaml:"role_arn,omitempty" json:"role_arn,omitempty"`
 	ExternalID string `mapstructure:"external_id" yaml:"external_id,omitempty" json:"external_id,omitempty"`
+	// Desired is the state the drift audit holds the organization to:
+	// enabled, disabled or unmanaged. Empty means what trailgate last
+	// verified for it.
+	Desired string `mapstructure:"desired" yaml:"desired,omitempty" json:"desired,omitempty"`
 }
+
+// The desired states an organization may declare.
+const (
+	DesiredEnabled   = "enabled"
+	DesiredDisabled  = "disabled"
+	DesiredUnmanaged = "unmanaged"
+)
 
 // Person is one person who may take decisions, and the AWS principals
 // (exact ARNs, or patterns where * matches any run of characters) whose
@@ -139,8 +153,38 @@ type Approvals struct {
 	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout" json:"timeout"`
 	// ReminderEvery is how often people are reminded while a gate waits.
 	ReminderEvery time.Duration `mapstructure:"reminder_every" yaml:"reminder_every" json:"reminder_every"`
-	// WebhookURL receives reminders as JSON POSTs; empty means log only.
+	// WebhookURL is the deprecated name of notifications.webhook_url, which
+	// wins when both are set.
 	WebhookURL string `mapstructure:"webhook_url" yaml:"webhook_url,omitempty" json:"webhook_url,omitempty"`
+}
+
+// Notifications says where reminders and drift are announced.
+type Notifications struct {
+	// WebhookURL receives every notification as a POST; empty means log only.
+	WebhookURL string `mapstructure:"webhook_url" yaml:"webhook_url,omitempty" json:"webhook_url,omitempty"`
+	// Format is json (the notification as it is) or slack ({"text": ...}).
+	Format string `mapstructure:"format" yaml:"format" json:"format"`
+}
+
+// The formats of notifications.
+const (
+	NotificationsJSON  = "json"
+	NotificationsSlack = "slack"
+)
+
+// Webhook is where notifications go: notifications.webhook_url, else the
+// deprecated approvals.webhook_url.
+func (c Config) Webhook() string {
+	if c.Notifications.WebhookURL != "" {
+		return c.Notifications.WebhookURL
+	}
+	return c.Approvals.WebhookURL
+}
+
+// Audit configures the drift audit's schedule.
+type Audit struct {
+	// Every is how often the schedule audits every organization.
+	Every time.Duration `mapstructure:"every" yaml:"every" json:"every"`
 }
 
 // Metrics configures the worker's Prometheus endpoint; empty disables it.
@@ -182,7 +226,9 @@ func Default() Config {
 			Timeout:       7 * 24 * time.Hour,
 			ReminderEvery: 24 * time.Hour,
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Notifications: Notifications{Format: NotificationsJSON},
+		Audit:         Audit{Every: 6 * time.Hour},
+		Log:           Log{Level: "info", Format: "text"},
 		Dev: Dev{
 			DataDir:      ".trailgate",
 			TemporalPort: 7233,

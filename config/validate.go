@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ExitUsage is the exit status of a command whose configuration or flags the
@@ -145,6 +146,11 @@ func (c Config) Validate() error {
 				add("%s: role_arn is in account %s but the management account is %s; trusted access can only be changed from the management account, so use a role there", label, m[1], o.ManagementAccountID)
 			}
 		}
+		switch o.Desired {
+		case "", DesiredEnabled, DesiredDisabled, DesiredUnmanaged:
+		default:
+			add("%s: desired is %q; use enabled, disabled or unmanaged, or leave it out to hold the organization to what trailgate last verified", label, o.Desired)
+		}
 		if o.ExternalID != "" {
 			if o.RoleARN == "" {
 				add("%s: external_id is set without role_arn; an external ID is only used when assuming a role, so set role_arn or remove external_id", label)
@@ -230,6 +236,18 @@ func (c Config) Validate() error {
 		if err := checkHTTPURL(a.WebhookURL); err != nil {
 			add("approvals.webhook_url %q %v; set an http(s) URL that accepts JSON POSTs, or leave it empty to log reminders only", a.WebhookURL, err)
 		}
+	}
+
+	if n := c.Notifications; n.WebhookURL != "" {
+		if err := checkHTTPURL(n.WebhookURL); err != nil {
+			add("notifications.webhook_url %q %v; set an http(s) URL that accepts POSTs, or leave it empty to log notifications only", n.WebhookURL, err)
+		}
+	}
+	if f := c.Notifications.Format; f != NotificationsJSON && f != NotificationsSlack {
+		add("notifications.format is %q; use json or slack", f)
+	}
+	if c.Audit.Every < time.Minute {
+		add("audit.every is %s; audit at most once a minute, such as 6h", c.Audit.Every)
 	}
 
 	if c.Metrics.Address != "" {

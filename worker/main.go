@@ -24,6 +24,7 @@ import (
 	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/logging"
 	"github.com/trailgate/trailgate/internal/proof"
+	"github.com/trailgate/trailgate/internal/schedule"
 	"github.com/trailgate/trailgate/internal/temporalclient"
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -128,6 +129,11 @@ func run(ctx context.Context, cfg config.Config, dev bool) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.Temporal.TaskQueue, err)
 	}
+	if err := schedule.EnsureAudit(ctx, c, cfg.Temporal.TaskQueue, cfg.Audit.Every); err != nil {
+		w.Stop()
+		return err
+	}
+	logger.Info("drift audit scheduled", "schedule", workflows.AuditScheduleID, "every", cfg.Audit.Every)
 	logger.Info("worker running", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", cfg.Temporal.TaskQueue)
 	<-ctx.Done()
 	logger.Info("stopping worker")

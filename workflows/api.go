@@ -404,5 +404,6 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		ActionKey.GetName():       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		OrganizationKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		PhaseKey.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		DriftKey.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }

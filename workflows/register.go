@@ -12,4 +12,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(ChangeWorkflow, workflow.RegisterOptions{Name: ChangeWorkflowName})
 	r.RegisterWorkflowWithOptions(PlanWorkflow, workflow.RegisterOptions{Name: PlanWorkflowName})
 	r.RegisterWorkflowWithOptions(IdentifyWorkflow, workflow.RegisterOptions{Name: IdentifyWorkflowName})
+	r.RegisterWorkflowWithOptions(AuditWorkflow, workflow.RegisterOptions{Name: AuditWorkflowName})
 }

@@ -37,6 +37,7 @@ func addChangeCommands(root *cobra.Command, open openSession) {
 		newRollbackCommand(open),
 		newRecordCommand(open),
 		newWhoamiCommand(open),
+		newAuditCommand(open),
 	)
 }
 

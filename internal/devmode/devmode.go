@@ -13,6 +13,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awssandbox"
@@ -112,6 +113,11 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Enviro
 	return env, nil
 }
 
+// DevAuditEvery is how often the embedded default audits for drift, unless
+// audit.every says otherwise: often enough to watch drift made by hand be
+// found.
+const DevAuditEvery = 10 * time.Minute
+
 // Effective is cfg pointed at the embedded default: its Temporal and UI,
 // the sandbox's endpoint with the operator profile of its shared files, its
 // organizations reached through their roles, the proof key in the data
@@ -166,6 +172,10 @@ func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *a
 		// a bucket of its own management account.
 		c.Trail.Name = DemoTrailName
 		c.Trail.Bucket = DemoTrailName + "-" + config.BucketAccountPlaceholder
+	}
+
+	if c.Audit.Every == config.Default().Audit.Every {
+		c.Audit.Every = DevAuditEvery
 	}
 
 	if c.Identity.ProofKeyFile == "" {
