@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/workflows"
 )
 
 // composeService is the part of a docker-compose service this test reads.
@@ -223,5 +225,20 @@ func TestComposePortsAreTheDefaults(t *testing.T) {
 	}
 	if !sawFrontend || !sawUI {
 		t.Errorf("docker-compose.yml publishes the Temporal frontend: %v, the UI: %v; want both", sawFrontend, sawUI)
+	}
+}
+
+// The compose file registers every search attribute the workflows set, so
+// that a change or an audit never fails to upsert one there.
+func TestComposeRegistersEverySearchAttribute(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, typ := range workflows.SearchAttributes() {
+		want := fmt.Sprintf("--name %s --type %s", name, strings.TrimPrefix(typ.String(), "INDEXED_VALUE_TYPE_"))
+		if !strings.Contains(strings.ToLower(string(data)), strings.ToLower(want)) {
+			t.Errorf("docker-compose.yml does not register %s: want %q in temporal-setup", name, want)
+		}
 	}
 }
