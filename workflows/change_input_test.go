@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -31,5 +32,35 @@ func TestReasonMayReachItsLimit(t *testing.T) {
 	in.Reason += "r"
 	if err := in.Validate(); err == nil || !strings.Contains(err.Error(), "the reason is 2001 characters long; keep it under 2000") {
 		t.Errorf("a reason of 2001 characters: %v; want it refused with the limit", err)
+	}
+}
+
+// A maintenance window lasts more than nothing and at most a day.
+func TestWindowsLastUpToADay(t *testing.T) {
+	if _, err := workflows.ParseWindow("02:00+24h"); err != nil {
+		t.Errorf("a window of a whole day is refused: %v", err)
+	}
+	for _, bad := range []string{"02:00+0s", "02:00+25h"} {
+		if _, err := workflows.ParseWindow(bad); err == nil || !strings.Contains(err.Error(), "the duration must be between 1m and 24h") {
+			t.Errorf("window %q: %v; want it refused with the range", bad, err)
+		}
+	}
+}
+
+// A window opens at its hour and minute, in UTC: a change outside it waits
+// for that very minute; inside it, it goes at once.
+func TestWindowOpensAtItsMinute(t *testing.T) {
+	w, err := workflows.ParseWindow("02:30+1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	windows := []workflows.MaintenanceWindow{w}
+	morning := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	if got, want := workflows.NextOpen(windows, morning), time.Date(2026, 11, 26, 2, 30, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("at %s the window next opens %s; want %s", morning, got, want)
+	}
+	inside := time.Date(2026, 11, 26, 3, 15, 0, 0, time.UTC)
+	if got := workflows.NextOpen(windows, inside); !got.Equal(inside) {
+		t.Errorf("at %s, inside the window, mutations wait until %s", inside, got)
 	}
 }
