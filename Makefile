@@ -16,7 +16,7 @@ TEST_TIMEOUT ?= 20m
 TESTFLAGS ?=
 TOOL := $(GO) tool -modfile=tools/go.mod
 
-.PHONY: all build test lint fmt fmt-check vet staticcheck workflowcheck dev demo bench chaos clean
+.PHONY: all build test lint fmt fmt-check vet staticcheck workflowcheck dev demo bench chaos mutants clean
 
 all: build
 
@@ -68,6 +68,39 @@ CHAOS_ROUNDS ?= 10
 CHAOS_ORGS ?= 20
 chaos: build
 	CHAOS_ROUNDS=$(CHAOS_ROUNDS) CHAOS_ORGS=$(CHAOS_ORGS) $(GO) test -count=1 -timeout 4h -run '^TestChaos$$' -v ./internal/chaos
+## mutants: mutation testing of activities/ and workflows/ (gremlins); prints survivors and the kill ratio
+# Each mutant of a package is tested by that package's own tests: all of
+# activities' (the AWS sandbox runs in-process, under a second), and the unit
+# tests of workflows (the test suite, no server): GOFLAGS=-short skips its
+# integration tests, which start Temporal's server and take minutes per
+# mutant. gremlins hands its environment, GOFLAGS included, to its coverage
+# run and to every mutant's go test, so a mutant only the integration tests
+# reach counts as not covered, not as lived. -count=1 keeps the coverage run
+# out of the test cache: gremlins times each mutant against it.
+# The ratio is killed / (killed + lived); timed-out mutants are shown apart.
+# make mutants fails when a package kills fewer than MUTANTS_MIN percent.
+MUTANTS_FLAGS ?= --workers 1 --timeout-coefficient 10 --output-statuses lt
+MUTANTS_MIN ?= 85
+MUTANTS_OUT ?= bin/mutants
+
+mutants:
+	@mkdir -p $(MUTANTS_OUT)
+	GOFLAGS="$$GOFLAGS -count=1" $(TOOL) gremlins unleash $(MUTANTS_FLAGS) -o $(MUTANTS_OUT)/activities.json ./activities
+	GOFLAGS="$$GOFLAGS -short -count=1" $(TOOL) gremlins unleash $(MUTANTS_FLAGS) -o $(MUTANTS_OUT)/workflows.json ./workflows
+	@line="mutants:"; sep=""; low=""; \
+	for pkg in activities workflows; do \
+		f=$(MUTANTS_OUT)/$$pkg.json; \
+		k=$$(sed -n 's/.*"mutants_killed":\([0-9]*\).*/\1/p' $$f); \
+		l=$$(sed -n 's/.*"mutants_lived":\([0-9]*\).*/\1/p' $$f); \
+		t=$$(grep -o '"status":"TIMED OUT"' $$f | wc -l | tr -d ' '); \
+		if [ -z "$$k" ] || [ -z "$$l" ] || [ $$((k + l)) -eq 0 ]; then echo "mutants: no results for $$pkg in $$f"; exit 1; fi; \
+		extra=""; if [ "$$t" -gt 0 ]; then extra=", $$t timed out"; fi; \
+		line="$$line$$sep $$pkg killed $$k/$$((k + l)) ($$((100 * k / (k + l)))%$$extra)"; \
+		if [ $$((100 * k)) -lt $$(($(MUTANTS_MIN) * (k + l))) ]; then low="$$low $$pkg"; fi; \
+		sep=","; \
+	done; \
+	echo "$$line"; \
+	if [ -n "$$low" ]; then echo "mutants: below $(MUTANTS_MIN)% killed:$$low"; exit 1; fi
 
 clean:
 	rm -rf bin

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,17 @@ type changeHarness struct {
 	*harness
 	enabled   []string    // organizations whose trusted access was enabled, in order
 	enabledAt []time.Time // and when, in workflow time
+	// stateOf is what AWS shows of an organization, when not "off".
+	stateOf map[string]workflows.State
+	// mutations are the organizations' enables and verifications, in order.
+	mu        sync.Mutex
+	mutations []string
+}
+
+func (h *changeHarness) mutation(what string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mutations = append(h.mutations, what)
 }
 
 // newChangeHarness runs changes over organizations whose AWS state is "off";
@@ -26,6 +38,9 @@ func newChangeHarness(t *testing.T, deny ...string) *changeHarness {
 	h := &changeHarness{harness: newHarness(t)}
 	h.noTrail = true
 	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OrgInput) (workflows.State, error) {
+		if st, ok := h.stateOf[in.Organization]; ok {
+			return st, nil
+		}
 		st := offState()
 		st.ServiceLinkedRole = true
 		return st, nil
@@ -38,9 +53,13 @@ func newChangeHarness(t *testing.T, deny ...string) *changeHarness {
 		}
 		h.enabled = append(h.enabled, in.Organization)
 		h.enabledAt = append(h.enabledAt, h.env.Now())
+		h.mutation("enable " + in.Organization)
 		return nil
 	})
-	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.Anything).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 1}, nil)
+	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.VerifyInput) (workflows.Evidence, error) {
+		h.mutation("verify " + in.Organization)
+		return workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 1}, nil
+	})
 	return h
 }
 

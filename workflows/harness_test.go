@@ -35,6 +35,8 @@ type harness struct {
 	// preflight, when set, answers the Preflight activity.
 	preflight func() (activities.Identity, error)
 	reminders []activities.Reminder
+	// webhook, when set, answers each attempt to deliver a reminder.
+	webhook func(activities.Reminder) error
 	// calls counts the calls of activities, by name.
 	calls map[string]int
 }
@@ -94,6 +96,15 @@ func newHarness(t *testing.T) *harness {
 	}).Maybe()
 	env.OnActivity(acts.Notify, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.Reminder) error {
 		h.reminders = append(h.reminders, r)
+		if len(h.reminders) == 1000 {
+			// A change that reminds without end never lets time pass:
+			// stop it, or the test would never end.
+			h.t.Errorf("1000 reminders: the change reminds without end")
+			h.env.CancelWorkflow()
+		}
+		if h.webhook != nil {
+			return h.webhook(r)
+		}
 		return nil
 	}).Maybe()
 	return h

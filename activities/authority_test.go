@@ -1,0 +1,60 @@
+package activities_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/awsclient"
+	"github.com/trailgate/trailgate/internal/awssandbox"
+)
+
+// A change that names organizations the worker knows starts with each of
+// them as the worker reaches it, the worker's managed trail when it enables
+// one, and the worker's gate policy.
+func TestResolvedChangeCarriesTheWorkersTrailAndPolicy(t *testing.T) {
+	env := awssandbox.StartTest(t, awssandbox.Options{})
+	ctx := context.Background()
+	var orgs []config.Organization
+	for _, o := range env.Orgs[:2] {
+		orgs = append(orgs, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
+	}
+	auth := activities.Authority{
+		Organizations: orgs,
+		Trail:         config.Trail{Name: "org-trail", Bucket: "trail-" + config.BucketAccountPlaceholder, MultiRegion: true, LogFileValidation: true},
+		Approvals:     config.Approvals{Required: 2, Approvers: []string{"alice", "bob"}, CloudTrailAdmins: []string{"carol"}},
+	}
+	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig()), auth, activities.Polling{})
+
+	res, err := acts.ResolveChange(ctx, activities.ResolveInput{Organizations: []string{orgs[1].Name, orgs[0].Name}, ManageTrail: true})
+	if err != nil {
+		t.Fatalf("resolve a change of known organizations: %v", err)
+	}
+	if len(res.Organizations) != 2 {
+		t.Fatalf("resolved %+v, want the two organizations named", res.Organizations)
+	}
+	for i, want := range []config.Organization{orgs[1], orgs[0]} {
+		got := res.Organizations[i]
+		if got.Organization != want.Name || got.ManagementAccountID != want.ManagementAccountID {
+			t.Errorf("organization %d resolved as %+v, want %s (%s)", i, got, want.Name, want.ManagementAccountID)
+		}
+		trail := activities.TrailSettings{Name: "org-trail", Bucket: "trail-" + want.ManagementAccountID, MultiRegion: true, LogFileValidation: true}
+		if got.Trail != trail {
+			t.Errorf("%s manages trail %+v, want %+v", want.Name, got.Trail, trail)
+		}
+	}
+	if p := res.Policy; p.RequiredApprovals != 2 || !slices.Equal(p.Approvers, []string{"alice", "bob"}) || !slices.Equal(p.CloudTrailAdmins, []string{"carol"}) {
+		t.Errorf("the change's policy is %+v, want 2 approvals of alice or bob, and carol confirming cleanup", p)
+	}
+	if p, err := acts.ResolvePolicy(ctx); err != nil || !slices.Equal(p.Approvers, []string{"alice", "bob"}) || !slices.Equal(p.CloudTrailAdmins, []string{"carol"}) {
+		t.Errorf("the worker's policy is %+v (%v), want alice and bob approving, carol confirming cleanup", p, err)
+	}
+
+	// A disable manages no trail.
+	res, err = acts.ResolveChange(ctx, activities.ResolveInput{Organizations: []string{orgs[0].Name}})
+	if err != nil || len(res.Organizations) != 1 || res.Organizations[0].Trail != (activities.TrailSettings{}) {
+		t.Errorf("a change without a managed trail resolved as %+v (%v)", res.Organizations, err)
+	}
+}

@@ -1,0 +1,66 @@
+package workflows_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailgate/trailgate/workflows"
+)
+
+// A wave's share runs from 1% to 100%: 100% is every organization at once,
+// 0% and more than 100% are refused.
+func TestWaveSharesRunFromOneToAHundredPercent(t *testing.T) {
+	if sizes, err := workflows.PlanWaves([]string{"100%"}, 3); err != nil || len(sizes) != 1 || sizes[0] != 3 {
+		t.Errorf("a wave of 100%% of 3 organizations: %v, %v; want one wave of 3", sizes, err)
+	}
+	for _, share := range []string{"0%", "101%"} {
+		if _, err := workflows.PlanWaves([]string{share}, 3); err == nil || !strings.Contains(err.Error(), "a share is 1% to 100%") {
+			t.Errorf("a wave of %s: %v; want it refused with the range", share, err)
+		}
+	}
+}
+
+// A reason may be up to 2000 characters long; a longer one is refused with
+// the limit.
+func TestReasonMayReachItsLimit(t *testing.T) {
+	in := one(workflows.ActionEnable)
+	in.Reason = strings.Repeat("r", 2000)
+	if err := in.Validate(); err != nil {
+		t.Errorf("a reason of 2000 characters is refused: %v", err)
+	}
+	in.Reason += "r"
+	if err := in.Validate(); err == nil || !strings.Contains(err.Error(), "the reason is 2001 characters long; keep it under 2000") {
+		t.Errorf("a reason of 2001 characters: %v; want it refused with the limit", err)
+	}
+}
+
+// A maintenance window lasts more than nothing and at most a day.
+func TestWindowsLastUpToADay(t *testing.T) {
+	if _, err := workflows.ParseWindow("02:00+24h"); err != nil {
+		t.Errorf("a window of a whole day is refused: %v", err)
+	}
+	for _, bad := range []string{"02:00+0s", "02:00+25h"} {
+		if _, err := workflows.ParseWindow(bad); err == nil || !strings.Contains(err.Error(), "the duration must be between 1m and 24h") {
+			t.Errorf("window %q: %v; want it refused with the range", bad, err)
+		}
+	}
+}
+
+// A window opens at its hour and minute, in UTC: a change outside it waits
+// for that very minute; inside it, it goes at once.
+func TestWindowOpensAtItsMinute(t *testing.T) {
+	w, err := workflows.ParseWindow("02:30+1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	windows := []workflows.MaintenanceWindow{w}
+	morning := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	if got, want := workflows.NextOpen(windows, morning), time.Date(2026, 11, 26, 2, 30, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("at %s the window next opens %s; want %s", morning, got, want)
+	}
+	inside := time.Date(2026, 11, 26, 3, 15, 0, 0, time.UTC)
+	if got := workflows.NextOpen(windows, inside); !got.Equal(inside) {
+		t.Errorf("at %s, inside the window, mutations wait until %s", inside, got)
+	}
+}
