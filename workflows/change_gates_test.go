@@ -234,15 +234,30 @@ func TestAnApprovalAfterTheGatePassedIsTooLate(t *testing.T) {
 	if err != nil || p.Phase != workflows.PhaseSucceeded {
 		t.Fatalf("phase %s, err %v", p.Phase, err)
 	}
-	if errs[0] != nil || errs[1] != nil {
-		t.Errorf("alice's and bob's approvals refused: %v", errs[:2])
+	// Their proofs are verified at once, so which of the three comes last
+	// is not fixed: exactly one is too late.
+	late := -1
+	for i, err := range errs {
+		if err != nil {
+			if late >= 0 {
+				t.Fatalf("more than one approval refused: %v", errs)
+			}
+			late = i
+		}
 	}
-	wantIn(t, errs[2], "the approval came too late")
+	if late < 0 {
+		t.Fatalf("three approvals taken where two were needed")
+	}
+	// Verified after the gate passed, it finds the change at its next step
+	// or already ended: refused either way, saying which.
+	if msg := errs[late].Error(); !strings.Contains(msg, "the approval came too late") && !strings.Contains(msg, "has ended") {
+		t.Errorf("the late approval was refused with %q; want it to say it came too late", msg)
+	}
 	if approvals := p.Waves[0].Approvals; len(approvals) != 2 {
 		t.Errorf("wave 1 went on with %d approvals recorded; want the 2 it needed", len(approvals))
 	}
-	if refused := refusals(p); len(refused) != 1 || refused[0].People[0] != "erin" {
-		t.Errorf("refusals recorded %+v; want erin's late approval", refused)
+	if refused := refusals(p); len(refused) != 1 || refused[0].People[0] != []string{"alice", "bob", "erin"}[late] {
+		t.Errorf("refusals recorded %+v; want the late approval", refused)
 	}
 }
 
