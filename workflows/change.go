@@ -552,6 +552,11 @@ func (c *change) updateAwaitingCleanup(ctx workflow.Context, wave *WaveProgress)
 		c.record(ctx, "", "gate", c.p.Awaiting.Who, fmt.Sprintf("wave %d awaits %s", wave.Number, what))
 		return
 	}
+	if c.p.Awaiting.What != what {
+		// The same gate asks for something else (a confirmation that was
+		// not enough): people following the change are told.
+		c.record(ctx, "", "gate", c.p.Awaiting.Who, fmt.Sprintf("wave %d now awaits %s", wave.Number, what))
+	}
 	c.p.Awaiting.What = what
 }
 

@@ -75,7 +75,10 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 				continue
 			}
 			for _, e := range v.show(p, s.liveEntries(ctx, p, &live)) {
-				newGate = newGate || e.Kind == "gate"
+				// Only the change's own gates wait for people; an
+				// organization's gate waits for the change, which may not
+				// have caught up with it yet.
+				newGate = newGate || (e.Kind == "gate" && e.Organization == "")
 			}
 			// A gate other than the one following began at, or the same gate
 			// asking again (a confirmation that was not enough).
