@@ -29,7 +29,9 @@ const (
 type Authority struct {
 	Organizations []config.Organization
 	Trail         config.Trail
-	Approvals     config.Approvals
+	// Regions are where the inventory looks for event data stores.
+	Regions   []string
+	Approvals config.Approvals
 	// Notifications is where reminders and drift are announced, with the
 	// deprecated approvals.webhook_url already folded in.
 	Notifications config.Notifications
@@ -47,13 +49,16 @@ func AuthorityFromConfig(cfg config.Config, key *proof.PrivateKey) Authority {
 	approvals := cfg.Approvals
 	approvals.Approvers = slices.Clone(approvals.Approvers)
 	approvals.CloudTrailAdmins = slices.Clone(approvals.CloudTrailAdmins)
+	trail := cfg.Trail
+	trail.DelegatedAdministrators = slices.Clone(trail.DelegatedAdministrators)
 	people := make([]config.Person, 0, len(cfg.People))
 	for _, p := range cfg.People {
 		people = append(people, config.Person{Name: p.Name, Principals: slices.Clone(p.Principals)})
 	}
 	return Authority{
 		Organizations: slices.Clone(cfg.Organizations),
-		Trail:         cfg.Trail,
+		Trail:         trail,
+		Regions:       slices.Clone(cfg.AWS.InventoryRegions()),
 		Approvals:     approvals,
 		Notifications: config.Notifications{WebhookURL: cfg.Webhook(), Format: cfg.Notifications.Format},
 		People:        people,
@@ -146,10 +151,13 @@ func (a *Activities) ResolveChange(_ context.Context, in ResolveInput) (Resoluti
 			unknown = append(unknown, name)
 			continue
 		}
-		o := OrgInput{Organization: org.Name, ManagementAccountID: org.ManagementAccountID}
+		o := OrgInput{Organization: org.Name, ManagementAccountID: org.ManagementAccountID, ProbeRoleARN: org.ProbeRole()}
 		if in.ManageTrail && a.authority.Trail.Name != "" {
 			t := a.authority.Trail.For(org)
 			o.Trail = TrailSettings{Name: t.Name, Bucket: t.Bucket, MultiRegion: t.MultiRegion, LogFileValidation: t.LogFileValidation, KMSKeyID: t.KMSKeyID}
+		}
+		if in.ManageTrail {
+			o.Trail.DelegatedAdministrators = slices.Clone(a.authority.Trail.DelegatedAdministrators)
 		}
 		res.Organizations = append(res.Organizations, o)
 	}

@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -41,7 +42,7 @@ func TestResolvedChangeCarriesTheWorkersTrailAndPolicy(t *testing.T) {
 			t.Errorf("organization %d resolved as %+v, want %s (%s)", i, got, want.Name, want.ManagementAccountID)
 		}
 		trail := activities.TrailSettings{Name: "org-trail", Bucket: "trail-" + want.ManagementAccountID, MultiRegion: true, LogFileValidation: true}
-		if got.Trail != trail {
+		if !reflect.DeepEqual(got.Trail, trail) {
 			t.Errorf("%s manages trail %+v, want %+v", want.Name, got.Trail, trail)
 		}
 	}
@@ -54,7 +55,7 @@ func TestResolvedChangeCarriesTheWorkersTrailAndPolicy(t *testing.T) {
 
 	// A disable manages no trail.
 	res, err = acts.ResolveChange(ctx, activities.ResolveInput{Organizations: []string{orgs[0].Name}})
-	if err != nil || len(res.Organizations) != 1 || res.Organizations[0].Trail != (activities.TrailSettings{}) {
+	if err != nil || len(res.Organizations) != 1 || !reflect.DeepEqual(res.Organizations[0].Trail, activities.TrailSettings{}) {
 		t.Errorf("a change without a managed trail resolved as %+v (%v)", res.Organizations, err)
 	}
 }

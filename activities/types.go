@@ -15,6 +15,23 @@ type OrgInput struct {
 	// refuses to act when the configuration now says otherwise.
 	ManagementAccountID string        `json:"management_account_id"`
 	Trail               TrailSettings `json:"trail"`
+	// ProbeRoleARN is the role in a member account through which the
+	// member-account probe looks at the organization trail; empty: no probe.
+	ProbeRoleARN string `json:"probe_role_arn,omitempty"`
+	// Session names trailgate's AWS session after the change, so that
+	// CloudTrail's own log says which change and which person made a call.
+	Session Session `json:"session,omitempty"`
+}
+
+// Session is what trailgate's role session in a management account says
+// about the change it acts for.
+type Session struct {
+	// ChangeID becomes the role session name (trimmed to AWS's limit and
+	// alphabet).
+	ChangeID string `json:"change_id,omitempty"`
+	// SourceIdentity is the requester's verified identity (a person's
+	// name), set as the session's sts:SourceIdentity.
+	SourceIdentity string `json:"source_identity,omitempty"`
 }
 
 // TrailSettings describe the organization trail trailgate manages when
@@ -26,6 +43,9 @@ type TrailSettings struct {
 	MultiRegion       bool   `json:"multi_region"`
 	LogFileValidation bool   `json:"log_file_validation"`
 	KMSKeyID          string `json:"kms_key_id,omitempty"`
+	// DelegatedAdministrators are the member accounts an enable registers
+	// as CloudTrail's delegated administrators.
+	DelegatedAdministrators []string `json:"delegated_administrators,omitempty"`
 }
 
 // Identity is who the credentials act as, and the organization they are in.
@@ -49,6 +69,9 @@ type State struct {
 	// BucketPolicyReady says the managed trail's bucket exists with the
 	// organization-trail policy.
 	BucketPolicyReady bool `json:"bucket_policy_ready"`
+	// DelegatedAdministrators are CloudTrail's registered delegated
+	// administrator accounts.
+	DelegatedAdministrators []string `json:"delegated_administrators,omitempty"`
 }
 
 // TrailState is one trail as CloudTrail reports it.
@@ -58,6 +81,8 @@ type TrailState struct {
 	HomeRegion          string `json:"home_region"`
 	IsOrganizationTrail bool   `json:"is_organization_trail"`
 	IsLogging           bool   `json:"is_logging"`
+	// Bucket is the S3 bucket the trail delivers to.
+	Bucket string `json:"bucket,omitempty"`
 	// OwnerHint names the tool that seems to own the trail (Control Tower,
 	// Landing Zone Accelerator, Terraform), or is empty.
 	OwnerHint string `json:"owner_hint,omitempty"`
@@ -70,6 +95,8 @@ type Inventory struct {
 	EventDataStores []string `json:"event_data_stores"`
 	// DelegatedAdministrators are CloudTrail's delegated administrator accounts.
 	DelegatedAdministrators []string `json:"delegated_administrators"`
+	// Regions are where event data stores were looked for.
+	Regions []string `json:"regions,omitempty"`
 }
 
 // Empty reports whether nothing depends on trusted access.
@@ -99,6 +126,53 @@ type Evidence struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
+// Mutation is what one mutating activity asked of AWS.
+type Mutation struct {
+	Calls []Call `json:"calls"`
+}
+
+// Call is one AWS request a mutation made, as CloudTrail will log it.
+type Call struct {
+	// Operation is the API's name, such as EnableAWSServiceAccess.
+	Operation string `json:"operation"`
+	// Service is the event source, such as organizations.amazonaws.com.
+	Service string    `json:"service"`
+	Region  string    `json:"region"`
+	At      time.Time `json:"at"`
+	// RequestID is the request ID AWS answered with.
+	RequestID string `json:"request_id"`
+}
+
+// EventsInput asks CloudTrail's LookupEvents for the events of a change's
+// calls.
+type EventsInput struct {
+	OrgInput
+	Calls []Call `json:"calls"`
+}
+
+// Event is one call's management event, as LookupEvents returns it.
+type Event struct {
+	Call
+	EventID        string `json:"event_id"`
+	Username       string `json:"username"`
+	SourceIdentity string `json:"source_identity,omitempty"`
+}
+
+// Events are the events found, and the calls whose events LookupEvents does
+// not show yet (CloudTrail delivers within about 15 minutes).
+type Events struct {
+	Found   []Event `json:"found"`
+	Missing []Call  `json:"missing,omitempty"`
+}
+
+// MemberProbe is what a member account sees of the organization trail.
+type MemberProbe struct {
+	AccountID string       `json:"account_id"`
+	RoleARN   string       `json:"role_arn"`
+	Trails    []TrailState `json:"trails"`
+	Checks    int          `json:"checks"`
+}
+
 // TrailInput asks for the managed organization trail (and its bucket) of an
 // organization whose ID preflight found.
 type TrailInput struct {
@@ -113,6 +187,9 @@ type VerifyInput struct {
 	OrgInput
 	// TrailARNs must report IsLogging (enable and rollback).
 	TrailARNs []string `json:"trail_arns,omitempty"`
+	// DelegatedAdministrators must be listed as CloudTrail's delegated
+	// administrators (enable).
+	DelegatedAdministrators []string `json:"delegated_administrators,omitempty"`
 }
 
 // Reminder tells people that a gate is waiting for them.

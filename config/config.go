@@ -57,6 +57,11 @@ type AWS struct {
 	// Region is the home region for CloudTrail, IAM and S3 calls.
 	// Organizations is always called in us-east-1.
 	Region string `mapstructure:"region" yaml:"region" json:"region"`
+	// Regions are where the impact inventory looks for CloudTrail Lake
+	// organization event data stores, which belong to one region each.
+	// Empty means Region alone. Trails need no list: ListTrails names
+	// every trail's home region.
+	Regions []string `mapstructure:"regions" yaml:"regions,omitempty" json:"regions,omitempty"`
 	// EndpointURL overrides every service endpoint (the AWS sandbox, for
 	// example). The SDK's own AWS_ENDPOINT_URL is honoured too.
 	EndpointURL string `mapstructure:"endpoint_url" yaml:"endpoint_url,omitempty" json:"endpoint_url,omitempty"`
@@ -81,6 +86,39 @@ type Organization struct {
 	// enabled, disabled or unmanaged. Empty means what trailgate last
 	// verified for it.
 	Desired string `mapstructure:"desired" yaml:"desired,omitempty" json:"desired,omitempty"`
+	// ProbeAccountID names a member account in which, after an enable or
+	// a rollback, trailgate checks that the organization trail is visible
+	// as an organization trail, through ProbeRoleName. Empty: no probe.
+	ProbeAccountID string `mapstructure:"probe_account_id" yaml:"probe_account_id,omitempty" json:"probe_account_id,omitempty"`
+	// ProbeRoleName is the role assumed in the probe account from the
+	// management account; empty means OrganizationAccountAccessRole.
+	ProbeRoleName string `mapstructure:"probe_role_name" yaml:"probe_role_name,omitempty" json:"probe_role_name,omitempty"`
+}
+
+// DefaultProbeRoleName is the role AWS Organizations creates in the member
+// accounts it creates, trusted by the management account.
+const DefaultProbeRoleName = "OrganizationAccountAccessRole"
+
+// ProbeRole is the role the member-account probe assumes, or empty when
+// the organization has no probe account.
+func (o Organization) ProbeRole() string {
+	if o.ProbeAccountID == "" {
+		return ""
+	}
+	name := o.ProbeRoleName
+	if name == "" {
+		name = DefaultProbeRoleName
+	}
+	return "arn:aws:iam::" + o.ProbeAccountID + ":role/" + name
+}
+
+// InventoryRegions are the regions the impact inventory reads event data
+// stores in: Regions, or Region alone.
+func (a AWS) InventoryRegions() []string {
+	if len(a.Regions) == 0 {
+		return []string{a.Region}
+	}
+	return a.Regions
 }
 
 // The desired states an organization may declare.
@@ -139,7 +177,16 @@ type Trail struct {
 	MultiRegion       bool   `mapstructure:"multi_region" yaml:"multi_region" json:"multi_region"`
 	LogFileValidation bool   `mapstructure:"log_file_validation" yaml:"log_file_validation" json:"log_file_validation"`
 	KMSKeyID          string `mapstructure:"kms_key_id" yaml:"kms_key_id,omitempty" json:"kms_key_id,omitempty"`
+	// DelegatedAdministrators are member accounts an enable registers as
+	// CloudTrail's delegated administrators (at most three, as AWS
+	// allows). A disable never deregisters them: the CloudTrail
+	// administrator does.
+	DelegatedAdministrators []string `mapstructure:"delegated_administrators" yaml:"delegated_administrators,omitempty" json:"delegated_administrators,omitempty"`
 }
+
+// MaxDelegatedAdministrators is how many delegated administrators AWS lets
+// CloudTrail have in one organization.
+const MaxDelegatedAdministrators = 3
 
 // Approvals is the policy at a change's gates.
 type Approvals struct {

@@ -67,6 +67,7 @@ var (
 	externalIDPattern = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 	regionPattern     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	trailNamePattern  = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{2,127}$`)
+	roleNamePattern   = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	// A person's principal is an IAM user or role, or an STS assumed-role
 	// session: what sts:GetCallerIdentity answers. Its account is all 12
 	// digits or *; after it, * matches any run of characters.
@@ -107,6 +108,14 @@ func (c Config) Validate() error {
 		add("aws.region is empty; set the home region of CloudTrail, such as us-east-1")
 	} else if !regionPattern.MatchString(c.AWS.Region) {
 		add("aws.region %q is not an AWS region name; write it like us-east-1", c.AWS.Region)
+	}
+	for _, r := range c.AWS.Regions {
+		if !regionPattern.MatchString(r) {
+			add("aws.regions lists %q, which is not an AWS region name; write regions like eu-west-1", r)
+		}
+	}
+	if dup := firstDuplicate(c.AWS.Regions); dup != "" {
+		add("aws.regions lists %q twice; list each region once", dup)
 	}
 	if c.AWS.EndpointURL != "" {
 		if err := checkHTTPURL(c.AWS.EndpointURL); err != nil {
@@ -150,6 +159,19 @@ func (c Config) Validate() error {
 		case "", DesiredEnabled, DesiredDisabled, DesiredUnmanaged:
 		default:
 			add("%s: desired is %q; use enabled, disabled or unmanaged, or leave it out to hold the organization to what trailgate last verified", label, o.Desired)
+		}
+		if o.ProbeAccountID != "" {
+			switch {
+			case !accountIDPattern.MatchString(o.ProbeAccountID):
+				add("%s: probe_account_id %q is not a 12-digit AWS account ID; name a member account in quotes, such as \"012345678901\"", label, o.ProbeAccountID)
+			case o.ProbeAccountID == o.ManagementAccountID:
+				add("%s: probe_account_id is the management account; the probe looks from a member account, so name one", label)
+			}
+			if o.ProbeRoleName != "" && !roleNamePattern.MatchString(o.ProbeRoleName) {
+				add("%s: probe_role_name %q is not an IAM role name; use up to 64 letters, digits or +=,.@_- characters, such as OrganizationAccountAccessRole", label, o.ProbeRoleName)
+			}
+		} else if o.ProbeRoleName != "" {
+			add("%s: probe_role_name is set without probe_account_id; name the member account to probe, or remove probe_role_name", label)
 		}
 		if o.ExternalID != "" {
 			if o.RoleARN == "" {
@@ -201,6 +223,18 @@ func (c Config) Validate() error {
 		}
 	} else if tr.Bucket != "" || tr.KMSKeyID != "" {
 		add("trail.bucket or trail.kms_key_id is set without trail.name; set trail.name to manage an organization trail, or remove them")
+	}
+
+	if n := len(tr.DelegatedAdministrators); n > MaxDelegatedAdministrators {
+		add("trail.delegated_administrators lists %d accounts; AWS allows CloudTrail at most %d delegated administrators", n, MaxDelegatedAdministrators)
+	}
+	for _, id := range tr.DelegatedAdministrators {
+		if !accountIDPattern.MatchString(id) {
+			add("trail.delegated_administrators lists %q, which is not a 12-digit AWS account ID; write each member account's ID in quotes, such as \"012345678901\"", id)
+		}
+	}
+	if dup := firstDuplicate(tr.DelegatedAdministrators); dup != "" {
+		add("trail.delegated_administrators lists %q twice; list each account once", dup)
 	}
 
 	a := c.Approvals
