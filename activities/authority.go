@@ -157,7 +157,7 @@ func (a *Activities) ResolveChange(_ context.Context, in ResolveInput) (Resoluti
 			o.Trail = TrailSettings{Name: t.Name, Bucket: t.Bucket, MultiRegion: t.MultiRegion, LogFileValidation: t.LogFileValidation, KMSKeyID: t.KMSKeyID}
 		}
 		if in.ManageTrail {
-			o.Trail.DelegatedAdministrators = slices.Clone(a.authority.Trail.DelegatedAdministrators)
+			o.Trail.DelegatedAdministrators = slices.Clone(a.authority.Trail.DelegatedAdministratorsOf(org))
 		}
 		res.Organizations = append(res.Organizations, o)
 	}

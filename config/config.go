@@ -93,6 +93,18 @@ type Organization struct {
 	// ProbeRoleName is the role assumed in the probe account from the
 	// management account; empty means OrganizationAccountAccessRole.
 	ProbeRoleName string `mapstructure:"probe_role_name" yaml:"probe_role_name,omitempty" json:"probe_role_name,omitempty"`
+	// DelegatedAdministrators, when set, replace trail.delegated_administrators
+	// for this organization: member accounts belong to one organization.
+	DelegatedAdministrators []string `mapstructure:"delegated_administrators" yaml:"delegated_administrators,omitempty" json:"delegated_administrators,omitempty"`
+}
+
+// DelegatedAdministratorsOf are the accounts an enable registers as
+// CloudTrail's delegated administrators in org.
+func (t Trail) DelegatedAdministratorsOf(org Organization) []string {
+	if len(org.DelegatedAdministrators) > 0 {
+		return org.DelegatedAdministrators
+	}
+	return t.DelegatedAdministrators
 }
 
 // DefaultProbeRoleName is the role AWS Organizations creates in the member

@@ -489,3 +489,41 @@ func TestWriteFileRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateRegionsProbesAndDelegatedAdministrators(t *testing.T) {
+	c := config.Default()
+	c.AWS.Regions = []string{"eu-west-1", "Frankfurt", "eu-west-1"}
+	c.Trail.DelegatedAdministrators = []string{"111111111111", "222222222222", "333333333333", "44"}
+	c.Organizations = []config.Organization{
+		{Name: "prod", ManagementAccountID: "123456789012", ProbeAccountID: "123456789012", DelegatedAdministrators: []string{"555555555555", "555555555555"}},
+		{Name: "dev", ManagementAccountID: "210987654321", ProbeRoleName: "Reader"},
+		{Name: "test", ManagementAccountID: "999999999999", ProbeAccountID: "111111111111", ProbeRoleName: "bad role"},
+	}
+	msg := c.Validate().Error()
+	for _, w := range []string{
+		`aws.regions lists "Frankfurt", which is not an AWS region name`,
+		`aws.regions lists "eu-west-1" twice`,
+		`trail.delegated_administrators lists 4 accounts; AWS allows CloudTrail at most 3`,
+		`trail.delegated_administrators lists "44", which is not a 12-digit AWS account ID`,
+		`organizations[0] (prod): probe_account_id is the management account`,
+		`organizations[0] (prod): delegated_administrators lists "555555555555" twice`,
+		`organizations[1] (dev): probe_role_name is set without probe_account_id`,
+		`organizations[2] (test): probe_role_name "bad role" is not an IAM role name`,
+	} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("Validate does not say %q:\n%s", w, msg)
+		}
+	}
+	if got, want := c.Organizations[2].ProbeRole(), "arn:aws:iam::111111111111:role/bad role"; got != want {
+		t.Errorf("ProbeRole = %q, want %q", got, want)
+	}
+	if got := (config.Organization{ProbeAccountID: "111111111111"}).ProbeRole(); got != "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" {
+		t.Errorf("the default probe role is %q", got)
+	}
+	if got := c.Trail.DelegatedAdministratorsOf(c.Organizations[1]); len(got) != 4 {
+		t.Errorf("an organization without its own list takes trail.delegated_administrators, got %v", got)
+	}
+	if got := c.Trail.DelegatedAdministratorsOf(c.Organizations[0]); got[0] != "555555555555" {
+		t.Errorf("an organization's own list wins, got %v", got)
+	}
+}

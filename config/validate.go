@@ -173,6 +173,7 @@ func (c Config) Validate() error {
 		} else if o.ProbeRoleName != "" {
 			add("%s: probe_role_name is set without probe_account_id; name the member account to probe, or remove probe_role_name", label)
 		}
+		p = append(p, delegatedAdministratorProblems(label+": delegated_administrators", o.DelegatedAdministrators)...)
 		if o.ExternalID != "" {
 			if o.RoleARN == "" {
 				add("%s: external_id is set without role_arn; an external ID is only used when assuming a role, so set role_arn or remove external_id", label)
@@ -225,17 +226,7 @@ func (c Config) Validate() error {
 		add("trail.bucket or trail.kms_key_id is set without trail.name; set trail.name to manage an organization trail, or remove them")
 	}
 
-	if n := len(tr.DelegatedAdministrators); n > MaxDelegatedAdministrators {
-		add("trail.delegated_administrators lists %d accounts; AWS allows CloudTrail at most %d delegated administrators", n, MaxDelegatedAdministrators)
-	}
-	for _, id := range tr.DelegatedAdministrators {
-		if !accountIDPattern.MatchString(id) {
-			add("trail.delegated_administrators lists %q, which is not a 12-digit AWS account ID; write each member account's ID in quotes, such as \"012345678901\"", id)
-		}
-	}
-	if dup := firstDuplicate(tr.DelegatedAdministrators); dup != "" {
-		add("trail.delegated_administrators lists %q twice; list each account once", dup)
-	}
+	p = append(p, delegatedAdministratorProblems("trail.delegated_administrators", tr.DelegatedAdministrators)...)
 
 	a := c.Approvals
 	if a.Required < 1 {
@@ -439,4 +430,22 @@ func firstDuplicate(list []string) string {
 		seen[s] = true
 	}
 	return ""
+}
+
+// delegatedAdministratorProblems checks a list of CloudTrail delegated
+// administrators: account IDs, each once, at most as many as AWS allows.
+func delegatedAdministratorProblems(what string, ids []string) []string {
+	var p []string
+	if n := len(ids); n > MaxDelegatedAdministrators {
+		p = append(p, fmt.Sprintf("%s lists %d accounts; AWS allows CloudTrail at most %d delegated administrators", what, n, MaxDelegatedAdministrators))
+	}
+	for _, id := range ids {
+		if !accountIDPattern.MatchString(id) {
+			p = append(p, fmt.Sprintf("%s lists %q, which is not a 12-digit AWS account ID; write each member account's ID in quotes, such as \"012345678901\"", what, id))
+		}
+	}
+	if dup := firstDuplicate(ids); dup != "" {
+		p = append(p, fmt.Sprintf("%s lists %q twice; list each account once", what, dup))
+	}
+	return p
 }
