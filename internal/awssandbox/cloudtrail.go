@@ -14,6 +14,7 @@ var cloudtrailHandlers = map[string]jsonHandler{
 	"DeleteTrail":                          (*Sandbox).ctDeleteTrail,
 	"GetTrail":                             (*Sandbox).ctGetTrail,
 	"DescribeTrails":                       (*Sandbox).ctDescribeTrails,
+	"ListTrails":                           (*Sandbox).ctListTrails,
 	"GetTrailStatus":                       (*Sandbox).ctGetTrailStatus,
 	"StartLogging":                         (*Sandbox).ctStartLogging,
 	"StopLogging":                          (*Sandbox).ctStopLogging,
@@ -26,6 +27,7 @@ var cloudtrailHandlers = map[string]jsonHandler{
 
 const (
 	maxTrailsPerRegion          = 5
+	listTrailsPageSize          = 10
 	maxEventDataStoresPerRegion = 10
 )
 
@@ -442,6 +444,40 @@ func (s *Sandbox) ctDescribeTrails(c *caller, in json.RawMessage) (any, *apiErro
 		out = append(out, exportTrail(t, true))
 	}
 	return map[string]any{"trailList": out}, nil
+}
+
+// ctListTrails lists, as AWS documents, the trails "in the current
+// account": the caller's own trails of every region, each with its home
+// region, from whichever region it is called. Organization trails of
+// another account (the copies in member accounts) are not the caller's and
+// are left out; DescribeTrails shows those.
+func (s *Sandbox) ctListTrails(c *caller, in json.RawMessage) (any, *apiError) {
+	var req struct{ NextToken *string }
+	if aerr := decodeJSON(in, &req); aerr != nil {
+		return nil, aerr
+	}
+	var own []*trail
+	for _, arn := range sortedKeys(s.st.Trails) {
+		if t := s.st.Trails[arn]; t.AccountID == c.account.ID {
+			own = append(own, t)
+		}
+	}
+	start, end, next, aerr := page(len(own), pageRequest{NextToken: req.NextToken}, listTrailsPageSize, nil, func() *apiError {
+		return errf("InvalidNextTokenException", "The next token is not valid.")
+	})
+	if aerr != nil {
+		return nil, aerr
+	}
+	type trailInfo struct {
+		TrailARN   string `json:"TrailARN"`
+		Name       string `json:"Name"`
+		HomeRegion string `json:"HomeRegion"`
+	}
+	list := []trailInfo{}
+	for _, t := range own[start:end] {
+		list = append(list, trailInfo{TrailARN: t.arn(), Name: t.Name, HomeRegion: t.Region})
+	}
+	return withNext(map[string]any{"Trails": list}, next), nil
 }
 
 // effectiveLogging is whether t delivers events for c's account: an
