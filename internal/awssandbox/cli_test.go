@@ -173,6 +173,13 @@ func TestAWSCLI(t *testing.T) {
 		if trail.TrailARN != trailARN || !trail.IsOrganizationTrail {
 			t.Fatalf("create-trail: %+v", trail)
 		}
+		var listed struct {
+			Trails []struct{ TrailARN, Name, HomeRegion string }
+		}
+		decode(t, cli.ok(t, mgmt, "cloudtrail", "list-trails", "--region", "eu-west-1"), &listed)
+		if len(listed.Trails) != 1 || listed.Trails[0].TrailARN != trailARN || listed.Trails[0].HomeRegion != "us-east-1" {
+			t.Fatalf("list-trails from eu-west-1: %+v", listed)
+		}
 	})
 
 	t.Run("sts assume-role", func(t *testing.T) {
