@@ -66,13 +66,14 @@ func NewWithFactory(f *awsclient.Factory, auth Authority, p Polling) *Activities
 }
 
 // forOrg returns the clients of an organization's management account, as
-// the worker's configuration reaches it.
+// the worker's configuration reaches it, in a session named after the
+// change the input acts for (none for the audit).
 func (a *Activities) forOrg(ctx context.Context, in OrgInput) (*awsclient.Clients, error) {
 	org, err := a.authority.organization(in)
 	if err != nil {
 		return nil, err
 	}
-	c, err := a.clients.ForOrganization(ctx, org)
+	c, err := a.clients.ForOrganization(ctx, org, awsclient.Session{ChangeID: in.Session.ChangeID, SourceIdentity: in.Session.SourceIdentity})
 	if err != nil {
 		return nil, awsError(fmt.Sprintf("reach organization %s", org.Name), err)
 	}

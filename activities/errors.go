@@ -23,7 +23,17 @@ const (
 	ErrNotYetVisible        = "NotYetVisible"
 	ErrBucketTaken          = "BucketOwnedByAnotherAccount"
 	ErrWebhookRefused       = "WebhookRefused"
+	// ErrBucketMismatch: the managed trail exists and logs to another
+	// bucket than trail.bucket; trailgate never moves a trail's logs.
+	ErrBucketMismatch = "BucketMismatch"
+	// ErrProbeRoleRefused: the member-account probe's role cannot be
+	// assumed from the management account.
+	ErrProbeRoleRefused = "ProbeRoleRefused"
 )
+
+// delegatedAdministratorsSetting names where delegated administrators are
+// configured, for the fixes that send people there.
+const delegatedAdministratorsSetting = "trail.delegated_administrators (or the organization's own delegated_administrators)"
 
 // notImplemented is the fix when an endpoint lacks an API call: another AWS
 // implementation answers so (IAM's InvalidAction, HTTP 400), and no retry
@@ -53,6 +63,11 @@ var fixes = map[string]string{
 	"S3BucketDoesNotExistException":                          "create the trail bucket or fix trail.bucket",
 	"InvalidBucketName":                                      "fix trail.bucket",
 	"MalformedPolicy":                                        "report it: trailgate wrote a bucket policy S3 refuses",
+	"AccountNotFoundException":                               "the account is not a member of the organization: fix " + delegatedAdministratorsSetting,
+	"CannotDelegateManagementAccountException":               "the management account cannot be its own delegated administrator: remove it from " + delegatedAdministratorsSetting,
+	"DelegatedAdminAccountLimitExceededException":            "CloudTrail allows three delegated administrators: deregister one (aws cloudtrail deregister-organization-delegated-admin) or shorten " + delegatedAdministratorsSetting,
+	"NotOrganizationManagementAccountException":              "register delegated administrators as the management account: set role_arn to a role in it",
+	"InvalidParameterException":                              "CloudTrail refuses a parameter: check that " + delegatedAdministratorsSetting + " are 12-digit account IDs, or report it with the message",
 	"InvalidAction":                                          notImplemented,
 	"UnknownOperationException":                              notImplemented,
 	"NotImplemented":                                         notImplemented,
@@ -61,12 +76,14 @@ var fixes = map[string]string{
 // retryables is the AWS SDK's own notion of a transient error (throttling,
 // HTTP 500, 502, 503 and 504, connection errors and timeouts, clock skew),
 // plus a concurrent modification, which the SDK does not retry although it
-// clears when the other request ends. IAM and S3 spell it their own way.
+// clears when the other request ends. IAM and S3 spell it their own way;
+// CloudTrail says ConflictException for a resource not ready yet.
 var retryables = retry.IsErrorRetryables(append(append([]retry.IsErrorRetryable{}, retry.DefaultRetryables...),
 	retry.RetryableErrorCode{Codes: map[string]struct{}{
 		"ConcurrentModificationException": {},
 		"ConcurrentModification":          {},
 		"OperationAborted":                {},
+		"ConflictException":               {},
 	}},
 ))
 
@@ -192,6 +209,17 @@ func isCode(err error, codes ...string) bool {
 func hasBeenTaken(err error) bool {
 	var apiErr smithy.APIError
 	return errors.As(err, &apiErr) && strings.Contains(apiErr.ErrorMessage(), "has been taken")
+}
+
+// regionNotEnabled reports whether a region refused a call because the
+// account has not enabled it (an opt-in region): AWS then does not know
+// the credentials there. JSON services such as CloudTrail answer
+// UnrecognizedClientException, Query services InvalidClientTokenId, and
+// some OptInRequired. Only a region other than one that has just answered
+// with the same credentials may be read so: elsewhere these codes mean
+// wrong credentials.
+func regionNotEnabled(err error) bool {
+	return isCode(err, "UnrecognizedClientException", "InvalidClientTokenId", "OptInRequired")
 }
 
 // isNonRetryable reports whether an application error must not be retried.

@@ -37,7 +37,7 @@ func orgClients(t *testing.T, env *awssandbox.TestEnv, base aws.Config) *awsclie
 func clientsFor(t *testing.T, base aws.Config, org config.Organization) *awsclient.Clients {
 	t.Helper()
 	base.RetryMaxAttempts = 1
-	c, err := awsclient.NewFactoryFromConfig(base).ForOrganization(context.Background(), org)
+	c, err := awsclient.NewFactoryFromConfig(base).ForOrganization(context.Background(), org, awsclient.Session{})
 	if err != nil {
 		t.Fatal(err)
 	}

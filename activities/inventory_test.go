@@ -16,7 +16,7 @@ func TestInventoryOfAnOrganizationWithNothingToCleanUpIsEmpty(t *testing.T) {
 	ctx := context.Background()
 	o := env.Orgs[0]
 	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
-	if err := acts.EnableTrustedAccess(ctx, in); err != nil {
+	if _, err := acts.EnableTrustedAccess(ctx, in); err != nil {
 		t.Fatal(err)
 	}
 	inv, err := acts.TakeInventory(ctx, in)

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/internal/awsclient"
@@ -60,8 +62,9 @@ func (a *Activities) Preflight(ctx context.Context, in OrgInput) (Identity, erro
 }
 
 // ReadState reads the organization's CloudTrail integration: trusted access
-// (with DateEnabled), the service-linked role and, when a trail is managed,
-// the trail and its bucket policy.
+// (with DateEnabled), the service-linked role, CloudTrail's delegated
+// administrators and, when a trail is managed, the trail (found by name in
+// whichever region is its home) and its bucket's policy.
 func (a *Activities) ReadState(ctx context.Context, in OrgInput) (State, error) {
 	org := in
 	c, err := a.forOrg(ctx, in)
@@ -82,82 +85,176 @@ func (a *Activities) ReadState(ctx context.Context, in OrgInput) (State, error) 
 	if st.ServiceLinkedRole, err = roleExists(ctx, c); err != nil {
 		return State{}, awsError(fmt.Sprintf("read role %s in organization %s", ServiceLinkedRoleName, orgLabel(org)), err)
 	}
+	if st.DelegatedAdministrators, err = delegatedAdministrators(ctx, c); err != nil {
+		return State{}, awsError(fmt.Sprintf("list CloudTrail delegated administrators of organization %s", orgLabel(org)), err)
+	}
 	if in.Trail.Name == "" {
 		return st, nil
 	}
-	arn := trailARN(c.Region, st.ManagementAccountID, in.Trail.Name)
-	if st.Trail, err = readTrail(ctx, c, arn); err != nil {
-		return State{}, awsError(fmt.Sprintf("read trail %s", arn), err)
+	if st.Trail, err = findTrail(ctx, c, in.Trail.Name); err != nil {
+		return State{}, awsError(fmt.Sprintf("find trail %s in organization %s", in.Trail.Name, orgLabel(org)), err)
 	}
-	if st.BucketPolicyReady, err = bucketPolicyReady(ctx, c, in.Trail.Bucket, st.ManagementAccountID, st.OrganizationID, arn); err != nil {
-		return State{}, awsError(fmt.Sprintf("read the policy of bucket %s", in.Trail.Bucket), err)
+	// The policy that matters is that of the bucket the trail logs to; a
+	// trail still to be created will log to trail.bucket.
+	arn, bucket := trailARN(c.Region, st.ManagementAccountID, in.Trail.Name), in.Trail.Bucket
+	if st.Trail != nil {
+		arn, bucket = st.Trail.ARN, st.Trail.Bucket
+	}
+	if st.BucketPolicyReady, err = bucketPolicyReady(ctx, c, bucket, st.ManagementAccountID, st.OrganizationID, arn); err != nil {
+		return State{}, awsError(fmt.Sprintf("read the policy of bucket %s", bucket), err)
 	}
 	return st, nil
 }
 
 // TakeInventory lists what disabling trusted access would affect:
-// organization trails, CloudTrail Lake organization event data stores and
-// CloudTrail's delegated administrators.
+// organization trails of every region, CloudTrail Lake organization event
+// data stores of every region in aws.regions (and aws.region) that is
+// enabled, and CloudTrail's delegated administrators.
 func (a *Activities) TakeInventory(ctx context.Context, in OrgInput) (Inventory, error) {
 	org := in
 	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return Inventory{}, err
 	}
-	inv := Inventory{OrganizationTrails: []TrailState{}, EventDataStores: []string{}, DelegatedAdministrators: []string{}}
-	trails, err := c.CloudTrail.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+	inv := Inventory{OrganizationTrails: []TrailState{}, EventDataStores: []string{}, DelegatedAdministrators: []string{}, Regions: []string{}}
+	trails, err := listTrails(ctx, c)
 	if err != nil {
-		return Inventory{}, awsError(fmt.Sprintf("describe trails of organization %s", orgLabel(org)), err)
+		return Inventory{}, awsError(fmt.Sprintf("list trails of organization %s", orgLabel(org)), err)
 	}
-	for _, t := range trails.TrailList {
-		if !aws.ToBool(t.IsOrganizationTrail) {
+	for _, arn := range trails {
+		t, err := readTrail(ctx, c, arn)
+		if err != nil {
+			return Inventory{}, awsError(fmt.Sprintf("read trail %s", arn), err)
+		}
+		if t != nil && t.IsOrganizationTrail {
+			inv.OrganizationTrails = append(inv.OrganizationTrails, *t)
+		}
+	}
+	for _, region := range a.inventoryRegions(c.Region) {
+		stores, err := organizationEventDataStores(ctx, c, region)
+		if region != c.Region && regionNotEnabled(err) {
+			activity.GetLogger(ctx).Warn("skipping a region where CloudTrail does not answer", "region", region, "error", err)
+			inv.SkippedRegions = append(inv.SkippedRegions, region)
 			continue
 		}
-		ts := TrailState{
-			Name:                aws.ToString(t.Name),
-			ARN:                 aws.ToString(t.TrailARN),
-			HomeRegion:          aws.ToString(t.HomeRegion),
-			IsOrganizationTrail: true,
-			OwnerHint:           ownerHint(aws.ToString(t.Name)),
-		}
-		status, err := c.CloudTrail.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: t.TrailARN})
 		if err != nil {
-			return Inventory{}, awsError(fmt.Sprintf("read the status of trail %s", ts.ARN), err)
+			return Inventory{}, awsError(fmt.Sprintf("list event data stores of organization %s in %s", orgLabel(org), region), err)
 		}
-		ts.IsLogging = aws.ToBool(status.IsLogging)
-		inv.OrganizationTrails = append(inv.OrganizationTrails, ts)
+		inv.Regions = append(inv.Regions, region)
+		inv.EventDataStores = append(inv.EventDataStores, stores...)
 	}
+	admins, err := delegatedAdministrators(ctx, c)
+	if err != nil {
+		return Inventory{}, awsError(fmt.Sprintf("list CloudTrail delegated administrators of organization %s", orgLabel(org)), err)
+	}
+	inv.DelegatedAdministrators = append(inv.DelegatedAdministrators, admins...)
+	return inv, nil
+}
+
+// inventoryRegions are the authority's regions, in order, and the clients'
+// own region when they do not name it.
+func (a *Activities) inventoryRegions(home string) []string {
+	regions := make([]string, 0, len(a.authority.Regions)+1)
+	for _, r := range a.authority.Regions {
+		if r != "" && !slices.Contains(regions, r) {
+			regions = append(regions, r)
+		}
+	}
+	if !slices.Contains(regions, home) {
+		regions = append(regions, home)
+	}
+	return regions
+}
+
+// organizationEventDataStores lists the organization event data stores of
+// one region.
+func organizationEventDataStores(ctx context.Context, c *awsclient.Clients, region string) ([]string, error) {
+	ct := c.CloudTrailIn(region)
+	stores := []string{}
 	var next *string
 	for {
-		stores, err := c.CloudTrail.ListEventDataStores(ctx, &cloudtrail.ListEventDataStoresInput{NextToken: next})
+		page, err := ct.ListEventDataStores(ctx, &cloudtrail.ListEventDataStoresInput{NextToken: next})
 		if err != nil {
-			return Inventory{}, awsError(fmt.Sprintf("list event data stores of organization %s", orgLabel(org)), err)
+			return nil, err
 		}
-		for _, s := range stores.EventDataStores {
-			eds, err := c.CloudTrail.GetEventDataStore(ctx, &cloudtrail.GetEventDataStoreInput{EventDataStore: s.EventDataStoreArn})
+		for _, s := range page.EventDataStores {
+			eds, err := ct.GetEventDataStore(ctx, &cloudtrail.GetEventDataStoreInput{EventDataStore: s.EventDataStoreArn})
 			if err != nil {
-				return Inventory{}, awsError(fmt.Sprintf("read event data store %s", aws.ToString(s.EventDataStoreArn)), err)
+				return nil, fmt.Errorf("read event data store %s: %w", aws.ToString(s.EventDataStoreArn), err)
 			}
 			if aws.ToBool(eds.OrganizationEnabled) {
-				inv.EventDataStores = append(inv.EventDataStores, aws.ToString(eds.EventDataStoreArn))
+				stores = append(stores, aws.ToString(eds.EventDataStoreArn))
 			}
 		}
-		if next = stores.NextToken; next == nil {
-			break
+		if next = page.NextToken; next == nil {
+			return stores, nil
 		}
 	}
-	admins := organizations.NewListDelegatedAdministratorsPaginator(c.Organizations,
+}
+
+// delegatedAdministrators lists CloudTrail's delegated administrator
+// accounts, following every page.
+func delegatedAdministrators(ctx context.Context, c *awsclient.Clients) ([]string, error) {
+	ids := []string{}
+	p := organizations.NewListDelegatedAdministratorsPaginator(c.Organizations,
 		&organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String(ServicePrincipal)})
-	for admins.HasMorePages() {
-		page, err := admins.NextPage(ctx)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
 		if err != nil {
-			return Inventory{}, awsError(fmt.Sprintf("list CloudTrail delegated administrators of organization %s", orgLabel(org)), err)
+			return nil, err
 		}
 		for _, d := range page.DelegatedAdministrators {
-			inv.DelegatedAdministrators = append(inv.DelegatedAdministrators, aws.ToString(d.Id))
+			ids = append(ids, aws.ToString(d.Id))
 		}
 	}
-	return inv, nil
+	return ids, nil
+}
+
+// listTrails lists the ARNs of the account's trails of every region:
+// ListTrails answers from any region with each trail's home region.
+func listTrails(ctx context.Context, c *awsclient.Clients) ([]string, error) {
+	var arns []string
+	p := cloudtrail.NewListTrailsPaginator(c.CloudTrail, &cloudtrail.ListTrailsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page.Trails {
+			arns = append(arns, aws.ToString(t.TrailARN))
+		}
+	}
+	return arns, nil
+}
+
+// findTrail finds the account's trail with the name in whichever region is
+// its home, and reads it there; nil when there is none. A name used by
+// trails of several regions (each single-region) is the one of the
+// clients' region, else the first by ARN.
+func findTrail(ctx context.Context, c *awsclient.Clients, name string) (*TrailState, error) {
+	arns, err := listTrails(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var named []string
+	for _, arn := range arns {
+		if trailName(arn) == name {
+			named = append(named, arn)
+		}
+	}
+	if len(named) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(named, func(x, y string) int {
+		if (regionOf(x) == c.Region) != (regionOf(y) == c.Region) {
+			if regionOf(x) == c.Region {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x, y)
+	})
+	return readTrail(ctx, c, named[0])
 }
 
 // trustedAccess reports whether cloudtrail.amazonaws.com is a trusted service
@@ -188,17 +285,19 @@ func roleExists(ctx context.Context, c *awsclient.Clients) (bool, error) {
 	return err == nil, err
 }
 
-// readTrail reads a trail and its logging status by ARN; nil when it does
-// not exist.
+// readTrail reads a trail and its logging status by ARN, in the trail's
+// home region (the ARN's), where even a single-region trail answers; nil
+// when it does not exist.
 func readTrail(ctx context.Context, c *awsclient.Clients, arn string) (*TrailState, error) {
-	out, err := c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(arn)})
+	ct := c.CloudTrailIn(regionOf(arn))
+	out, err := ct.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(arn)})
 	if isCode(err, "TrailNotFoundException") {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	status, err := c.CloudTrail.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
+	status, err := ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +308,7 @@ func readTrail(ctx context.Context, c *awsclient.Clients, arn string) (*TrailSta
 		HomeRegion:          aws.ToString(t.HomeRegion),
 		IsOrganizationTrail: aws.ToBool(t.IsOrganizationTrail),
 		IsLogging:           aws.ToBool(status.IsLogging),
+		Bucket:              aws.ToString(t.S3BucketName),
 		OwnerHint:           ownerHint(aws.ToString(t.Name)),
 	}, nil
 }
@@ -233,9 +333,27 @@ func bucketPolicyReady(ctx context.Context, c *awsclient.Clients, bucket, mgmt, 
 	return len(missing) == 0, nil
 }
 
-// trailARN is the ARN of a trail in the management account's home region.
+// trailARN is the ARN a trail gets when it is created in region: trailgate
+// builds it only for a trail it is about to create; every other trail is
+// addressed by the ARN AWS gives it.
 func trailARN(region, account, name string) string {
 	return fmt.Sprintf("arn:aws:cloudtrail:%s:%s:trail/%s", region, account, name)
+}
+
+// regionOf is the region of an ARN (arn:partition:service:region:...), or
+// empty.
+func regionOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[3]
+}
+
+// trailName is the name in a trail's ARN (...:trail/name).
+func trailName(arn string) string {
+	_, name, _ := strings.Cut(arn, ":trail/")
+	return name
 }
 
 // ownerHint names the tool that a trail's name says owns it.

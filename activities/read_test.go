@@ -89,7 +89,7 @@ func TestInventoryNamesEventDataStoresAndDelegatedAdministrators(t *testing.T) {
 	ctx := context.Background()
 	o := env.Orgs[0]
 	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
-	if err := acts.EnableTrustedAccess(ctx, in); err != nil {
+	if _, err := acts.EnableTrustedAccess(ctx, in); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := acts.EnsureServiceLinkedRole(ctx, in); err != nil {

@@ -29,9 +29,9 @@ func TestServiceLinkedRoleIsCreatedOnceAndSaysSo(t *testing.T) {
 		t.Fatalf("state before: role %v (%v); want no role", st.ServiceLinkedRole, err)
 	}
 
-	created, err := acts.EnsureServiceLinkedRole(ctx, in)
-	if err != nil || !created {
-		t.Fatalf("first ensure: created %v, %v; want the role created", created, err)
+	m, err := acts.EnsureServiceLinkedRole(ctx, in)
+	if err != nil || len(m.Calls) != 1 || m.Calls[0].Operation != "CreateServiceLinkedRole" || m.Calls[0].Service != "iam.amazonaws.com" || m.Calls[0].RequestID == "" {
+		t.Fatalf("first ensure: %+v, %v; want the role created by one call with its request ID", m, err)
 	}
 	if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(activities.ServiceLinkedRoleName)}); err != nil {
 		t.Fatalf("the role trailgate said it created is not there: %v", err)
@@ -39,9 +39,9 @@ func TestServiceLinkedRoleIsCreatedOnceAndSaysSo(t *testing.T) {
 	if st, err := acts.ReadState(ctx, in); err != nil || !st.ServiceLinkedRole {
 		t.Errorf("state after: role %v (%v); want the role trailgate created", st.ServiceLinkedRole, err)
 	}
-	created, err = acts.EnsureServiceLinkedRole(ctx, in)
-	if err != nil || created {
-		t.Errorf("second ensure: created %v, %v; want the existing role kept", created, err)
+	m, err = acts.EnsureServiceLinkedRole(ctx, in)
+	if err != nil || len(m.Calls) != 0 {
+		t.Errorf("second ensure: %+v, %v; want the existing role kept, with no call", m, err)
 	}
 }
 
@@ -53,9 +53,9 @@ func TestServiceLinkedRoleRefusedIsAnErrorNotACreation(t *testing.T) {
 	}})
 	o := env.Orgs[0]
 	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
-	created, err := acts.EnsureServiceLinkedRole(context.Background(), in)
-	if created {
-		t.Error("a refused role is reported as created")
+	m, err := acts.EnsureServiceLinkedRole(context.Background(), in)
+	if len(m.Calls) != 0 {
+		t.Errorf("a refused role is reported as created: %+v", m)
 	}
 	refusedAs(t, err, "AccessDenied",
 		"create role "+activities.ServiceLinkedRoleName+" in organization "+o.Name+" ("+o.ManagementAccountID+")",

@@ -97,6 +97,10 @@ type Inventory struct {
 	DelegatedAdministrators []string `json:"delegated_administrators"`
 	// Regions are where event data stores were looked for.
 	Regions []string `json:"regions,omitempty"`
+	// SkippedRegions are regions of aws.regions where CloudTrail does not
+	// answer because the region is not enabled for the account: no event
+	// data store can live there.
+	SkippedRegions []string `json:"skipped_regions,omitempty"`
 }
 
 // Empty reports whether nothing depends on trusted access.
@@ -120,6 +124,9 @@ type Evidence struct {
 	DateEnabled       *time.Time   `json:"date_enabled,omitempty"`
 	ServiceLinkedRole bool         `json:"service_linked_role"`
 	Trails            []TrailState `json:"trails,omitempty"`
+	// DelegatedAdministrators are CloudTrail's delegated administrators, as
+	// listed, when verification was asked to see some.
+	DelegatedAdministrators []string `json:"delegated_administrators,omitempty"`
 	// Checks is how many reads it took until AWS showed the desired state.
 	Checks int `json:"checks"`
 	// Notes say what AWS documents about the result, for the record.
@@ -141,6 +148,13 @@ type Call struct {
 	At      time.Time `json:"at"`
 	// RequestID is the request ID AWS answered with.
 	RequestID string `json:"request_id"`
+}
+
+// TrailMutation is what EnsureOrganizationTrail left the managed trail as,
+// and the calls it made to get there.
+type TrailMutation struct {
+	Trail TrailState `json:"trail"`
+	Mutation
 }
 
 // EventsInput asks CloudTrail's LookupEvents for the events of a change's
@@ -185,7 +199,8 @@ type TrailInput struct {
 // every listed trail logging.
 type VerifyInput struct {
 	OrgInput
-	// TrailARNs must report IsLogging (enable and rollback).
+	// TrailARNs must be organization trails that report IsLogging (enable
+	// and rollback), each read in its home region.
 	TrailARNs []string `json:"trail_arns,omitempty"`
 	// DelegatedAdministrators must be listed as CloudTrail's delegated
 	// administrators (enable).

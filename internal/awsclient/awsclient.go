@@ -7,6 +7,7 @@ package awsclient
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,19 +26,152 @@ import (
 // global service, and its client must be pinned there.
 const OrganizationsRegion = "us-east-1"
 
-// roleSessionName names the sessions trailgate opens in management accounts,
-// so that CloudTrail shows who acted.
-const roleSessionName = "trailgate"
+// defaultSessionName names the sessions trailgate opens in management
+// accounts when they act for no change (the drift audit, doctor).
+const defaultSessionName = "trailgate"
 
-// Clients are the AWS clients for one organization's management account.
+// Session is what a role session in a management account says about the
+// change it acts for. CloudTrail logs the role session name with every call
+// (userIdentity.arn, and the Username of LookupEvents) and the source
+// identity as userIdentity.sessionContext.sourceIdentity, so that the very
+// log trailgate protects says which change and which person made a call.
+//
+// Where an organization has no role_arn, the worker acts with its default
+// credentials and no role session is opened: the session cannot be named,
+// and CloudTrail shows the default credentials' identity alone.
+type Session struct {
+	// ChangeID is the change the session acts for; empty for none.
+	ChangeID string
+	// SourceIdentity is the requester's verified name; empty for none.
+	SourceIdentity string
+}
+
+// Name is the role session name: "tg-" and the change ID, in AWS's alphabet
+// for session names ([\w+=,.@-], any other character becoming "-") and
+// within its 64 characters; "trailgate" when the session acts for no
+// change.
+func (s Session) Name() string {
+	if s.ChangeID == "" {
+		return defaultSessionName
+	}
+	return sessionAlphabet("tg-" + s.ChangeID)
+}
+
+// Identity is the source identity as STS accepts it (the alphabet of
+// session names, 2 to 64 characters), or empty when there is none.
+func (s Session) Identity() string {
+	if s.SourceIdentity == "" {
+		return ""
+	}
+	id := sessionAlphabet(s.SourceIdentity)
+	if len(id) < 2 {
+		id += "-"
+	}
+	return id
+}
+
+// maxSessionName is AWS's limit on role session names and source
+// identities.
+const maxSessionName = 64
+
+// sessionAlphabet replaces every character outside [\w+=,.@-] with "-" and
+// trims the result to 64 characters.
+func sessionAlphabet(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if b.Len() == maxSessionName {
+			break
+		}
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("_+=,.@-", r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
+// Clients are the AWS clients for one organization's management account,
+// acting in one session.
 type Clients struct {
 	STS           *sts.Client
 	Organizations *organizations.Client
-	CloudTrail    *cloudtrail.Client
-	IAM           *iam.Client
-	S3            *s3.Client
+	// CloudTrail is CloudTrail in Region; CloudTrailIn reaches other
+	// regions, where trails have their home and event data stores live.
+	CloudTrail *cloudtrail.Client
+	IAM        *iam.Client
+	S3         *s3.Client
 	// Region is the home region of CloudTrail, IAM and S3 calls.
 	Region string
+	// SessionName is the role session name the clients act under, and the
+	// one a role assumed from them (InRole) is given.
+	SessionName string
+
+	cfg       aws.Config
+	pathStyle bool
+
+	mu         sync.Mutex
+	cloudTrail map[string]*cloudtrail.Client
+	roles      map[string]*Clients
+}
+
+// newClients builds the clients of one set of credentials.
+func newClients(cfg aws.Config, sessionName string, pathStyle bool) *Clients {
+	orgsCfg := cfg.Copy()
+	orgsCfg.Region = OrganizationsRegion
+	c := &Clients{
+		STS:           sts.NewFromConfig(cfg),
+		Organizations: organizations.NewFromConfig(orgsCfg),
+		CloudTrail:    cloudtrail.NewFromConfig(cfg),
+		IAM:           iam.NewFromConfig(cfg),
+		// An endpoint override (a local AWS) rarely resolves virtual-hosted
+		// bucket names, so buckets are addressed by path there.
+		S3:          s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }),
+		Region:      cfg.Region,
+		SessionName: sessionName,
+		cfg:         cfg,
+		pathStyle:   pathStyle,
+		cloudTrail:  map[string]*cloudtrail.Client{},
+		roles:       map[string]*Clients{},
+	}
+	c.cloudTrail[cfg.Region] = c.CloudTrail
+	return c
+}
+
+// CloudTrailIn is CloudTrail in region, with the same credentials. A trail
+// is changed, and a single-region trail read, only in its home region.
+func (c *Clients) CloudTrailIn(region string) *cloudtrail.Client {
+	if region == "" {
+		return c.CloudTrail
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ct, ok := c.cloudTrail[region]; ok {
+		return ct
+	}
+	ct := cloudtrail.NewFromConfig(c.cfg, func(o *cloudtrail.Options) { o.Region = region })
+	c.cloudTrail[region] = ct
+	return ct
+}
+
+// InRole returns the clients that act through roleARN, assumed from these
+// clients' session (role chaining) under the same session name. AWS carries
+// the session's source identity into the chained session by itself. The
+// role is assumed on the first call, so that an AssumeRole refused shows as
+// the failure of that call.
+func (c *Clients) InRole(roleARN string) *Clients {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.roles[roleARN]; ok {
+		return r
+	}
+	cfg := c.cfg.Copy()
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(c.STS, roleARN,
+		func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = c.SessionName }))
+	r := newClients(cfg, c.SessionName, c.pathStyle)
+	c.roles[roleARN] = r
+	return r
 }
 
 // Factory builds and caches Clients per organization. It is safe for
@@ -87,9 +221,13 @@ func NewFactoryFromConfig(base aws.Config) *Factory {
 	return &Factory{base: base, clients: map[string]*Clients{}}
 }
 
-// ForOrganization returns the clients that act in org's management account.
-func (f *Factory) ForOrganization(ctx context.Context, org config.Organization) (*Clients, error) {
-	key := org.Name + "\x00" + org.RoleARN + "\x00" + org.ExternalID
+// ForOrganization returns the clients that act in org's management account
+// in session s: through org's role, assumed with the session's name and
+// source identity, or, without a role, with the default credentials, which
+// name no session.
+func (f *Factory) ForOrganization(ctx context.Context, org config.Organization, s Session) (*Clients, error) {
+	name, identity := s.Name(), s.Identity()
+	key := strings.Join([]string{org.Name, org.RoleARN, org.ExternalID, name, identity}, "\x00")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.clients[key]; ok {
@@ -99,26 +237,17 @@ func (f *Factory) ForOrganization(ctx context.Context, org config.Organization) 
 	if org.RoleARN != "" {
 		provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(f.base), org.RoleARN,
 			func(o *stscreds.AssumeRoleOptions) {
-				o.RoleSessionName = roleSessionName
+				o.RoleSessionName = name
+				if identity != "" {
+					o.SourceIdentity = aws.String(identity)
+				}
 				if org.ExternalID != "" {
 					o.ExternalID = aws.String(org.ExternalID)
 				}
 			})
 		cfg.Credentials = aws.NewCredentialsCache(provider)
 	}
-	orgsCfg := cfg.Copy()
-	orgsCfg.Region = OrganizationsRegion
-	pathStyle := f.base.BaseEndpoint != nil
-	c := &Clients{
-		STS:           sts.NewFromConfig(cfg),
-		Organizations: organizations.NewFromConfig(orgsCfg),
-		CloudTrail:    cloudtrail.NewFromConfig(cfg),
-		IAM:           iam.NewFromConfig(cfg),
-		// An endpoint override (a local AWS) rarely resolves virtual-hosted
-		// bucket names, so buckets are addressed by path there.
-		S3:     s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }),
-		Region: cfg.Region,
-	}
+	c := newClients(cfg, name, f.base.BaseEndpoint != nil)
 	f.clients[key] = c
 	return c, nil
 }

@@ -321,7 +321,7 @@ func organizationCheck(ctx context.Context, f *awsclient.Factory, org config.Org
 	if org.RoleARN != "" {
 		credentials = "role " + org.RoleARN
 	}
-	clients, err := f.ForOrganization(ctx, org)
+	clients, err := f.ForOrganization(ctx, org, awsclient.Session{})
 	if err != nil {
 		check.Detail = err.Error()
 		check.Fix = "fix the organization's entry in the configuration"

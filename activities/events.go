@@ -1,0 +1,126 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// FindEvents links a change's calls to their management events in
+// CloudTrail's event history: LookupEvents, in each region the calls were
+// made in (us-east-1 for Organizations and IAM), for the events of the
+// session's user name since a minute before the first call, matched to the
+// calls by request ID. A call whose event is not found yet (CloudTrail
+// delivers within about 15 minutes) is Missing, which is no error. An
+// error fails the lookup, never the change: the workflow records the
+// events as not linked.
+func (a *Activities) FindEvents(ctx context.Context, in EventsInput) (Events, error) {
+	found := Events{Found: []Event{}}
+	if len(in.Calls) == 0 {
+		return found, nil
+	}
+	c, err := a.forOrg(ctx, in.OrgInput)
+	if err != nil {
+		return Events{}, err
+	}
+	doing := fmt.Sprintf("look up the events of the calls to organization %s", orgLabel(in.OrgInput))
+	// CloudTrail's user name is the role session name (tg-<change ID>) of an
+	// assumed role, and the user's name for default credentials that name no
+	// session: GetCallerIdentity says which.
+	who, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return Events{}, awsError(doing, err)
+	}
+	username := usernameOf(aws.ToString(who.Arn))
+	since := in.Calls[0].At
+	var regions []string
+	for _, call := range in.Calls {
+		if call.At.Before(since) {
+			since = call.At
+		}
+		if !slices.Contains(regions, call.Region) {
+			regions = append(regions, call.Region)
+		}
+	}
+	since = since.Add(-time.Minute)
+	byRequest := map[string]Event{}
+	for _, region := range regions {
+		if err := lookupEvents(ctx, c.CloudTrailIn(region), username, since, byRequest); err != nil {
+			return Events{}, awsError(fmt.Sprintf("%s in %s", doing, region), err)
+		}
+	}
+	for _, call := range in.Calls {
+		e, ok := byRequest[call.RequestID]
+		if !ok || call.RequestID == "" {
+			found.Missing = append(found.Missing, call)
+			continue
+		}
+		e.Call = call
+		found.Found = append(found.Found, e)
+	}
+	return found, nil
+}
+
+// cloudTrailRecord is the part of an event's CloudTrail record that links
+// it to a call and a person.
+type cloudTrailRecord struct {
+	EventID      string `json:"eventID"`
+	RequestID    string `json:"requestID"`
+	UserIdentity struct {
+		SessionContext struct {
+			SourceIdentity string `json:"sourceIdentity"`
+		} `json:"sessionContext"`
+	} `json:"userIdentity"`
+}
+
+// lookupEvents adds the events of one region, by request ID, following
+// every page.
+func lookupEvents(ctx context.Context, ct *cloudtrail.Client, username string, since time.Time, byRequest map[string]Event) error {
+	p := cloudtrail.NewLookupEventsPaginator(ct, &cloudtrail.LookupEventsInput{
+		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyUsername, AttributeValue: aws.String(username)}},
+		StartTime:        aws.Time(since),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, ev := range page.Events {
+			var rec cloudTrailRecord
+			if err := json.Unmarshal([]byte(aws.ToString(ev.CloudTrailEvent)), &rec); err != nil || rec.RequestID == "" {
+				// An event without a request ID links to no call.
+				continue
+			}
+			id := rec.EventID
+			if id == "" {
+				id = aws.ToString(ev.EventId)
+			}
+			byRequest[rec.RequestID] = Event{
+				EventID:        id,
+				Username:       aws.ToString(ev.Username),
+				SourceIdentity: rec.UserIdentity.SessionContext.SourceIdentity,
+			}
+		}
+	}
+	return nil
+}
+
+// usernameOf is CloudTrail's user name for a caller ARN: the session name
+// of an assumed role (assumed-role/<role>/<session>), the name of a user
+// (user/<path>/<name>), root for the account itself.
+func usernameOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	resource := parts[len(parts)-1]
+	if i := strings.LastIndex(resource, "/"); i >= 0 {
+		return resource[i+1:]
+	}
+	return resource
+}
