@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/internal/awsclient"
@@ -133,7 +132,6 @@ func (a *Activities) TakeInventory(ctx context.Context, in OrgInput) (Inventory,
 	for _, region := range a.inventoryRegions(c.Region) {
 		stores, err := organizationEventDataStores(ctx, c, region)
 		if region != c.Region && regionNotEnabled(err) {
-			activity.GetLogger(ctx).Warn("skipping a region where CloudTrail does not answer", "region", region, "error", err)
 			inv.SkippedRegions = append(inv.SkippedRegions, region)
 			continue
 		}
