@@ -42,8 +42,7 @@ func (a *Activities) RegisterDelegatedAdministrators(ctx context.Context, in Org
 		case isCode(err, "AccountRegisteredException"):
 			m.converged(call, err)
 		case err != nil:
-			return Mutation{}, awsError(fmt.Sprintf("register account %s of %s as CloudTrail's delegated administrator in organization %s",
-				id, delegatedAdministratorsSetting, orgLabel(in)), err)
+			return Mutation{}, awsError(fmt.Sprintf("register account %s as CloudTrail's delegated administrator in organization %s", id, orgLabel(in)), err)
 		default:
 			m.answered(call, out.ResultMetadata)
 		}
