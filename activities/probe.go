@@ -54,10 +54,10 @@ func (a *Activities) ProbeMemberAccount(ctx context.Context, in VerifyInput) (Me
 			var missing []string
 			for _, t := range p.Trails {
 				switch {
+				// A member account sees the management account's trail only
+				// as an organization trail: visible is organization trail.
 				case t.Name == "":
-					missing = append(missing, "trail "+t.ARN+" is not visible in member account "+account)
-				case !t.IsOrganizationTrail:
-					missing = append(missing, "trail "+t.ARN+" is not an organization trail in member account "+account)
+					missing = append(missing, "trail "+t.ARN+" is not visible as an organization trail in member account "+account)
 				case !t.IsLogging:
 					missing = append(missing, "trail "+t.ARN+" is not logging for member account "+account)
 				}
