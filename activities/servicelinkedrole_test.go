@@ -61,3 +61,21 @@ func TestServiceLinkedRoleRefusedIsAnErrorNotACreation(t *testing.T) {
 		"create role "+activities.ServiceLinkedRoleName+" in organization "+o.Name+" ("+o.ManagementAccountID+")",
 		"iam:CreateServiceLinkedRole answered AccessDenied")
 }
+
+// A role created between trailgate's read and its create (a retry after a
+// lost answer, or a person) is convergence: the refused call is recorded
+// with its request ID, as CloudTrail logs it too.
+func TestServiceLinkedRoleTakenMeanwhileConvergesAndIsRecorded(t *testing.T) {
+	env := awssandbox.StartTest(t, awssandbox.Options{})
+	ctx := context.Background()
+	o := env.Orgs[0]
+	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
+	if _, err := acts.EnsureServiceLinkedRole(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	env.Sandbox.SetFaults([]awssandbox.Fault{{Service: "iam", Operation: "GetRole", Error: "NoSuchEntity", Count: 1}})
+	m, err := acts.EnsureServiceLinkedRole(ctx, in)
+	if err != nil || len(m.Calls) != 1 || m.Calls[0].Operation != "CreateServiceLinkedRole" || m.Calls[0].RequestID == "" {
+		t.Errorf("a role that was taken meanwhile: %+v, %v; want the refused create recorded with its request ID", m, err)
+	}
+}
