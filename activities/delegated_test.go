@@ -79,7 +79,7 @@ func TestDelegatedAdministratorsAWSRefusesSayWhatToFix(t *testing.T) {
 	o := env.Orgs[0]
 	for _, c := range []struct {
 		account, code string
-		says       []string
+		says          []string
 	}{
 		{o.ManagementAccountID, "CannotDelegateManagementAccountException", []string{"register account " + o.ManagementAccountID, "remove it from trail.delegated_administrators"}},
 		{env.Orgs[1].MemberAccountIDs[0], "AccountNotFoundException", []string{"register account " + env.Orgs[1].MemberAccountIDs[0], "not a member of the organization: fix trail.delegated_administrators"}},

@@ -70,7 +70,9 @@ func TestTheChangesCallsAreNamedAndCarryRequestIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids = append(ids, callsAre(t, "bucket", m, start, "s3.amazonaws.com CreateBucket@eu-west-1", "s3.amazonaws.com PutBucketPolicy@eu-west-1")...)
-	tm, err := inActivity(t, time.Minute, func(ctx context.Context) (activities.TrailMutation, error) { return acts.EnsureOrganizationTrail(ctx, in) })
+	tm, err := inActivity(t, time.Minute, func(ctx context.Context) (activities.TrailMutation, error) {
+		return acts.EnsureOrganizationTrail(ctx, in)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
