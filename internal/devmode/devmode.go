@@ -47,6 +47,11 @@ var (
 // DemoTrailName is the organization trail the embedded default manages.
 const DemoTrailName = "trailgate-org-trail"
 
+// DevRegions are where the embedded default looks for organization event
+// data stores, unless aws.regions says otherwise: the sandbox's region and
+// another, so that the inventory reads more than one.
+var DevRegions = []string{"us-east-1", "eu-west-1"}
+
 // Environment is the running embedded default.
 type Environment struct {
 	// Config is the effective configuration, as written to ConfigFile.
@@ -120,7 +125,9 @@ const DevAuditEvery = 10 * time.Minute
 
 // Effective is cfg pointed at the embedded default: its Temporal and UI,
 // the sandbox's endpoint with the operator profile of its shared files, its
-// organizations reached through their roles, the proof key in the data
+// organizations reached through their roles, each with its first member
+// account as the member-account probe and CloudTrail's delegated
+// administrator, DevRegions unless aws.regions is set, the proof key in the data
 // directory, and, unless cfg names its own, the demo's people (each proven
 // by a sandbox IAM user with an AWS profile of their name), their roles at
 // the gates and a managed organization trail. Paths are absolute so
@@ -148,15 +155,26 @@ func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *a
 				c.People = append(c.People, config.Person{Name: p.Name, Principals: []string{p.ARN}})
 			}
 		}
+		if len(c.AWS.Regions) == 0 {
+			c.AWS.Regions = append([]string(nil), DevRegions...)
+		}
 		orgs = aws.Organizations
 		c.Organizations = make([]config.Organization, 0, len(orgs))
 		for _, o := range orgs {
-			c.Organizations = append(c.Organizations, config.Organization{
+			org := config.Organization{
 				Name:                o.Name,
 				ManagementAccountID: o.ManagementAccountID,
 				RoleARN:             o.RoleARN,
 				ExternalID:          o.ExternalID,
-			})
+			}
+			// The first member account shows the organization trail as a
+			// member sees it, and is CloudTrail's delegated administrator,
+			// as AWS's recommended setup has one.
+			if len(o.MemberAccountIDs) > 0 {
+				org.ProbeAccountID = o.MemberAccountIDs[0]
+				org.DelegatedAdministrators = []string{o.MemberAccountIDs[0]}
+			}
+			c.Organizations = append(c.Organizations, org)
 		}
 	}
 

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/devserver"
 	"github.com/trailgate/trailgate/internal/proof"
@@ -185,5 +186,32 @@ func TestEffectiveKeepsTheUsersPeopleAndTrail(t *testing.T) {
 	}
 	if got.Temporal.APIKey != "" {
 		t.Error("the embedded Temporal would be sent an API key meant for another cluster")
+	}
+}
+
+// In the embedded default each organization's first member account is the
+// member-account probe and CloudTrail's delegated administrator, and the
+// inventory reads two regions; aws.regions the user sets are kept.
+func TestEffectiveProbesAndDelegatesTheFirstMemberOfEachOrganization(t *testing.T) {
+	sandbox := &awssandbox.DevEnvironment{Endpoint: "http://127.0.0.1:4566", Organizations: []awssandbox.DevOrganization{
+		{Name: "acme-prod", ManagementAccountID: "111111111111", MemberAccountIDs: []string{"222222222222", "333333333333"},
+			RoleARN: "arn:aws:iam::111111111111:role/TrailgateOperator", ExternalID: "x"},
+		{Name: "lonely", ManagementAccountID: "444444444444", RoleARN: "arn:aws:iam::444444444444:role/TrailgateOperator", ExternalID: "y"},
+	}}
+	got := devmode.Effective(config.Default(), "/data", "127.0.0.1:7233", "http://127.0.0.1:8233", sandbox)
+	prod, lonely := got.Organizations[0], got.Organizations[1]
+	if prod.ProbeRole() != "arn:aws:iam::222222222222:role/"+config.DefaultProbeRoleName || strings.Join(prod.DelegatedAdministrators, ",") != "222222222222" {
+		t.Errorf("acme-prod: probe %q, delegated administrators %v; want its first member account for both", prod.ProbeRole(), prod.DelegatedAdministrators)
+	}
+	if lonely.ProbeRole() != "" || len(lonely.DelegatedAdministrators) != 0 {
+		t.Errorf("an organization without members: probe %q, delegated administrators %v", lonely.ProbeRole(), lonely.DelegatedAdministrators)
+	}
+	if strings.Join(got.AWS.Regions, ",") != "us-east-1,eu-west-1" {
+		t.Errorf("aws.regions %v; want us-east-1 and eu-west-1", got.AWS.Regions)
+	}
+	cfg := config.Default()
+	cfg.AWS.Regions = []string{"us-east-1", "ap-southeast-2"}
+	if got := devmode.Effective(cfg, "/data", "", "", sandbox); strings.Join(got.AWS.Regions, ",") != "us-east-1,ap-southeast-2" {
+		t.Errorf("the user's aws.regions became %v", got.AWS.Regions)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/devserver"
 	"github.com/trailgate/trailgate/internal/proof"
 	"github.com/trailgate/trailgate/workflows"
@@ -33,7 +34,9 @@ type Env struct {
 	// AWS is the sandbox; its Orgs are acme-prod, acme-staging and globex.
 	AWS *awssandbox.TestEnv
 	// Config is the configuration a user would write for this environment:
-	// the Temporal address, the sandbox organizations with their roles, the
+	// the Temporal address, the sandbox organizations with their roles
+	// (each probed from, and delegating CloudTrail to, its first member
+	// account, as in the dev default), the dev default's regions, the
 	// demo's people (approvers alice and bob, CloudTrail administrator
 	// carol, two approvals) and a managed organization trail.
 	Config config.Config
@@ -96,10 +99,18 @@ func (e *Env) config() config.Config {
 	c := config.Default()
 	c.Temporal.TaskQueue = "trailgate-test"
 	c.AWS.EndpointURL = e.AWS.URL
+	c.AWS.Regions = append([]string(nil), devmode.DevRegions...)
 	for _, o := range e.AWS.Orgs {
-		c.Organizations = append(c.Organizations, config.Organization{
+		org := config.Organization{
 			Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID,
-		})
+		}
+		// As in the dev default: the first member account is the
+		// member-account probe and CloudTrail's delegated administrator.
+		if len(o.MemberAccountIDs) > 0 {
+			org.ProbeAccountID = o.MemberAccountIDs[0]
+			org.DelegatedAdministrators = []string{o.MemberAccountIDs[0]}
+		}
+		c.Organizations = append(c.Organizations, org)
 	}
 	for _, p := range e.AWS.People {
 		c.People = append(c.People, config.Person{Name: p.Name, Principals: []string{p.ARN}})
