@@ -243,15 +243,12 @@ func findTrail(ctx context.Context, c *awsclient.Clients, name string) (*TrailSt
 	if len(named) == 0 {
 		return nil, nil
 	}
-	slices.SortFunc(named, func(x, y string) int {
-		if (regionOf(x) == c.Region) != (regionOf(y) == c.Region) {
-			if regionOf(x) == c.Region {
-				return -1
-			}
-			return 1
+	slices.Sort(named)
+	for _, arn := range named {
+		if regionOf(arn) == c.Region {
+			return readTrail(ctx, c, arn)
 		}
-		return strings.Compare(x, y)
-	})
+	}
 	return readTrail(ctx, c, named[0])
 }
 

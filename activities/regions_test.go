@@ -275,3 +275,16 @@ func TestInventoryReadsEveryEnabledRegion(t *testing.T) {
 	_, err = acts.TakeInventory(ctx, in.OrgInput)
 	refusedAs(t, err, "UnrecognizedClientException", "list event data stores of organization "+env.Orgs[0].Name, "in us-east-1")
 }
+
+// Where single-region trails of several regions share the managed trail's
+// name, the managed one is that of aws.region.
+func TestTheManagedTrailIsThatOfTheHomeRegionAmongNamesakes(t *testing.T) {
+	env := awssandbox.StartTest(t, awssandbox.Options{})
+	ownTrail(t, env, "ap-southeast-2", "namesake", "namesake-ap")
+	home := ownTrail(t, env, "us-east-1", "namesake", "namesake-us")
+	acts, in := managing(env, activities.TrailSettings{Name: "namesake", Bucket: "namesake-us"})
+	st, err := acts.ReadState(context.Background(), in.OrgInput)
+	if err != nil || st.Trail == nil || st.Trail.ARN != home {
+		t.Errorf("managed trail %+v, %v; want %s", st.Trail, err, home)
+	}
+}
