@@ -99,6 +99,8 @@ type Sandbox struct {
 	fired  []int
 	rng    *rand.Rand
 	seed   int64
+
+	events eventHistory
 }
 
 // New returns a sandbox, loading its state from opts.StateFile when the file
@@ -175,6 +177,11 @@ type caller struct {
 	user    *user
 	region  string
 	service string
+
+	// call is what the request asks for, and policies are the identity
+	// policies of the role whose session signed it (see describeCall).
+	call     call
+	policies []namedPolicy
 }
 
 // arn is the caller's identity as GetCallerIdentity reports it.
@@ -226,6 +233,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, proto, service, reqID, aerr)
 		return
 	}
+	s.describeCall(r, c, body)
+	w, recorded := s.recordEvent(w, r, c, body, reqID)
+	defer recorded()
 
 	switch service {
 	case "organizations", "cloudtrail":
