@@ -289,7 +289,7 @@ func TestRoleInlinePolicies(t *testing.T) {
 	refused := map[string]string{
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}`: "should not specify a principal",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*"}]}`:                                "must contain resources",
-		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"GetRole","Resource":"*"}]}`:             "prefaced by a vendor",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"GetRole","Resource":"*"}]}`:              "prefaced by a vendor",
 		`not json`: "Syntax errors",
 	}
 	for doc, want := range refused {
