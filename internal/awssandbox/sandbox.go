@@ -313,12 +313,14 @@ func (s *Sandbox) serveJSON(w http.ResponseWriter, r *http.Request, c *caller, b
 		writeError(w, r, protoJSON, c.service, reqID, errf("UnknownOperationException", ""))
 		return
 	}
-	if aerr := authorize(c, op); aerr != nil {
-		writeError(w, r, protoJSON, c.service, reqID, aerr)
-		return
-	}
+	// A fault answers before IAM authorizes the call, as AWS's throttling
+	// does.
 	fault := s.faultFor(c, op)
 	if !fault.applied && s.answerFault(w, r, protoJSON, c.service, reqID, fault) {
+		return
+	}
+	if aerr := authorize(c, op); aerr != nil {
+		writeError(w, r, protoJSON, c.service, reqID, aerr)
 		return
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -381,12 +383,14 @@ func (s *Sandbox) serveQuery(w http.ResponseWriter, r *http.Request, c *caller, 
 		writeError(w, r, protoQuery, c.service, reqID, errf("InvalidAction", "Could not find operation %s for version %s", action, form.Get("Version")))
 		return
 	}
-	if aerr := authorize(c, action); aerr != nil {
-		writeError(w, r, protoQuery, c.service, reqID, aerr)
-		return
-	}
+	// A fault answers before IAM authorizes the call, as AWS's throttling
+	// does.
 	fault := s.faultFor(c, action)
 	if !fault.applied && s.answerFault(w, r, protoQuery, c.service, reqID, fault) {
+		return
+	}
+	if aerr := authorize(c, action); aerr != nil {
+		writeError(w, r, protoQuery, c.service, reqID, aerr)
 		return
 	}
 	s.mu.Lock()
