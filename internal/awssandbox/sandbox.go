@@ -15,6 +15,23 @@
 // AWS SDK's own signer. Errors (codes, HTTP statuses, bodies) are those each
 // service documents, so that SDKs decode their typed exceptions.
 //
+// # Who may do what
+//
+// Account administrators may do everything; IAM users made with CreateUser
+// only ask STS who they are. A role session may do what its role's inline
+// identity policies allow (PutRolePolicy), evaluated as IAM does: an
+// explicit Deny wins, then an Allow, else the service's AccessDenied. A role
+// without identity policies may do everything. The dev default's trailgate
+// roles carry the policy trailgate ships (iam/trailgate-role-policy.json).
+//
+// # Event history
+//
+// Every call served is recorded as a CloudTrail management event in the
+// caller's account and region (us-east-1 for Organizations, IAM and STS),
+// with the caller's identity, session name and source identity and the
+// request ID the response carried, and cloudtrail:LookupEvents answers from
+// that history. It is kept in memory, bounded per account and region.
+//
 // # Admin endpoint
 //
 // Paths under /_sandbox/ are the sandbox's own and need no signature:
