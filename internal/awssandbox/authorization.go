@@ -288,7 +288,7 @@ func (c *caller) missingPermission(needs []call) string {
 	return ""
 }
 
-// resourceTypes name the CloudTrail resource type of an ARN's service and
+// resourceType names the CloudTrail resource type of an ARN, by its service and
 // resource kind, for LookupEvents' Resources.
 func resourceType(arn string) string {
 	parts := strings.SplitN(arn, ":", 6)
