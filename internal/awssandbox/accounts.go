@@ -158,6 +158,14 @@ func (s *Sandbox) CreateOrganization(spec OrganizationSpec) (Organization, error
 		m := s.createAccountLocked(fmt.Sprintf("%s-member-%d", spec.Name, i), administratorUser)
 		s.joinLocked(o, m, "CREATED")
 	}
+	for _, id := range o.Members {
+		if id == mgmt.ID {
+			continue
+		}
+		if err := s.createMemberAccessRoleLocked(s.st.Accounts[id], mgmt.ID); err != nil {
+			return Organization{}, fmt.Errorf("create sandbox organization %s: %w", spec.Name, err)
+		}
+	}
 	if err := s.commit(); err != nil {
 		return Organization{}, fmt.Errorf("create sandbox organization %s: %w", spec.Name, err)
 	}
@@ -289,3 +297,22 @@ func (s *Sandbox) setServiceAccessLocked(o *organization, principal string, on b
 	t.set(on, s.now(), s.delay)
 	s.dirty = true
 }
+
+// MemberAccessRoleName is the role AWS Organizations creates in every
+// account it creates, for the management account to administer it.
+const MemberAccessRoleName = "OrganizationAccountAccessRole"
+
+// createMemberAccessRoleLocked gives a member account the role AWS
+// Organizations creates in it: trusted by the management account, allowed
+// everything. The caller holds s.mu.
+func (s *Sandbox) createMemberAccessRoleLocked(member *account, managementID string) error {
+	r, aerr := s.createRoleLocked(member, MemberAccessRoleName, "/", trustPolicyFor(managementID, ""), "", 3600, nil, "")
+	if aerr != nil {
+		return fmt.Errorf("create %s in %s: %w", MemberAccessRoleName, member.ID, aerr)
+	}
+	r.Policies = map[string]string{"AdministratorAccess": administratorAccess}
+	return nil
+}
+
+// administratorAccess is AWS's AdministratorAccess policy.
+const administratorAccess = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`

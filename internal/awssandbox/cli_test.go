@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
@@ -192,6 +194,39 @@ func TestAWSCLI(t *testing.T) {
 		decode(t, out, &assumed)
 		if !strings.HasPrefix(assumed.Credentials.AccessKeyId, "ASIA") || !strings.HasSuffix(assumed.AssumedRoleUser.Arn, ":assumed-role/TrailgateOperator/cli") {
 			t.Fatalf("assume-role: %s", out)
+		}
+	})
+
+	t.Run("lookup-events names the session and its source identity", func(t *testing.T) {
+		t.Parallel()
+		var assumed struct {
+			Credentials    struct{ AccessKeyId, SecretAccessKey, SessionToken string }
+			SourceIdentity string
+		}
+		decode(t, cli.ok(t, cli.env.OperatorProfile, "sts", "assume-role", "--role-arn", globex.RoleARN, "--role-session-name", "tg-chg-cli",
+			"--external-id", globex.ExternalID, "--source-identity", "alice"), &assumed)
+		if assumed.SourceIdentity != "alice" {
+			t.Fatalf("assume-role --source-identity alice answered %q", assumed.SourceIdentity)
+		}
+		session := newClients(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(cli.env.Endpoint),
+			Credentials: credentials.NewStaticCredentialsProvider(assumed.Credentials.AccessKeyId, assumed.Credentials.SecretAccessKey, assumed.Credentials.SessionToken)})
+		must[*organizations.DescribeOrganizationOutput](t)(session.orgs.DescribeOrganization(ctx(), &organizations.DescribeOrganizationInput{}))
+
+		var events struct {
+			Events []struct{ EventName, Username, CloudTrailEvent string }
+		}
+		decode(t, cli.ok(t, globex.Name+"-management", "cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=Username,AttributeValue=tg-chg-cli"), &events)
+		if len(events.Events) != 1 || events.Events[0].EventName != "DescribeOrganization" || events.Events[0].Username != "tg-chg-cli" {
+			t.Fatalf("lookup-events by Username tg-chg-cli: %+v", events.Events)
+		}
+		var rec struct {
+			UserIdentity struct {
+				SessionContext struct{ SourceIdentity string } `json:"sessionContext"`
+			} `json:"userIdentity"`
+		}
+		decode(t, events.Events[0].CloudTrailEvent, &rec)
+		if rec.UserIdentity.SessionContext.SourceIdentity != "alice" {
+			t.Fatalf("the event's source identity is %q: %s", rec.UserIdentity.SessionContext.SourceIdentity, events.Events[0].CloudTrailEvent)
 		}
 	})
 

@@ -23,6 +23,7 @@ var cloudtrailHandlers = map[string]jsonHandler{
 	"CreateEventDataStore":                 (*Sandbox).ctCreateEventDataStore,
 	"GetEventDataStore":                    (*Sandbox).ctGetEventDataStore,
 	"ListEventDataStores":                  (*Sandbox).ctListEventDataStores,
+	"LookupEvents":                         (*Sandbox).ctLookupEvents,
 }
 
 const (
@@ -181,7 +182,10 @@ func (s *Sandbox) visibleTrail(c *caller, t *trail) bool {
 	if t.AccountID == c.account.ID {
 		return true
 	}
-	return t.IsOrganizationTrail && t.OrganizationID != "" && c.account.OrganizationID == t.OrganizationID
+	// Member accounts hold the organization trail's copy only while
+	// CloudTrail has trusted access to the organization.
+	o := s.st.Organizations[t.OrganizationID]
+	return t.IsOrganizationTrail && o != nil && c.account.OrganizationID == o.ID && o.trustedAccess(cloudTrailPrincipal)
 }
 
 // findTrail resolves a trail name or ARN as c sees it.
@@ -579,8 +583,8 @@ func (s *Sandbox) ctRegisterOrganizationDelegatedAdmin(c *caller, in json.RawMes
 	if aerr != nil {
 		return nil, aerr
 	}
-	if c.account.Roles[cloudTrailRole] == nil {
-		return nil, errf("InsufficientDependencyServiceAccessPermissionException", "The management account does not have the service-linked role %s.", cloudTrailRole)
+	if aerr := s.delegationDependencies(c, o, req.MemberAccountID); aerr != nil {
+		return nil, aerr
 	}
 	aerr = s.registerDelegateLocked(o, req.MemberAccountID, cloudTrailPrincipal, delegationErrors{
 		notMember: func() *apiError {
@@ -602,7 +606,7 @@ func (s *Sandbox) ctRegisterOrganizationDelegatedAdmin(c *caller, in json.RawMes
 	if aerr != nil {
 		return nil, aerr
 	}
-	return map[string]any{}, nil
+	return map[string]any{}, s.ensureCloudTrailRole(c)
 }
 
 func (s *Sandbox) ctDeregisterOrganizationDelegatedAdmin(c *caller, in json.RawMessage) (any, *apiError) {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/trailgate/trailgate/iam"
 )
 
 // The dev default's fixed layout. The seed fixes account IDs and keys, so
@@ -94,11 +96,10 @@ func (s *Sandbox) seedDefault() (*devLayout, error) {
 		}
 		externalID := "trailgate-" + name
 		arn, err := s.CreateRole(RoleSpec{
-			AccountID:        org.Management.ID,
-			Name:             DevRoleName,
-			TrustedAccountID: operator.ID,
-			ExternalID:       externalID,
-			Description:      "Lets the trailgate operator account manage CloudTrail trusted access.",
+			AccountID:   org.Management.ID,
+			Name:        DevRoleName,
+			TrustPolicy: iam.TrustPolicyFor("arn:aws:iam::"+operator.ID+":root", externalID),
+			Description: "Lets the trailgate operator account manage CloudTrail trusted access.",
 		})
 		if err != nil {
 			return nil, err
@@ -186,7 +187,68 @@ func (s *Sandbox) devDefault() (*devLayout, error) {
 			return nil, fmt.Errorf("seed the default sandbox people: %w", err)
 		}
 	}
+	if err := s.applyShippedPolicies(layout); err != nil {
+		return nil, fmt.Errorf("give the default sandbox roles trailgate's IAM policies: %w", err)
+	}
 	return layout, nil
+}
+
+// DevRolePolicyName names the inline policy of each organization's
+// DevRoleName: iam.RolePolicy, the policy trailgate ships.
+const DevRolePolicyName = "trailgate"
+
+// applyShippedPolicies gives each organization's DevRoleName the policies
+// trailgate ships (iam/): the trust policy for the operator account with the
+// organization's external ID, and iam.RolePolicy as its identity policy, so
+// that everything trailgate does in the dev default and in tests runs under
+// least privilege. It also makes sure each member account has
+// MemberAccessRoleName and that its trust policy lets the management account
+// carry a source identity into it (sts:SetSourceIdentity), which the role
+// AWS Organizations creates lacks. It runs on every start, so that a saved
+// state follows the policies as they change; other inline policies of the
+// role are kept.
+func (s *Sandbox) applyShippedPolicies(layout *devLayout) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range layout.Organizations {
+		mgmt := s.st.Accounts[o.ManagementAccountID]
+		if mgmt == nil || mgmt.Roles[DevRoleName] == nil {
+			return fmt.Errorf("the role %s of organization %s is missing from the sandbox state: remove the state file to seed the dev default afresh", o.RoleARN, o.Name)
+		}
+		r := mgmt.Roles[DevRoleName]
+		if trust := iam.TrustPolicyFor("arn:aws:iam::"+layout.OperatorAccountID+":root", o.ExternalID); r.TrustPolicy != trust {
+			r.TrustPolicy = trust
+			s.dirty = true
+		}
+		if r.Policies[DevRolePolicyName] != iam.RolePolicy {
+			if aerr := s.putRolePolicyLocked(mgmt, DevRoleName, DevRolePolicyName, iam.RolePolicy); aerr != nil {
+				return fmt.Errorf("put %s on %s: %w", DevRolePolicyName, o.RoleARN, aerr)
+			}
+		}
+		for _, id := range o.MemberAccountIDs {
+			member := s.st.Accounts[id]
+			if member == nil {
+				return fmt.Errorf("member account %s of organization %s is missing from the sandbox state", id, o.Name)
+			}
+			if member.Roles[MemberAccessRoleName] == nil {
+				if err := s.createMemberAccessRoleLocked(member, o.ManagementAccountID); err != nil {
+					return err
+				}
+			}
+			if trust := memberAccessTrust(o.ManagementAccountID); member.Roles[MemberAccessRoleName].TrustPolicy != trust {
+				member.Roles[MemberAccessRoleName].TrustPolicy = trust
+				s.dirty = true
+			}
+		}
+	}
+	return s.commit()
+}
+
+// memberAccessTrust is MemberAccessRoleName's trust policy with
+// sts:SetSourceIdentity besides sts:AssumeRole: a session that carries a
+// source identity (as trailgate's do) can chain into the role only so.
+func memberAccessTrust(managementID string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + managementID + `:root"},"Action":["sts:AssumeRole","sts:SetSourceIdentity"]}]}`
 }
 
 // DevEnvironment is a running dev default sandbox.

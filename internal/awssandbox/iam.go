@@ -15,6 +15,11 @@ var iamHandlers = map[string]queryHandler{
 	"CreateServiceLinkedRole":            (*Sandbox).iamCreateServiceLinkedRole,
 	"DeleteServiceLinkedRole":            (*Sandbox).iamDeleteServiceLinkedRole,
 	"GetServiceLinkedRoleDeletionStatus": (*Sandbox).iamGetServiceLinkedRoleDeletionStatus,
+	"PutRolePolicy":                      (*Sandbox).iamPutRolePolicy,
+	"GetRolePolicy":                      (*Sandbox).iamGetRolePolicy,
+	"DeleteRolePolicy":                   (*Sandbox).iamDeleteRolePolicy,
+	"ListRolePolicies":                   (*Sandbox).iamListRolePolicies,
+	"SimulatePrincipalPolicy":            (*Sandbox).iamSimulatePrincipalPolicy,
 }
 
 // serviceLinkedRoles names the service-linked role of each service that has
@@ -261,13 +266,18 @@ func (s *Sandbox) iamCreateServiceLinkedRole(c *caller, form url.Values) (queryR
 	if c.account.Roles[name] != nil {
 		return nil, errf("InvalidInput", "Service role name %s has been taken in this account, please try a different suffix.", name)
 	}
-	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":[%q]},"Action":["sts:AssumeRole"]}]}`, service)
-	description := form.Get("Description")
-	r, aerr := s.createRoleLocked(c.account, name, "/aws-service-role/"+service+"/", trust, description, 3600, nil, service)
+	r, aerr := s.createServiceLinkedRoleLocked(c.account, service, form.Get("Description"))
 	if aerr != nil {
 		return nil, aerr
 	}
 	return roleResult{Role: exportRole(c.account.ID, r)}, nil
+}
+
+// createServiceLinkedRoleLocked creates a known service's linked role in a;
+// the caller holds s.mu and has checked that it does not exist.
+func (s *Sandbox) createServiceLinkedRoleLocked(a *account, service, description string) (*role, *apiError) {
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":[%q]},"Action":["sts:AssumeRole"]}]}`, service)
+	return s.createRoleLocked(a, serviceLinkedRoles[service], "/aws-service-role/"+service+"/", trust, description, 3600, nil, service)
 }
 
 type deleteSLRResult struct {

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
@@ -60,9 +61,11 @@ func TestTrustedAccessLifecycle(t *testing.T) {
 		t.Fatalf("DateEnabled moved from %v to %v", first[ctPrincipal], again[ctPrincipal])
 	}
 
-	// Pagination: more principals than one page.
+	// Pagination: more principals than one page. trailgate's role may
+	// enable only CloudTrail; the account's administrator enables the rest.
+	admin := accountClients(env, org.ManagementAccountID)
 	for _, p := range []string{"config.amazonaws.com", "guardduty.amazonaws.com", "securityhub.amazonaws.com"} {
-		if _, err := mgmt.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(p)}); err != nil {
+		if _, err := admin.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(p)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,7 +83,7 @@ func TestTrustedAccessLifecycle(t *testing.T) {
 		t.Fatalf("reason %s", e.Reason)
 	}
 
-	_, err = mgmt.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String("nothing.amazonaws.com")})
+	_, err = admin.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String("nothing.amazonaws.com")})
 	if e := wantType[*orgtypes.InvalidInputException](t, err); e.Reason != orgtypes.InvalidInputExceptionReasonUnrecognizedServicePrincipal {
 		t.Fatalf("reason %s", e.Reason)
 	}
@@ -220,11 +223,13 @@ func TestDelegatedAdministrators(t *testing.T) {
 	wantType[*cttypes.CloudTrailAccessNotEnabledException](t, err)
 
 	must[*organizations.EnableAWSServiceAccessOutput](t)(mgmt.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ctPrincipal)}))
-	_, err = mgmt.ct.RegisterOrganizationDelegatedAdmin(ctx(), &cloudtrail.RegisterOrganizationDelegatedAdminInput{MemberAccountId: aws.String(member)})
-	wantType[*cttypes.InsufficientDependencyServiceAccessPermissionException](t, err)
-	createCloudTrailRole(t, mgmt)
+	_, err = mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail"))
+	wantCode(t, err, "NoSuchEntity")
 
+	// Registering through CloudTrail creates the management account's
+	// service-linked role when it is missing.
 	must[*cloudtrail.RegisterOrganizationDelegatedAdminOutput](t)(mgmt.ct.RegisterOrganizationDelegatedAdmin(ctx(), &cloudtrail.RegisterOrganizationDelegatedAdminInput{MemberAccountId: aws.String(member)}))
+	must[*iam.GetRoleOutput](t)(mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail")))
 	_, err = mgmt.ct.RegisterOrganizationDelegatedAdmin(ctx(), &cloudtrail.RegisterOrganizationDelegatedAdminInput{MemberAccountId: aws.String(member)})
 	wantType[*cttypes.AccountRegisteredException](t, err)
 	wantType[*orgtypes.AccountAlreadyRegisteredException](t, reg(member))

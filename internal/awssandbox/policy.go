@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
+	"sort"
 	"strings"
 )
 
@@ -150,17 +153,80 @@ type accessRequest struct {
 
 // allows reports whether doc explicitly allows req and does not deny it.
 func (doc *policyDocument) allows(req accessRequest) bool {
-	allowed := false
-	for _, st := range doc.Statement {
+	d, _ := doc.decide(req)
+	return d == allowed
+}
+
+// decision is the outcome of evaluating policies for a request, named as
+// iam:SimulatePrincipalPolicy names it.
+type decision int
+
+const (
+	implicitDeny decision = iota
+	allowed
+	explicitDeny
+)
+
+func (d decision) String() string {
+	switch d {
+	case allowed:
+		return "allowed"
+	case explicitDeny:
+		return "explicitDeny"
+	}
+	return "implicitDeny"
+}
+
+// combine is the decision of two policies together: an explicit deny in
+// either wins, then an allow in either.
+func (d decision) combine(other decision) decision {
+	return max(d, other)
+}
+
+// decide evaluates doc for req and returns the statements that decided:
+// the denying ones when a statement denies, else the allowing ones.
+func (doc *policyDocument) decide(req accessRequest) (decision, []int) {
+	var allows, denies []int
+	for i, st := range doc.Statement {
 		if !st.matches(req) {
 			continue
 		}
 		if st.Effect == "Deny" {
-			return false
+			denies = append(denies, i)
+		} else {
+			allows = append(allows, i)
 		}
-		allowed = true
 	}
-	return allowed
+	switch {
+	case len(denies) > 0:
+		return explicitDeny, denies
+	case len(allows) > 0:
+		return allowed, allows
+	}
+	return implicitDeny, nil
+}
+
+// missingContext lists the condition keys of the statements that apply to
+// req's action and resource but that req's context lacks: what
+// iam:SimulatePrincipalPolicy reports as MissingContextValues.
+func (doc *policyDocument) missingContext(req accessRequest) []string {
+	var out []string
+	for _, st := range doc.Statement {
+		bare := st
+		bare.Condition = nil
+		if !bare.matches(req) {
+			continue
+		}
+		for _, conds := range st.Condition {
+			for key := range conds {
+				if _, ok := lookupContext(req.context, key); !ok && !slices.Contains(out, key) {
+					out = append(out, key)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (st policyStatement) matches(req accessRequest) bool {
@@ -177,21 +243,78 @@ func (st policyStatement) matches(req accessRequest) bool {
 		return false
 	}
 	if req.resource != "" {
-		if len(st.Resource) > 0 && !anyWildMatch(st.Resource, req.resource, false) {
+		resources, ok := resolveVariables(st.Resource, req.context)
+		if !ok {
 			return false
 		}
-		if len(st.NotResource) > 0 && anyWildMatch(st.NotResource, req.resource, false) {
+		notResources, ok := resolveVariables(st.NotResource, req.context)
+		if !ok {
+			return false
+		}
+		if len(resources) > 0 && !anyWildMatch(resources, req.resource, false) {
+			return false
+		}
+		if len(notResources) > 0 && anyWildMatch(notResources, req.resource, false) {
 			return false
 		}
 	}
 	for op, conds := range st.Condition {
 		for key, values := range conds {
-			if !conditionHolds(op, key, values, req.context) {
+			resolved, ok := resolveVariables(values, req.context)
+			if !ok || !conditionHolds(op, key, resolved, req.context) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// policyVariable is ${key} in a Resource or condition value.
+var policyVariable = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// resolveVariables replaces policy variables (${aws:PrincipalArn}) with
+// the request's values. A variable the request has no single value for
+// makes the statement inapplicable, as IAM treats it: ok is false.
+func resolveVariables(patterns []string, ctx map[string][]string) ([]string, bool) {
+	out, copied := patterns, false
+	for i, p := range patterns {
+		if !strings.Contains(p, "${") {
+			continue
+		}
+		ok := true
+		resolved := policyVariable.ReplaceAllStringFunc(p, func(v string) string {
+			key := v[2 : len(v)-1]
+			switch key {
+			case "*", "?", "$":
+				return key
+			}
+			values, present := lookupContext(ctx, key)
+			if !present || len(values) != 1 {
+				ok = false
+				return v
+			}
+			return values[0]
+		})
+		if !ok {
+			return nil, false
+		}
+		if !copied {
+			out, copied = append([]string(nil), patterns...), true
+		}
+		out[i] = resolved
+	}
+	return out, true
+}
+
+// lookupContext finds a condition key, whose names IAM compares without
+// regard to case.
+func lookupContext(ctx map[string][]string, key string) ([]string, bool) {
+	for k, v := range ctx {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return nil, false
 }
 
 func (p *principalSet) matches(req accessRequest) bool {
@@ -220,13 +343,7 @@ func conditionHolds(op, key string, values stringList, ctx map[string][]string) 
 	op = strings.TrimPrefix(strings.TrimPrefix(op, "ForAnyValue:"), "ForAllValues:")
 	ifExists := strings.HasSuffix(op, "IfExists")
 	op = strings.TrimSuffix(op, "IfExists")
-	var actual []string
-	var present bool
-	for k, v := range ctx {
-		if strings.EqualFold(k, key) {
-			actual, present = v, true
-		}
-	}
+	actual, present := lookupContext(ctx, key)
 	if op == "Null" {
 		want := len(values) > 0 && strings.EqualFold(values[0], "true")
 		return want == !present

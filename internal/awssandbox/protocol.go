@@ -63,6 +63,7 @@ var xmlNamespaces = map[string]string{
 
 // writeError puts err on the wire in the shape of proto.
 func writeError(w http.ResponseWriter, r *http.Request, proto protocol, service string, reqID string, err *apiError) {
+	noteError(w, err)
 	switch proto {
 	case protoJSON:
 		body := map[string]any{"__type": err.Code, "Message": err.Message}

@@ -92,12 +92,12 @@ func (s *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, c *caller, bod
 		fail(aerr)
 		return
 	}
-	if aerr := authorize(c, op); aerr != nil {
-		fail(aerr)
-		return
-	}
 	fault := s.faultFor(c, op)
 	if !fault.applied && s.answerFault(w, r, protoS3, "s3", reqID, fault) {
+		return
+	}
+	if aerr := authorize(c, op); aerr != nil {
+		fail(aerr)
 		return
 	}
 

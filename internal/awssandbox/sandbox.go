@@ -15,6 +15,23 @@
 // AWS SDK's own signer. Errors (codes, HTTP statuses, bodies) are those each
 // service documents, so that SDKs decode their typed exceptions.
 //
+// # Who may do what
+//
+// Account administrators may do everything; IAM users made with CreateUser
+// only ask STS who they are. A role session may do what its role's inline
+// identity policies allow (PutRolePolicy), evaluated as IAM does: an
+// explicit Deny wins, then an Allow, else the service's AccessDenied. A role
+// without identity policies may do everything. The dev default's trailgate
+// roles carry the policy trailgate ships (iam/trailgate-role-policy.json).
+//
+// # Event history
+//
+// Every call served is recorded as a CloudTrail management event in the
+// caller's account and region (us-east-1 for Organizations, IAM and STS),
+// with the caller's identity, session name and source identity and the
+// request ID the response carried, and cloudtrail:LookupEvents answers from
+// that history. It is kept in memory, bounded per account and region.
+//
 // # Admin endpoint
 //
 // Paths under /_sandbox/ are the sandbox's own and need no signature:
@@ -99,6 +116,8 @@ type Sandbox struct {
 	fired  []int
 	rng    *rand.Rand
 	seed   int64
+
+	events eventHistory
 }
 
 // New returns a sandbox, loading its state from opts.StateFile when the file
@@ -175,6 +194,11 @@ type caller struct {
 	user    *user
 	region  string
 	service string
+
+	// call is what the request asks for, and policies are the identity
+	// policies of the role whose session signed it (see describeCall).
+	call     call
+	policies []namedPolicy
 }
 
 // arn is the caller's identity as GetCallerIdentity reports it.
@@ -226,6 +250,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, proto, service, reqID, aerr)
 		return
 	}
+	s.describeCall(r, c, body)
+	w, recorded := s.recordEvent(w, r, c, body, reqID)
+	defer recorded()
 
 	switch service {
 	case "organizations", "cloudtrail":
@@ -303,12 +330,14 @@ func (s *Sandbox) serveJSON(w http.ResponseWriter, r *http.Request, c *caller, b
 		writeError(w, r, protoJSON, c.service, reqID, errf("UnknownOperationException", ""))
 		return
 	}
-	if aerr := authorize(c, op); aerr != nil {
-		writeError(w, r, protoJSON, c.service, reqID, aerr)
-		return
-	}
+	// A fault answers before IAM authorizes the call, as AWS's throttling
+	// does.
 	fault := s.faultFor(c, op)
 	if !fault.applied && s.answerFault(w, r, protoJSON, c.service, reqID, fault) {
+		return
+	}
+	if aerr := authorize(c, op); aerr != nil {
+		writeError(w, r, protoJSON, c.service, reqID, aerr)
 		return
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -371,12 +400,14 @@ func (s *Sandbox) serveQuery(w http.ResponseWriter, r *http.Request, c *caller, 
 		writeError(w, r, protoQuery, c.service, reqID, errf("InvalidAction", "Could not find operation %s for version %s", action, form.Get("Version")))
 		return
 	}
-	if aerr := authorize(c, action); aerr != nil {
-		writeError(w, r, protoQuery, c.service, reqID, aerr)
-		return
-	}
+	// A fault answers before IAM authorizes the call, as AWS's throttling
+	// does.
 	fault := s.faultFor(c, action)
 	if !fault.applied && s.answerFault(w, r, protoQuery, c.service, reqID, fault) {
+		return
+	}
+	if aerr := authorize(c, action); aerr != nil {
+		writeError(w, r, protoQuery, c.service, reqID, aerr)
 		return
 	}
 	s.mu.Lock()

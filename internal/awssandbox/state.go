@@ -83,6 +83,12 @@ type accessKey struct {
 	RoleName        string    `json:"roleName,omitempty"`
 	SessionName     string    `json:"sessionName,omitempty"`
 	Expiration      time.Time `json:"expiration,omitzero"`
+
+	// SourceIdentity is a session's source identity: set when the role was
+	// assumed, or carried from the session that assumed it, and never
+	// changed.
+	SourceIdentity string    `json:"sourceIdentity,omitempty"`
+	IssuedAt       time.Time `json:"issuedAt,omitzero"`
 }
 
 func (k *accessKey) temporary() bool { return k.SessionToken != "" }
@@ -99,6 +105,10 @@ type role struct {
 	Tags               []tag             `json:"tags,omitempty"`
 	ServiceName        string            `json:"serviceName,omitempty"` // set on service-linked roles
 	LastUsed           map[string]string `json:"lastUsed,omitempty"`
+
+	// Policies are the role's inline identity policies by name. A role
+	// without any may do everything (see authorizeSession).
+	Policies map[string]string `json:"policies,omitempty"`
 }
 
 type tag struct {

@@ -13,7 +13,7 @@ var stsHandlers = map[string]queryHandler{
 }
 
 var (
-	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
 	externalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 	roleARNPattern     = regexp.MustCompile(`^arn:aws:iam::(\d{12}):role/(?:[\x21-\x7E]*/)?([\w+=,.@-]{1,64})$`)
 )
@@ -36,6 +36,7 @@ type assumeRoleResult struct {
 	Credentials      stsCredentials  `xml:"Credentials"`
 	AssumedRoleUser  assumedRoleUser `xml:"AssumedRoleUser"`
 	PackedPolicySize *int            `xml:"PackedPolicySize,omitempty"`
+	SourceIdentity   string          `xml:"SourceIdentity,omitempty"`
 }
 
 type stsCredentials struct {
@@ -50,6 +51,20 @@ type assumedRoleUser struct {
 	Arn           string `xml:"Arn"`
 }
 
+// validateSessionString checks a role session name or source identity:
+// 2 to 64 characters of [\w+=,.@-].
+func validateSessionString(value, member string) *apiError {
+	switch {
+	case len(value) < 2:
+		return validationError(value, member, "Member must have length greater than or equal to 2")
+	case len(value) > 64:
+		return validationError(value, member, "Member must have length less than or equal to 64")
+	case !sessionNamePattern.MatchString(value):
+		return validationError(value, member, "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+	}
+	return nil
+}
+
 func validationError(value, member, constraint string) *apiError {
 	return errf("ValidationError", "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint)
 }
@@ -60,8 +75,16 @@ func (s *Sandbox) stsAssumeRole(c *caller, form url.Values) (queryResult, *apiEr
 	if len(roleArn) < 20 {
 		return nil, validationError(roleArn, "roleArn", "Member must have length greater than or equal to 20")
 	}
-	if !sessionNamePattern.MatchString(sessionName) {
-		return nil, validationError(sessionName, "roleSessionName", "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+	if aerr := validateSessionString(sessionName, "roleSessionName"); aerr != nil {
+		return nil, aerr
+	}
+	sourceIdentity, hasSourceIdentity := form.Get("SourceIdentity"), form.Has("SourceIdentity")
+	if hasSourceIdentity {
+		// The pattern has no colon, so it refuses the reserved prefix aws:
+		// too.
+		if aerr := validateSessionString(sourceIdentity, "sourceIdentity"); aerr != nil {
+			return nil, aerr
+		}
 	}
 	externalID, hasExternalID := form.Get("ExternalId"), form.Has("ExternalId")
 	if hasExternalID && (len(externalID) < 2 || len(externalID) > 1224 || !externalIDPattern.MatchString(externalID)) {
@@ -107,8 +130,30 @@ func (s *Sandbox) stsAssumeRole(c *caller, form url.Values) (queryResult, *apiEr
 		action:     "sts:AssumeRole",
 		context:    ctx,
 	}
+	// A source identity, once set, stays with every session chained from
+	// it; setting one, or carrying one into another role, needs
+	// sts:SetSourceIdentity from both the role's trust policy and the
+	// caller's identity policies.
+	if inherited := c.key.SourceIdentity; inherited != "" {
+		if hasSourceIdentity && sourceIdentity != inherited {
+			return nil, errStatus(403, "AccessDenied", "User: %s is not authorized to perform: sts:SetSourceIdentity on resource: %s: the source identity %s of the session cannot be changed", c.arn(), roleArn, inherited)
+		}
+		sourceIdentity = inherited
+	}
+	if sourceIdentity != "" {
+		ctx["sts:SourceIdentity"] = []string{sourceIdentity}
+	}
 	if !trust.allows(req) {
 		return nil, denied
+	}
+	if sourceIdentity != "" {
+		req.action = "sts:SetSourceIdentity"
+		if !trust.allows(req) {
+			return nil, errStatus(403, "AccessDenied", "User: %s is not authorized to perform: sts:SetSourceIdentity on resource: %s", c.arn(), roleArn)
+		}
+		if d := c.evaluate("sts:SetSourceIdentity", roleArn, ctx); d != allowed {
+			return nil, c.accessDenied("sts:SetSourceIdentity", roleArn, d)
+		}
 	}
 	limit := r.MaxSessionDuration
 	if c.key.temporary() {
@@ -131,6 +176,8 @@ func (s *Sandbox) stsAssumeRole(c *caller, form url.Values) (queryResult, *apiEr
 		RoleName:        r.Name,
 		SessionName:     sessionName,
 		Expiration:      now.Add(time.Duration(duration) * time.Second),
+		SourceIdentity:  sourceIdentity,
+		IssuedAt:        now,
 	}
 	s.pruneExpiredKeysLocked(now)
 	s.st.Keys[key.AccessKeyID] = key
@@ -147,6 +194,7 @@ func (s *Sandbox) stsAssumeRole(c *caller, form url.Values) (queryResult, *apiEr
 			AssumedRoleID: r.ID + ":" + sessionName,
 			Arn:           "arn:aws:sts::" + target.ID + ":assumed-role/" + r.Name + "/" + sessionName,
 		},
+		SourceIdentity: sourceIdentity,
 	}
 	if form.Get("Policy") != "" || form.Has("PolicyArns.member.1.arn") {
 		size := 6

@@ -109,11 +109,15 @@ func (s *Sandbox) exportUser(a *account, u *user) User {
 }
 
 // authorize refuses what the caller's policies do not allow. Account
-// administrators and role sessions may do anything; users created with
+// administrators may do anything; role sessions what their role's identity
+// policies allow (anything, for a role without any); users created with
 // CreateUser have no policies, so they may only ask STS who they are.
 func authorize(c *caller, operation string) *apiError {
-	if c.user == nil || (c.service == "sts" && operation == "GetCallerIdentity") {
+	if c.service == "sts" && operation == "GetCallerIdentity" {
 		return nil
+	}
+	if c.user == nil {
+		return c.authorizeSession()
 	}
 	action := c.service + ":" + operation
 	switch serviceProtocol(c.service) {

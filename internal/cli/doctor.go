@@ -13,6 +13,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -24,6 +27,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/trailgate/trailgate/config"
+	shippediam "github.com/trailgate/trailgate/iam"
 	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/temporalclient"
 	"github.com/trailgate/trailgate/workflows"
@@ -81,7 +85,8 @@ const pollerFreshness = 2 * time.Minute
 // exists, that trailgate's search attributes are registered with their
 // types, that a worker polls the task queue for workflows and activities,
 // and, for each organization, that its credentials reach its management
-// account. It reports every check; it fails only on invalid input.
+// account and may do what trailgate needs there (by IAM's policy
+// simulator). It reports every check; it fails only on invalid input.
 func Doctor(ctx context.Context, in DoctorInput) (DoctorReport, error) {
 	if err := in.validate(); err != nil {
 		return DoctorReport{}, err
@@ -373,8 +378,78 @@ func organizationCheck(ctx context.Context, f *awsclient.Factory, org config.Org
 	default:
 		check.OK = true
 		check.Detail = fmt.Sprintf("%s is management account %s of %s (all features)", arn, account, deref(o.Id))
+		permissionCheck(ctx, clients.IAM, policySource(org, arn), &check)
 	}
 	return check
+}
+
+// policySource is the IAM principal whose policies trailgate acts with:
+// the organization's role, else the caller behind the default chain (an
+// assumed role's role, without its path, or a user); empty for the root.
+func policySource(org config.Organization, callerARN string) string {
+	if org.RoleARN != "" {
+		return org.RoleARN
+	}
+	if rest, ok := strings.CutPrefix(callerARN, "arn:aws:sts::"); ok {
+		account, session, _ := strings.Cut(rest, ":assumed-role/")
+		role, _, _ := strings.Cut(session, "/")
+		return "arn:aws:iam::" + account + ":role/" + role
+	}
+	if strings.HasSuffix(callerARN, ":root") {
+		return ""
+	}
+	return callerARN
+}
+
+// permissionCheck asks IAM's policy simulator whether principal may do
+// each action of the policy trailgate ships (iam/trailgate-role-policy.json),
+// on the resources and with the condition values that policy names. A
+// missing action fails the check; a simulation that cannot run is a
+// warning.
+func permissionCheck(ctx context.Context, client *awsiam.Client, principal string, check *Check) {
+	if principal == "" {
+		return
+	}
+	var missing []string
+	for _, st := range shippediam.Statements() {
+		in := &awsiam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(principal), ActionNames: st.Actions}
+		for _, r := range st.Resources {
+			if r == "*" {
+				continue
+			}
+			in.ResourceArns = append(in.ResourceArns, strings.ReplaceAll(r, "${aws:PrincipalArn}", principal))
+		}
+		in.ContextEntries = append(in.ContextEntries, iamtypes.ContextEntry{
+			ContextKeyName: aws.String("aws:PrincipalArn"), ContextKeyValues: []string{principal}, ContextKeyType: iamtypes.ContextKeyTypeEnumString,
+		})
+		for _, keys := range st.Conditions {
+			for key, values := range keys {
+				in.ContextEntries = append(in.ContextEntries, iamtypes.ContextEntry{
+					ContextKeyName: aws.String(key), ContextKeyValues: values[:1], ContextKeyType: iamtypes.ContextKeyTypeEnumString,
+				})
+			}
+		}
+		out, err := client.SimulatePrincipalPolicy(ctx, in)
+		if err != nil {
+			check.Warn = true
+			check.Detail += fmt.Sprintf("; doctor could not check its permissions: %s", awsMessage(err))
+			check.Fix = fmt.Sprintf("allow iam:SimulatePrincipalPolicy on %s to itself, as iam/trailgate-role-policy.json does, so that doctor can check its permissions", principal)
+			return
+		}
+		for _, r := range out.EvaluationResults {
+			if a := deref(r.EvalActionName); r.EvalDecision != iamtypes.PolicyEvaluationDecisionTypeAllowed && !contains(missing, a) {
+				missing = append(missing, a)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		check.OK = false
+		check.Detail = fmt.Sprintf("%s lacks %s, which trailgate needs", principal, strings.Join(missing, ", "))
+		check.Fix = fmt.Sprintf("attach iam/trailgate-role-policy.json to %s as its identity policy", principal)
+		if _, role, ok := strings.Cut(principal, ":role/"); ok {
+			check.Fix += fmt.Sprintf(" (aws iam put-role-policy --role-name %s --policy-name trailgate --policy-document file://iam/trailgate-role-policy.json)", role[strings.LastIndex(role, "/")+1:])
+		}
+	}
 }
 
 func awsMessage(err error) string {

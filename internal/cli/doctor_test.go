@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
+	shippediam "github.com/trailgate/trailgate/iam"
+	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/cli"
 	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/devserver"
@@ -174,4 +178,108 @@ func TestDoctorConfigurationErrorsExit2(t *testing.T) {
 	if code := cli.Main(context.Background(), []string{"doctor", "--no-such-flag"}, &out, &errOut); code != 2 {
 		t.Fatalf("doctor --no-such-flag: exit status %d, want 2: %s", code, errOut.String())
 	}
+}
+
+// TestDoctorNamesMissingPermission: doctor asks IAM's policy simulator
+// whether each organization's role may do what the shipped policy allows,
+// names what it may not, and warns when it cannot ask.
+func TestDoctorNamesMissingPermission(t *testing.T) {
+	for _, v := range []string{"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 50})
+	staging, globex := env.Orgs[1], env.Orgs[2]
+	if err := env.Sandbox.PutRolePolicy(staging.ManagementAccountID, awssandbox.DevRoleName, awssandbox.DevRolePolicyName, shippedPolicyWithout(t, "organizations:EnableAWSServiceAccess")); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Sandbox.PutRolePolicy(globex.ManagementAccountID, awssandbox.DevRoleName, awssandbox.DevRolePolicyName, shippedPolicyWithout(t, "iam:SimulatePrincipalPolicy")); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Temporal.Address = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg.AWS = config.AWS{
+		Region: env.Sandbox.Region(), EndpointURL: env.URL, Profile: "operator",
+		ConfigFile: filepath.Join(dir, "config"), CredentialsFile: filepath.Join(dir, "credentials"),
+	}
+	files := map[string]string{
+		cfg.AWS.ConfigFile:      "[profile operator]\nregion = " + env.Sandbox.Region() + "\n",
+		cfg.AWS.CredentialsFile: "[operator]\naws_access_key_id = " + env.Operator.AccessKeyID + "\naws_secret_access_key = " + env.Operator.SecretAccessKey + "\n",
+	}
+	for path, text := range files {
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, o := range env.Orgs {
+		cfg.Organizations = append(cfg.Organizations, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
+	}
+
+	report, err := cli.Doctor(context.Background(), cli.DoctorInput{Config: cfg, Timeout: 10 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string]cli.Check{}
+	for _, c := range report.Checks {
+		checks[c.Name] = c
+	}
+	if c := checks["aws/acme-prod"]; !c.OK || c.Warn {
+		t.Errorf("the role with the shipped policy: %+v", c)
+	}
+	c := checks["aws/acme-staging"]
+	if c.OK || !strings.Contains(c.Detail, staging.RoleARN+" lacks organizations:EnableAWSServiceAccess") || !strings.Contains(c.Fix, "iam/trailgate-role-policy.json") {
+		t.Errorf("the role without organizations:EnableAWSServiceAccess: %+v", c)
+	}
+	if strings.Contains(c.Detail, "DisableAWSServiceAccess") {
+		t.Errorf("doctor names permissions the role has: %s", c.Detail)
+	}
+	if c := checks["aws/globex"]; !c.OK || !c.Warn || !strings.Contains(c.Detail, "could not check its permissions") || !strings.Contains(c.Fix, "iam:SimulatePrincipalPolicy") {
+		t.Errorf("the role that may not simulate its policy: %+v", c)
+	}
+	if report.OK {
+		t.Error("doctor's report is ok with a permission missing")
+	}
+}
+
+// shippedPolicyWithout is iam/trailgate-role-policy.json without one action.
+func shippedPolicyWithout(t *testing.T, action string) string {
+	t.Helper()
+	var doc struct {
+		Version   string
+		Statement []map[string]any
+	}
+	if err := json.Unmarshal([]byte(shippediam.RolePolicy), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var kept []map[string]any
+	for _, st := range doc.Statement {
+		var left []any
+		switch a := st["Action"].(type) {
+		case string:
+			if a != action {
+				left = append(left, a)
+			}
+		case []any:
+			for _, x := range a {
+				if x != action {
+					left = append(left, x)
+				}
+			}
+		}
+		if len(left) > 0 {
+			st["Action"] = left
+			kept = append(kept, st)
+		}
+	}
+	doc.Statement = kept
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), `"`+action+`"`) || string(out) == shippediam.RolePolicy {
+		t.Fatalf("%s is still in the policy", action)
+	}
+	return string(out)
 }
