@@ -231,7 +231,7 @@ func (a *Activities) EnsureOrganizationTrail(ctx context.Context, in TrailInput)
 	if after == nil {
 		return TrailMutation{}, temporal.NewApplicationError(fmt.Sprintf("trail %s is not visible yet after its creation", arn), ErrNotYetVisible)
 	}
-	return TrailMutation{Trail: *after, Mutation: m}, nil
+	return TrailMutation{TrailState: *after, Mutation: m}, nil
 }
 
 // managedTrail finds the managed trail, wherever its home region is, and

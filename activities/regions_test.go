@@ -143,8 +143,8 @@ func TestTrailHomedInAnotherRegionIsFoundConvertedAndVerified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tm.Trail.ARN != arn || !tm.Trail.IsOrganizationTrail || !tm.Trail.IsLogging || tm.Trail.Bucket != bucket {
-		t.Errorf("trail after conversion: %+v", tm.Trail)
+	if tm.TrailState.ARN != arn || !tm.TrailState.IsOrganizationTrail || !tm.TrailState.IsLogging || tm.TrailState.Bucket != bucket {
+		t.Errorf("trail after conversion: %+v", tm.TrailState)
 	}
 	var ops []string
 	for _, c := range tm.Calls {
@@ -235,8 +235,8 @@ func TestConversionNeverRepointsATrail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, org := trailAsAWSSees(t, env, "us-east-1", arn); b != "legacy-logs" || !org || tm.Trail.Bucket != "legacy-logs" {
-		t.Errorf("converted trail logs to %s (trailgate says %s), organization trail %v", b, tm.Trail.Bucket, org)
+	if b, org := trailAsAWSSees(t, env, "us-east-1", arn); b != "legacy-logs" || !org || tm.TrailState.Bucket != "legacy-logs" {
+		t.Errorf("converted trail logs to %s (trailgate says %s), organization trail %v", b, tm.TrailState.Bucket, org)
 	}
 }
 

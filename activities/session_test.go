@@ -77,8 +77,8 @@ func TestTheChangesCallsAreNamedAndCarryRequestIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids = append(ids, callsAre(t, "trail", tm.Mutation, start, "cloudtrail.amazonaws.com CreateTrail@eu-west-1", "cloudtrail.amazonaws.com StartLogging@eu-west-1")...)
-	if !tm.Trail.IsOrganizationTrail || !tm.Trail.IsLogging || tm.Trail.Bucket != "org-trail-logs" {
-		t.Errorf("trail created: %+v", tm.Trail)
+	if !tm.TrailState.IsOrganizationTrail || !tm.TrailState.IsLogging || tm.TrailState.Bucket != "org-trail-logs" {
+		t.Errorf("trail created: %+v", tm.TrailState)
 	}
 	m, err = acts.DisableTrustedAccess(ctx, in.OrgInput)
 	if err != nil {

@@ -153,7 +153,10 @@ type Call struct {
 // TrailMutation is what EnsureOrganizationTrail left the managed trail as,
 // and the calls it made to get there.
 type TrailMutation struct {
-	Trail TrailState `json:"trail"`
+	// TrailState is embedded, so that the trail reads as a TrailState
+	// too: workflows started before mutations returned their calls
+	// decode it so.
+	TrailState
 	Mutation
 }
 

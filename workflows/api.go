@@ -264,6 +264,56 @@ type CleanupConfirmation struct {
 	// AcknowledgeMemberLoggingStops says the administrator knows that
 	// organization trails remain and stop logging for member accounts.
 	AcknowledgeMemberLoggingStops bool `json:"acknowledge_member_logging_stops"`
+	// AcknowledgeEventDataStores says the administrator knows that
+	// organization event data stores stop collecting member accounts'
+	// events.
+	AcknowledgeEventDataStores bool `json:"acknowledge_event_data_stores,omitempty"`
+	// AcknowledgeDelegatedAdministrators says the administrator knows that
+	// CloudTrail's delegated administrators lose their organization-wide
+	// access.
+	AcknowledgeDelegatedAdministrators bool `json:"acknowledge_delegated_administrators,omitempty"`
+}
+
+// Impact is one kind of thing that stops working for the organization's
+// member accounts when trusted access is disabled. The CloudTrail
+// administrator's confirmation acknowledges each kind present.
+type Impact string
+
+// The kinds of impact.
+const (
+	ImpactOrganizationTrails      Impact = "organization-trails"
+	ImpactEventDataStores         Impact = "event-data-stores"
+	ImpactDelegatedAdministrators Impact = "delegated-administrators"
+)
+
+// Acknowledged lists the kinds of impact the confirmation acknowledges.
+func (c CleanupConfirmation) Acknowledged() []Impact {
+	var out []Impact
+	if c.AcknowledgeMemberLoggingStops {
+		out = append(out, ImpactOrganizationTrails)
+	}
+	if c.AcknowledgeEventDataStores {
+		out = append(out, ImpactEventDataStores)
+	}
+	if c.AcknowledgeDelegatedAdministrators {
+		out = append(out, ImpactDelegatedAdministrators)
+	}
+	return out
+}
+
+// Impacts lists the kinds of impact an inventory holds, in a fixed order.
+func Impacts(inv Inventory) []Impact {
+	var out []Impact
+	if len(inv.OrganizationTrails) > 0 {
+		out = append(out, ImpactOrganizationTrails)
+	}
+	if len(inv.EventDataStores) > 0 {
+		out = append(out, ImpactEventDataStores)
+	}
+	if len(inv.DelegatedAdministrators) > 0 {
+		out = append(out, ImpactDelegatedAdministrators)
+	}
+	return out
 }
 
 // Control pauses, resumes or cancels a change, with who, why and when.
@@ -315,8 +365,11 @@ type ParentDecision struct {
 	Comment string     `json:"comment,omitempty"`
 	// Acknowledge, with ParentCleanupConfirmed, says the confirmation
 	// acknowledges that member-account logging stops.
-	Acknowledge bool      `json:"acknowledge,omitempty"`
-	At          time.Time `json:"at"`
+	Acknowledge bool `json:"acknowledge,omitempty"`
+	// Acknowledged, with ParentCleanupConfirmed, lists every kind of
+	// impact the confirmation acknowledges.
+	Acknowledged []Impact  `json:"acknowledged,omitempty"`
+	At           time.Time `json:"at"`
 }
 
 // TargetReport tells a parent change where a target stands.
@@ -342,6 +395,10 @@ type RecordEntry struct {
 	// ARN, or marked as claimed.
 	Identities []Who  `json:"identities,omitempty"`
 	Detail     string `json:"detail"`
+	// Calls are the AWS requests a mutation made, with AWS's request IDs;
+	// Events link them to CloudTrail's own management events.
+	Calls  []activities.Call  `json:"calls,omitempty"`
+	Events []activities.Event `json:"events,omitempty"`
 }
 
 // Awaiting says what a gate waits for and since when.

@@ -55,7 +55,7 @@ func runChangeOver(b *testing.B, n int) {
 	env.RegisterActivity(acts)
 	env.OnActivity(acts.Preflight, mock.Anything, mock.Anything).Return(activities.Identity{AccountID: "111111111111", ManagementAccountID: "111111111111", FeatureSet: "ALL"}, nil)
 	env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(workflows.State{ServiceLinkedRole: true}, nil)
-	env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil)
 	env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.Anything).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true}, nil)
 	env.OnActivity(acts.ResolveChange, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ResolveInput) (activities.Resolution, error) {
 		res := activities.Resolution{Policy: workflows.GatePolicy{RequiredApprovals: 1, AllowClaims: true, Timeout: time.Hour}}

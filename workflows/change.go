@@ -45,6 +45,10 @@ type change struct {
 	byTemporal bool
 	// expired is set when a wave's gate outlived approvals.timeout.
 	expired bool
+	// depth: targets may come back to a gate after their release
+	// (versionAWSDepth); returned counts how many times one did.
+	depth    bool
+	returned int
 }
 
 // ChangeWorkflow rolls one action out over many organizations: it resolves
@@ -80,6 +84,7 @@ func ChangeWorkflow(ctx workflow.Context, in ChangeInput) (ChangeProgress, error
 		root.Done().Receive(root, nil)
 		c.cancelledThroughTemporal(ctx)
 	})
+	c.depth = workflow.GetVersion(ctx, versionAWSDepth, workflow.DefaultVersion, 1) == 1
 	for c.p.CurrentWave <= len(c.p.Waves) {
 		c.runWave(ctx)
 		if c.p.Phase.Final() {
@@ -271,35 +276,23 @@ func (c *change) runWave(ctx workflow.Context) {
 		}
 	}
 	if wave.NeedsApproval && !c.stopped() && c.waveAny(wave, func(t TargetSummary) bool { return t.Phase == PhaseAwaitingApproval }) {
-		who := c.policy.Approvers
-		if len(who) == 0 {
-			who = []string{"any proven person but " + c.p.Requester}
-		}
-		c.p.Awaiting = &Awaiting{
-			What: fmt.Sprintf("%d approval(s) of wave %d", c.policy.RequiredApprovals, wave.Number), Since: workflow.Now(ctx),
-			Expires: workflow.Now(ctx).Add(c.policy.Timeout), Who: who,
-		}
-		wave.Phase = PhaseAwaitingApproval
-		c.setPhase(ctx, PhaseAwaitingApproval)
-		c.record(ctx, "", "gate", c.p.Awaiting.Who, fmt.Sprintf("wave %d awaits %s", wave.Number, c.p.Awaiting.What))
-		c.awaitGate(ctx, wave, func() bool {
-			return len(wave.Approvals) >= c.policy.RequiredApprovals || c.stopped() ||
-				c.waveAll(wave, func(t TargetSummary) bool { return t.Phase.Final() })
+		c.awaitApproval(ctx, wave, fmt.Sprintf("%d approval(s) of wave %d", c.policy.RequiredApprovals, wave.Number), func() bool {
+			return c.waveAll(wave, func(t TargetSummary) bool { return t.Phase.Final() })
 		})
-		c.p.Awaiting = nil
 	}
-	switch {
-	case c.rejected != nil:
-		c.tellWave(ctx, wave, ParentDecision{Kind: ParentReject, People: []Who{c.rejected.Who}, Comment: c.rejected.Comment})
-	case c.cancelled != nil:
-		c.tellWave(ctx, wave, ParentDecision{Kind: ParentCancel, People: []Who{c.cancelled.Who}, Comment: c.cancelled.Reason})
-	case c.expired:
-		c.tellWave(ctx, wave, ParentDecision{Kind: ParentExpire, Comment: fmt.Sprintf("no decision within %s", c.policy.Timeout)})
-	default:
-		c.release(ctx, wave)
-	}
+	c.passGate(ctx, wave)
 	wave.Phase = PhaseApplying
-	_ = workflow.Await(ctx, func() bool { return c.waveAll(wave, func(t TargetSummary) bool { return t.Phase.Final() }) })
+	ended := func() bool { return c.waveAll(wave, func(t TargetSummary) bool { return t.Phase.Final() }) }
+	if !c.depth {
+		_ = workflow.Await(ctx, ended)
+	}
+	for handled := c.returned; c.depth && !ended(); {
+		_ = workflow.Await(ctx, func() bool { return ended() || c.returned != handled })
+		if !ended() {
+			handled = c.returned
+			c.regate(ctx, wave)
+		}
+	}
 	wave.Phase = PhaseSucceeded
 	switch {
 	case c.rejected != nil:
@@ -316,6 +309,39 @@ func (c *change) runWave(ctx workflow.Context) {
 		wave.Phase = c.p.Phase
 	}
 	c.record(ctx, "", "wave", nil, fmt.Sprintf("wave %d ends: %s", wave.Number, c.waveOutcome(wave)))
+}
+
+// awaitApproval opens the wave's approval gate and waits until enough
+// approvers approved, the change stopped, the gate expired, or moot says
+// nothing waits for it any more.
+func (c *change) awaitApproval(ctx workflow.Context, wave *WaveProgress, what string, moot func() bool) {
+	who := c.policy.Approvers
+	if len(who) == 0 {
+		who = []string{"any proven person but " + c.p.Requester}
+	}
+	c.p.Awaiting = &Awaiting{What: what, Since: workflow.Now(ctx), Expires: workflow.Now(ctx).Add(c.policy.Timeout), Who: who}
+	wave.Phase = PhaseAwaitingApproval
+	c.setPhase(ctx, PhaseAwaitingApproval)
+	c.record(ctx, "", "gate", c.p.Awaiting.Who, fmt.Sprintf("wave %d awaits %s", wave.Number, c.p.Awaiting.What))
+	c.awaitGate(ctx, wave, func() bool {
+		return len(wave.Approvals) >= c.policy.RequiredApprovals || c.stopped() || moot()
+	})
+	c.p.Awaiting = nil
+}
+
+// passGate tells the wave's targets at its gate what the change decided:
+// reject, cancel or expire them, or release them.
+func (c *change) passGate(ctx workflow.Context, wave *WaveProgress) {
+	switch {
+	case c.rejected != nil:
+		c.tellWave(ctx, wave, ParentDecision{Kind: ParentReject, People: []Who{c.rejected.Who}, Comment: c.rejected.Comment})
+	case c.cancelled != nil:
+		c.tellWave(ctx, wave, ParentDecision{Kind: ParentCancel, People: []Who{c.cancelled.Who}, Comment: c.cancelled.Reason})
+	case c.expired:
+		c.tellWave(ctx, wave, ParentDecision{Kind: ParentExpire, Comment: fmt.Sprintf("no decision within %s", c.policy.Timeout)})
+	default:
+		c.release(ctx, wave)
+	}
 }
 
 // stopped reports whether the change will release nothing more: rejected,
@@ -499,6 +525,12 @@ func (c *change) onReport(r TargetReport) {
 	}
 	c.news++
 	t := &c.p.Targets[i]
+	if t.Phase == PhaseApplying || t.Phase == PhaseVerifying {
+		// Released, it came back to a gate: AWS no longer matched what was
+		// approved and confirmed. It holds no place among the running.
+		c.running--
+		c.returned++
+	}
 	t.Phase, t.Message = r.Phase, r.Message
 	if r.Plan != nil {
 		t.Plan = r.Plan

@@ -301,7 +301,7 @@ func (c *change) confirmCleanup(ctx workflow.Context, cc CleanupConfirmation) (C
 	cc.Who = who
 	c.recordWho(ctx, "", "cleanup-confirmed", []Who{who}, fmt.Sprintf("for %s by %s", strings.Join(names, ", "), who)+comment(cleanupDetail(cc)))
 	for _, name := range names {
-		c.tell(ctx, name, ParentDecision{Kind: ParentCleanupConfirmed, People: []Who{who}, Comment: cc.Comment, Acknowledge: cc.AcknowledgeMemberLoggingStops, At: workflow.Now(ctx)})
+		c.tell(ctx, name, ParentDecision{Kind: ParentCleanupConfirmed, People: []Who{who}, Comment: cc.Comment, Acknowledge: cc.AcknowledgeMemberLoggingStops, Acknowledged: cc.Acknowledged(), At: workflow.Now(ctx)})
 		// The target answers with a report; until then it is no longer
 		// counted as awaiting this confirmation.
 		c.p.Targets[c.index[name]].Phase = PhasePlanning
@@ -396,8 +396,8 @@ func (c *change) cancel(ctx workflow.Context, ctl Control) (ChangeProgress, erro
 
 func cleanupDetail(c CleanupConfirmation) string {
 	s := "CloudTrail-side cleanup confirmed"
-	if c.AcknowledgeMemberLoggingStops {
-		s += ", acknowledging that organization trails stop logging for member accounts"
+	if ack := c.Acknowledged(); len(ack) > 0 {
+		s += ", acknowledging " + describeImpacts(ack)
 	}
 	return s + comment(c.Comment)
 }

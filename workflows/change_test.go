@@ -45,16 +45,16 @@ func newChangeHarness(t *testing.T, deny ...string) *changeHarness {
 		st.ServiceLinkedRole = true
 		return st, nil
 	})
-	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OrgInput) error {
+	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OrgInput) (activities.Mutation, error) {
 		for _, d := range deny {
 			if in.Organization == d {
-				return temporal.NewNonRetryableApplicationError("enable trusted access in organization "+d+": AccessDeniedException: denied", "AccessDeniedException", nil)
+				return activities.Mutation{}, temporal.NewNonRetryableApplicationError("enable trusted access in organization "+d+": AccessDeniedException: denied", "AccessDeniedException", nil)
 			}
 		}
 		h.enabled = append(h.enabled, in.Organization)
 		h.enabledAt = append(h.enabledAt, h.env.Now())
 		h.mutation("enable " + in.Organization)
-		return nil
+		return activities.Mutation{}, nil
 	})
 	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.VerifyInput) (workflows.Evidence, error) {
 		h.mutation("verify " + in.Organization)
@@ -212,7 +212,7 @@ func TestMutationsWaitForTheMaintenanceWindow(t *testing.T) {
 
 func TestDisableChangeForwardsCleanupConfirmations(t *testing.T) {
 	h, _ := disableHarness(t)
-	h.env.OnActivity(acts.DisableTrustedAccess, mock.Anything, mock.Anything).Return(nil)
+	h.env.OnActivity(acts.DisableTrustedAccess, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil)
 	h.env.OnActivity(acts.VerifyDisabled, mock.Anything, mock.Anything).Return(workflows.Evidence{Checks: 1}, nil)
 	in := changeInput("acme-prod", "globex")
 	in.Action, in.Waves = workflows.ActionDisable, nil

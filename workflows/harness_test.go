@@ -113,9 +113,9 @@ func newHarness(t *testing.T) *harness {
 // counted answers an activity that takes an organization and returns only
 // an error, counting its calls under name.
 func (h *harness) counted(name string, activity any) {
-	h.env.OnActivity(activity, mock.Anything, mock.Anything).Return(func(context.Context, activities.OrgInput) error {
+	h.env.OnActivity(activity, mock.Anything, mock.Anything).Return(func(context.Context, activities.OrgInput) (activities.Mutation, error) {
 		h.calls[name]++
-		return nil
+		return activities.Mutation{}, nil
 	}).Maybe()
 }
 

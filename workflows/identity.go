@@ -120,7 +120,18 @@ func (d Decision) Binding(changeID string, kind DecisionKind) Binding {
 // Binding is the decision a cleanup confirmation proves.
 func (c CleanupConfirmation) Binding(changeID string) Binding {
 	return Binding{ChangeID: changeID, Decision: DecisionConfirmCleanup, Organization: c.Organization,
-		Digest: digest(c.Comment, strconv.FormatBool(c.AcknowledgeMemberLoggingStops)), Nonce: c.Nonce}
+		Digest: c.digest(), Nonce: c.Nonce}
+}
+
+// digest binds what a confirmation says; the acknowledgements beyond
+// member-account logging count only when given, so that confirmations
+// proven before they existed keep their digest.
+func (c CleanupConfirmation) digest() string {
+	parts := []string{c.Comment, strconv.FormatBool(c.AcknowledgeMemberLoggingStops)}
+	if c.AcknowledgeEventDataStores || c.AcknowledgeDelegatedAdministrators {
+		parts = append(parts, strconv.FormatBool(c.AcknowledgeEventDataStores), strconv.FormatBool(c.AcknowledgeDelegatedAdministrators))
+	}
+	return digest(parts...)
 }
 
 // Binding is the decision a pause, resume or cancel proves.

@@ -1,6 +1,12 @@
 package workflows
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/trailgate/trailgate/activities"
+)
 
 // Plan step kinds.
 const (
@@ -11,6 +17,7 @@ const (
 	StepCreateTrail          = "create-trail"
 	StepConvertTrail         = "convert-trail"
 	StepStartLogging         = "start-logging"
+	StepRegisterAdmins       = "register-delegated-administrators"
 )
 
 // PlanEnable is what enabling would change, given the current state and the
@@ -45,6 +52,33 @@ func PlanEnable(cur State, trailName, bucket string) Plan {
 	return p
 }
 
+// PlanEnableIn is PlanEnable that also registers the organization's
+// CloudTrail delegated administrators, and refuses to move a trail's logs:
+// blocked says why the plan cannot go ahead, or is empty.
+func PlanEnableIn(cur State, trail activities.TrailSettings) (p Plan, blocked string) {
+	p = PlanEnable(cur, trail.Name, trail.Bucket)
+	if t := cur.Trail; t != nil && trail.Name != "" && t.Bucket != "" && t.Bucket != trail.Bucket {
+		blocked = fmt.Sprintf("trail %s logs to bucket %s, but trail.bucket names %s; trailgate never moves a trail's logs: set trail.bucket to %s in the worker's configuration, or move the trail yourself",
+			t.ARN, t.Bucket, trail.Bucket, t.Bucket)
+	}
+	if missing := unregistered(cur, trail.DelegatedAdministrators); len(missing) > 0 {
+		p.Steps = append(p.Steps, PlanStep{StepRegisterAdmins, fmt.Sprintf("register %s as CloudTrail delegated administrator(s)", strings.Join(missing, ", "))})
+	}
+	return p, blocked
+}
+
+// unregistered are the accounts of want that AWS does not list as
+// CloudTrail's delegated administrators.
+func unregistered(cur State, want []string) []string {
+	var missing []string
+	for _, id := range want {
+		if !slices.Contains(cur.DelegatedAdministrators, id) {
+			missing = append(missing, id)
+		}
+	}
+	return missing
+}
+
 // PlanDisable is what disabling would change: only trusted access, and only
 // when it is on.
 func PlanDisable(cur State) Plan {
@@ -63,6 +97,34 @@ func PlanRollback(cur State, inv Inventory) Plan {
 		p.Steps = append(p.Steps, PlanStep{StepEnableTrustedAccess, fmt.Sprintf("re-enable trusted access for cloudtrail.amazonaws.com, restoring %d organization trail(s) without reconfiguration", len(inv.OrganizationTrails))})
 	}
 	return p
+}
+
+// PlanRollbackIn is PlanRollback that also recreates the service-linked
+// role, which may have been deleted while trusted access was off.
+func PlanRollbackIn(cur State, inv Inventory) Plan {
+	p := PlanRollback(cur, inv)
+	if !cur.ServiceLinkedRole {
+		p.Steps = append(p.Steps, PlanStep{StepCreateRole, "recreate the service-linked role AWSServiceRoleForCloudTrail, deleted while trusted access was off"})
+	}
+	return p
+}
+
+// newSteps are the kinds of steps of now that were not in the plan
+// approved.
+func newSteps(approved, now Plan) []PlanStep {
+	var added []PlanStep
+	for _, s := range now.Steps {
+		if !approved.Has(s.Kind) {
+			added = append(added, s)
+		}
+	}
+	return added
+}
+
+// goneSteps are the steps of the plan approved that AWS no longer needs:
+// someone did them by hand.
+func goneSteps(approved, now Plan) []PlanStep {
+	return newSteps(now, approved)
 }
 
 // Has reports whether the plan has a step of the kind.

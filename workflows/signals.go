@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -34,7 +35,7 @@ func (t *target) fromChange(ctx workflow.Context, d ParentDecision) (bool, error
 		return false, err
 	}
 	for _, x := range told {
-		if x.Kind == d.Kind && x.At.Equal(d.At) && x.Acknowledge == d.Acknowledge {
+		if x.Kind == d.Kind && x.At.Equal(d.At) && x.Acknowledge == d.Acknowledge && slices.Equal(x.Acknowledged, d.Acknowledged) {
 			return true, nil
 		}
 	}

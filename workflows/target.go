@@ -32,6 +32,9 @@ type target struct {
 	released  bool
 	stop      *ParentDecision // reject, cancel or expire
 	confirmed *ParentDecision // the CloudTrail administrator's cleanup confirmation
+
+	// depth: the procedure in depth (versionAWSDepth).
+	depth bool
 }
 
 // TargetWorkflow changes one organization of a change: preflight, read,
@@ -64,6 +67,7 @@ func TargetWorkflow(ctx workflow.Context, in TargetInput) (TargetProgress, error
 		return t.progress, err
 	}
 	t.takeDecisions(ctx, workflow.GetVersion(ctx, versionVerifiedSignals, workflow.DefaultVersion, 1) == 1)
+	t.depth = workflow.GetVersion(ctx, versionAWSDepth, workflow.DefaultVersion, 1) == 1
 	_ = workflow.UpsertTypedSearchAttributes(ctx,
 		ChangeIDKey.ValueSet(in.ChangeID),
 		ActionKey.ValueSet(string(in.Action)),
@@ -102,6 +106,8 @@ func TargetWorkflow(ctx workflow.Context, in TargetInput) (TargetProgress, error
 // rejected, expired, cancelled) and an error when it failed.
 func (t *target) run(ctx workflow.Context) error {
 	org := t.in.Organization
+	// CloudTrail's own log names the change and its requester.
+	org.Session = activities.Session{ChangeID: t.in.ChangeID, SourceIdentity: t.in.Requester}
 	t.setPhase(ctx, PhasePreflight)
 	var id activities.Identity
 	if err := t.call(ctx, "Preflight: identity and organization of "+org.Organization, a.Preflight, org, &id); err != nil {
@@ -126,11 +132,26 @@ func (t *target) run(ctx workflow.Context) error {
 
 func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State) error {
 	plan := PlanEnable(cur, org.Trail.Name, org.Trail.Bucket)
+	replan := func(now State) (Plan, string) { return PlanEnableIn(now, org.Trail) }
+	if t.depth {
+		var blocked string
+		if plan, blocked = replan(cur); blocked != "" {
+			_, _, _, err := t.blocked(ctx, org, plan, blocked)
+			return err
+		}
+	}
 	if t.planned(ctx, plan) {
 		return nil
 	}
 	if done, err := t.awaitRelease(ctx); done || err != nil {
 		return err
+	}
+	if t.depth {
+		var done bool
+		var err error
+		if plan, cur, done, err = t.recheck(ctx, org, plan, replan, false); done || err != nil {
+			return err
+		}
 	}
 	t.setPhase(ctx, PhaseApplying)
 	if plan.Has(StepEnableTrustedAccess) {
@@ -139,8 +160,12 @@ func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State
 		}
 	}
 	if plan.Has(StepCreateRole) {
-		var created bool
-		if err := t.mutate(ctx, "Create service-linked role AWSServiceRoleForCloudTrail", a.EnsureServiceLinkedRole, org, &created); err != nil {
+		if err := t.createRole(ctx, org); err != nil {
+			return err
+		}
+	}
+	if plan.Has(StepRegisterAdmins) {
+		if err := t.mutate(ctx, "Register CloudTrail delegated administrators "+strings.Join(org.Trail.DelegatedAdministrators, ", "), a.RegisterDelegatedAdministrators, org, nil); err != nil {
 			return err
 		}
 	}
@@ -156,14 +181,24 @@ func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State
 			trailARNs = []string{cur.Trail.ARN}
 		}
 		if plan.Has(StepCreateTrail) || plan.Has(StepConvertTrail) || plan.Has(StepStartLogging) {
-			var ts TrailState
+			var ts activities.TrailMutation
 			if err := t.mutate(ctx, "Organization trail "+org.Trail.Name+" created and logging", a.EnsureOrganizationTrail, trail, &ts); err != nil {
 				return err
 			}
 			trailARNs = []string{ts.ARN}
 		}
 	}
-	return t.verify(ctx, a.VerifyEnabled, activities.VerifyInput{OrgInput: org, TrailARNs: trailARNs}, PhaseSucceeded)
+	in := activities.VerifyInput{OrgInput: org, TrailARNs: trailARNs}
+	if t.depth {
+		in.DelegatedAdministrators = org.Trail.DelegatedAdministrators
+	}
+	return t.verify(ctx, a.VerifyEnabled, in, PhaseSucceeded)
+}
+
+// createRole creates the service-linked role. (Before versionAWSDepth
+// the activity answered whether it created it; nothing used the answer.)
+func (t *target) createRole(ctx workflow.Context, org activities.OrgInput) error {
+	return t.mutate(ctx, "Create service-linked role AWSServiceRoleForCloudTrail", a.EnsureServiceLinkedRole, org, nil)
 }
 
 func (t *target) disable(ctx workflow.Context, org activities.OrgInput, cur State) error {
@@ -182,6 +217,12 @@ func (t *target) disable(ctx workflow.Context, org activities.OrgInput, cur Stat
 	if done, err := t.awaitRelease(ctx); done || err != nil {
 		return err
 	}
+	if t.depth {
+		replan := func(now State) (Plan, string) { return PlanDisable(now), "" }
+		if _, _, done, err := t.recheck(ctx, org, plan, replan, true); done || err != nil {
+			return err
+		}
+	}
 	t.setPhase(ctx, PhaseApplying)
 	if err := t.mutate(ctx, "Disable trusted access for cloudtrail.amazonaws.com", a.DisableTrustedAccess, org, nil); err != nil {
 		return err
@@ -195,15 +236,32 @@ func (t *target) rollback(ctx workflow.Context, org activities.OrgInput, cur Sta
 		return err
 	}
 	plan := PlanRollback(cur, inv)
+	if t.depth {
+		plan = PlanRollbackIn(cur, inv)
+	}
 	if t.planned(ctx, plan) {
 		return nil
 	}
 	if done, err := t.awaitRelease(ctx); done || err != nil {
 		return err
 	}
+	if t.depth {
+		replan := func(now State) (Plan, string) { return PlanRollbackIn(now, inv), "" }
+		var done bool
+		if plan, _, done, err = t.recheck(ctx, org, plan, replan, false); done || err != nil {
+			return err
+		}
+	}
 	t.setPhase(ctx, PhaseApplying)
-	if err := t.mutate(ctx, "Re-enable trusted access for cloudtrail.amazonaws.com", a.EnableTrustedAccess, org, nil); err != nil {
-		return err
+	if !t.depth || plan.Has(StepEnableTrustedAccess) {
+		if err := t.mutate(ctx, "Re-enable trusted access for cloudtrail.amazonaws.com", a.EnableTrustedAccess, org, nil); err != nil {
+			return err
+		}
+	}
+	if t.depth && plan.Has(StepCreateRole) {
+		if err := t.createRole(ctx, org); err != nil {
+			return err
+		}
 	}
 	return t.verify(ctx, a.VerifyEnabled, activities.VerifyInput{OrgInput: org, TrailARNs: inv.TrailARNs()}, PhaseRolledBack)
 }
@@ -238,11 +296,26 @@ func (t *target) inventory(ctx workflow.Context, org activities.OrgInput) (Inven
 
 // mutate runs one mutation and records it.
 func (t *target) mutate(ctx workflow.Context, summary string, activity, input, result any) error {
-	err := t.call(ctx, summary, activity, input, result)
-	if err != nil {
-		return err
+	if !t.depth {
+		if err := t.call(ctx, summary, activity, input, result); err != nil {
+			return err
+		}
+		t.record(ctx, "mutation", nil, summary)
+		return nil
 	}
-	t.record(ctx, "mutation", nil, summary)
+	var m activities.Mutation
+	switch r := result.(type) {
+	case *activities.TrailMutation:
+		if err := t.call(ctx, summary, activity, input, r); err != nil {
+			return err
+		}
+		m = r.Mutation
+	default:
+		if err := t.call(ctx, summary, activity, input, &m); err != nil {
+			return err
+		}
+	}
+	t.mutated(ctx, summary, m.Calls)
 	return nil
 }
 
@@ -263,6 +336,14 @@ func (t *target) verify(ctx workflow.Context, activity any, in activities.Verify
 		detail += "; " + n
 	}
 	t.record(ctx, "verified", nil, detail)
+	if t.depth {
+		if t.in.Action != ActionDisable {
+			if err := t.probe(ctx, in); err != nil {
+				return err
+			}
+		}
+		t.linkEvents(ctx, in.OrgInput)
+	}
 	t.setPhase(ctx, final)
 	return nil
 }
@@ -325,8 +406,8 @@ func (t *target) fromParent(ctx workflow.Context, d ParentDecision) {
 	case ParentCleanupConfirmed:
 		t.confirmed = &d
 		detail := "CloudTrail-side cleanup confirmed"
-		if d.Acknowledge {
-			detail += ", acknowledging that organization trails stop logging for member accounts"
+		if ack := d.acknowledged(); len(ack) > 0 {
+			detail += ", acknowledging " + describeImpacts(ack)
 		}
 		t.recordWho(ctx, "cleanup-confirmed", d.People, detail+comment(d.Comment))
 	case ParentReject, ParentCancel, ParentExpire:
@@ -357,6 +438,14 @@ func (t *target) cleanupGate(ctx workflow.Context, org activities.OrgInput) (don
 		inv, err := t.inventory(ctx, org)
 		if err != nil {
 			return false, err
+		}
+		if t.depth {
+			if what = unacknowledged(inv, *t.confirmed); what == "" {
+				return false, nil
+			}
+			t.recordWho(ctx, "gate", t.confirmed.People, "confirmation not enough: "+what)
+			t.confirmed = nil
+			continue
 		}
 		if len(inv.OrganizationTrails) == 0 || t.confirmed.Acknowledge {
 			return false, nil

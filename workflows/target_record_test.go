@@ -105,7 +105,7 @@ func TestVerificationReadsAgainGently(t *testing.T) {
 	st.ServiceLinkedRole = true
 	h.noTrail = true
 	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(st, nil)
-	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(nil)
+	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil)
 	var reads []time.Time
 	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.Anything).Return(func(context.Context, activities.VerifyInput) (workflows.Evidence, error) {
 		reads = append(reads, h.env.Now())

@@ -20,12 +20,12 @@ import (
 
 func TestEnableAppliesPlanAfterTwoApprovalsAndVerifies(t *testing.T) {
 	h := newHarness(t)
-	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(offState(), nil).Once()
-	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(nil).Once()
-	h.env.OnActivity(acts.EnsureServiceLinkedRole, mock.Anything, mock.Anything).Return(true, nil).Once()
-	h.env.OnActivity(acts.EnsureTrailBucket, mock.Anything, mock.Anything).Return(nil).Once()
+	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(offState(), nil)
+	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil).Once()
+	h.env.OnActivity(acts.EnsureServiceLinkedRole, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil).Once()
+	h.env.OnActivity(acts.EnsureTrailBucket, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil).Once()
 	h.env.OnActivity(acts.EnsureOrganizationTrail, mock.Anything, mock.Anything).Return(
-		workflows.TrailState{ARN: trailARN, IsOrganizationTrail: true, IsLogging: true}, nil).Once()
+		activities.TrailMutation{TrailState: workflows.TrailState{ARN: trailARN, IsOrganizationTrail: true, IsLogging: true}}, nil).Once()
 	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.MatchedBy(func(in activities.VerifyInput) bool {
 		return len(in.TrailARNs) == 1 && in.TrailARNs[0] == trailARN
 	})).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 2,
@@ -73,7 +73,7 @@ func TestEnableWithNothingToDoSucceedsWithoutMutating(t *testing.T) {
 	on := offState()
 	on.TrustedAccess, on.ServiceLinkedRole, on.BucketPolicyReady = true, true, true
 	on.Trail = &workflows.TrailState{ARN: trailARN, IsOrganizationTrail: true, IsLogging: true}
-	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(on, nil).Once()
+	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(on, nil)
 	h.counted("enable", acts.EnableTrustedAccess)
 	p, err := h.run(one(workflows.ActionEnable))
 	if err != nil {
@@ -135,12 +135,12 @@ func TestThrottlingIsRetriedUntilItPasses(t *testing.T) {
 	h.noTrail = true
 	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(st, nil)
 	calls := 0
-	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.OrgInput) error {
+	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.OrgInput) (activities.Mutation, error) {
 		calls++
 		if calls < 3 {
-			return temporal.NewApplicationError("enable trusted access: TooManyRequestsException: rate exceeded", "TooManyRequestsException")
+			return activities.Mutation{}, temporal.NewApplicationError("enable trusted access: TooManyRequestsException: rate exceeded", "TooManyRequestsException")
 		}
-		return nil
+		return activities.Mutation{}, nil
 	})
 	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.Anything).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 1}, nil)
 	h.at(time.Minute, func() {
@@ -173,7 +173,7 @@ func disableHarness(t *testing.T) (*harness, *int) {
 
 func TestDisableWaitsForCleanupAndAcknowledgementThenApproval(t *testing.T) {
 	h, inventories := disableHarness(t)
-	h.env.OnActivity(acts.DisableTrustedAccess, mock.Anything, mock.Anything).Return(nil).Once()
+	h.env.OnActivity(acts.DisableTrustedAccess, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil).Once()
 	h.env.OnActivity(acts.VerifyDisabled, mock.Anything, mock.Anything).Return(workflows.Evidence{ServiceLinkedRole: true, Checks: 1,
 		Notes: []string{"organization trails remain"}}, nil).Once()
 	var early, notAdmin error
@@ -202,8 +202,8 @@ func TestDisableWaitsForCleanupAndAcknowledgementThenApproval(t *testing.T) {
 	}
 	wantIn(t, early, "not awaiting approval")
 	wantIn(t, notAdmin, "not a CloudTrail administrator")
-	if *inventories != 3 {
-		t.Errorf("inventory taken %d times, want 3 (before, and after each confirmation)", *inventories)
+	if *inventories != 4 {
+		t.Errorf("inventory taken %d times, want 4 (before, after each confirmation, and right before acting)", *inventories)
 	}
 	h.env.AssertExpectations(t)
 }
@@ -242,7 +242,7 @@ func TestRollbackReenablesAndVerifiesTrailsLog(t *testing.T) {
 	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(st, nil)
 	h.env.OnActivity(acts.TakeInventory, mock.Anything, mock.Anything).Return(workflows.Inventory{
 		OrganizationTrails: []workflows.TrailState{{ARN: trailARN, IsOrganizationTrail: true}}}, nil)
-	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(nil).Once()
+	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil).Once()
 	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.MatchedBy(func(in activities.VerifyInput) bool {
 		return len(in.TrailARNs) == 1 && in.TrailARNs[0] == trailARN
 	})).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Trails: []workflows.TrailState{{ARN: trailARN, IsLogging: true}}}, nil).Once()

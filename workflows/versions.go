@@ -16,6 +16,16 @@ const (
 	// reached Temporal could release an organization with no approval, or
 	// show approvers a plan of their own.
 	versionVerifiedSignals = "verified-signals"
+
+	// versionAWSDepth: a target reads AWS again right before its first
+	// mutation and returns to the gate that must see what changed; it
+	// plans delegated administrators and, for a rollback, the
+	// service-linked role; it refuses to move a converted trail's logs; a
+	// cleanup confirmation must acknowledge every kind of impact present;
+	// mutations record their AWS request IDs and CloudTrail events, and
+	// an enable or rollback probes a member account. A change takes its
+	// targets back to a gate after their release (changeRegates).
+	versionAWSDepth = "aws-depth"
 )
 
 //
