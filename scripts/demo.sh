@@ -212,7 +212,7 @@ say "alice cannot approve before carol confirms"
 refused approve "$disable_id" --profile alice
 
 say "carol confirms cleanup for every organization, acknowledging that member-account logging stops"
-trailgate confirm-cleanup "$disable_id" --profile carol --acknowledge-member-logging-stops \
+trailgate confirm-cleanup "$disable_id" --profile carol --acknowledge-member-logging-stops --acknowledge-delegated-administrators \
 	--comment "CloudTrail Lake and delegated administrators removed" --wait
 
 say "Now alice and bob approve, and bob follows the change to its end"

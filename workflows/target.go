@@ -263,7 +263,13 @@ func (t *target) rollback(ctx workflow.Context, org activities.OrgInput, cur Sta
 			return err
 		}
 	}
-	return t.verify(ctx, a.VerifyEnabled, activities.VerifyInput{OrgInput: org, TrailARNs: inv.TrailARNs()}, PhaseRolledBack)
+	trails := inv.TrailARNs()
+	if t.depth {
+		// A trail that did not log before the rollback will not log after
+		// it: verification and the probe wait for those that did.
+		trails = loggingTrails(inv)
+	}
+	return t.verify(ctx, a.VerifyEnabled, activities.VerifyInput{OrgInput: org, TrailARNs: trails}, PhaseRolledBack)
 }
 
 // planned records the plan and reports whether there is nothing to do, in
@@ -431,6 +437,12 @@ func (t *target) awaitRelease(ctx workflow.Context) (done bool, err error) {
 // member-account logging stops, or the gate asks again and says why.
 func (t *target) cleanupGate(ctx workflow.Context, org activities.OrgInput) (done bool, err error) {
 	what := "cleanup confirmation from the CloudTrail administrator"
+	if t.depth && t.progress.Inventory != nil {
+		// Say from the start what the confirmation must acknowledge.
+		if ask := unacknowledged(*t.progress.Inventory, ParentDecision{}); ask != "" {
+			what = ask
+		}
+	}
 	for {
 		if done, err := t.await(ctx, PhaseAwaitingCleanup, what, func() bool { return t.confirmed != nil }); done || err != nil {
 			return done, err

@@ -76,7 +76,7 @@ func unacknowledged(inv Inventory, d ParentDecision) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("cleanup confirmation that acknowledges what stops: %s; confirm again with %s", strings.Join(parts, "; "), strings.Join(flags, " "))
+	return fmt.Sprintf("cleanup confirmation that acknowledges what stops: %s; confirm with %s", strings.Join(parts, "; "), strings.Join(flags, " "))
 }
 
 // addedImpact is what inv holds that the inventory confirmed did not.
@@ -249,4 +249,16 @@ func (t *target) linkEvents(ctx workflow.Context, org activities.OrgInput) {
 		detail += fmt.Sprintf("; %d not yet (CloudTrail delivers within about 15 minutes)", len(ev.Missing))
 	}
 	t.progress.Record = append(t.progress.Record, RecordEntry{At: workflow.Now(ctx).UTC(), Organization: t.progress.Organization, Kind: "events", Detail: detail, Events: ev.Found})
+}
+
+// loggingTrails are the ARNs of the inventory's organization trails that
+// were logging.
+func loggingTrails(inv Inventory) []string {
+	var arns []string
+	for _, t := range inv.OrganizationTrails {
+		if t.IsLogging {
+			arns = append(arns, t.ARN)
+		}
+	}
+	return arns
 }

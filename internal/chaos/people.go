@@ -113,7 +113,7 @@ func (ps *people) approval(ctx context.Context, person, changeID string, wave in
 // organization awaiting it, acknowledging that member-account logging
 // stops (the organization trails of the enables remain).
 func (ps *people) cleanup(ctx context.Context, changeID string) (workflows.CleanupConfirmation, error) {
-	c := workflows.CleanupConfirmation{AcknowledgeMemberLoggingStops: true, Comment: "chaos", Who: workflows.Who{Nonce: nonce()}}
+	c := workflows.CleanupConfirmation{AcknowledgeMemberLoggingStops: true, AcknowledgeEventDataStores: true, AcknowledgeDelegatedAdministrators: true, Comment: "chaos", Who: workflows.Who{Nonce: nonce()}}
 	who, err := ps.prove(ctx, ps.admin, c.Binding(changeID))
 	c.Who = who
 	return c, err

@@ -196,9 +196,13 @@ func newConfirmCleanupCommand(open openSession) *cobra.Command {
 		Short: "As CloudTrail administrator, confirm that CloudTrail-side cleanup is done before a disable",
 		Long: withIdentityHelp(`As CloudTrail administrator, confirm that CloudTrail-side cleanup is done
 before trusted access is disabled, for one organization (--org) or for every
-organization that awaits it. When organization trails remain, the confirmation
-must say --acknowledge-member-logging-stops: disabling stops them logging for
-member accounts.`),
+organization that awaits it. The confirmation acknowledges each kind of impact
+the inventory found, because disabling stops each for the member accounts:
+  --acknowledge-member-logging-stops       organization trails stop logging
+  --acknowledge-event-data-stores          organization event data stores stop collecting
+  --acknowledge-delegated-administrators   delegated administrators lose organization-wide access
+Right before disabling, trailgate takes the inventory again; anything new since
+the confirmation brings the change back here, with nothing disabled.`),
 		Example: "  trailgate confirm-cleanup disable-20260101-020000-ab12 --profile carol --acknowledge-member-logging-stops",
 		Args:    changeIDArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -208,6 +212,8 @@ member accounts.`),
 	}
 	cmd.Flags().StringVar(&in.Organization, "org", "", "confirm for this organization only (default: every organization awaiting it)")
 	cmd.Flags().BoolVar(&in.AcknowledgeMemberLoggingStops, "acknowledge-member-logging-stops", false, "acknowledge that remaining organization trails stop logging for member accounts")
+	cmd.Flags().BoolVar(&in.AcknowledgeEventDataStores, "acknowledge-event-data-stores", false, "acknowledge that organization event data stores stop collecting member accounts' events")
+	cmd.Flags().BoolVar(&in.AcknowledgeDelegatedAdministrators, "acknowledge-delegated-administrators", false, "acknowledge that CloudTrail's delegated administrators lose their organization-wide access")
 	cmd.Flags().StringVar(&in.Comment, "comment", "", "comment for the record")
 	addIdentityFlags(cmd.Flags(), &in.Identity, "CloudTrail administrator")
 	cmd.Flags().BoolVar(&in.Wait, "wait", false, "then follow the change until its next gate or its end")

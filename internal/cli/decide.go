@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/client"
@@ -107,11 +108,13 @@ type CleanupCommandInput struct {
 	ChangeID string
 	// Organization limits the confirmation to one organization; empty
 	// confirms for every organization awaiting it.
-	Organization                  string
-	AcknowledgeMemberLoggingStops bool
-	Comment                       string
-	Identity                      IdentityFlags
-	Wait                          bool
+	Organization                       string
+	AcknowledgeMemberLoggingStops      bool
+	AcknowledgeEventDataStores         bool
+	AcknowledgeDelegatedAdministrators bool
+	Comment                            string
+	Identity                           IdentityFlags
+	Wait                               bool
 }
 
 func (in CleanupCommandInput) validate() error {
@@ -129,10 +132,12 @@ func ConfirmCleanup(ctx context.Context, s *session, in CleanupCommandInput) err
 		return err
 	}
 	c := workflows.CleanupConfirmation{
-		Who:                           admin.who(),
-		Comment:                       strings.TrimSpace(in.Comment),
-		Organization:                  in.Organization,
-		AcknowledgeMemberLoggingStops: in.AcknowledgeMemberLoggingStops,
+		Who:                                admin.who(),
+		Comment:                            strings.TrimSpace(in.Comment),
+		Organization:                       in.Organization,
+		AcknowledgeMemberLoggingStops:      in.AcknowledgeMemberLoggingStops,
+		AcknowledgeEventDataStores:         in.AcknowledgeEventDataStores,
+		AcknowledgeDelegatedAdministrators: in.AcknowledgeDelegatedAdministrators,
 	}
 	if c.Who, err = admin.prove(ctx, c.Binding(in.ChangeID)); err != nil {
 		return err
@@ -147,31 +152,69 @@ func ConfirmCleanup(ctx context.Context, s *session, in CleanupCommandInput) err
 			scope = in.Organization
 		}
 		ack := ""
-		if in.AcknowledgeMemberLoggingStops {
-			ack = ", acknowledging that member-account logging stops"
+		if kinds := c.Acknowledged(); len(kinds) > 0 {
+			names := make([]string, 0, len(kinds))
+			for _, k := range kinds {
+				names = append(names, string(k))
+			}
+			ack = ", acknowledging what stops: " + strings.Join(names, ", ")
 		}
 		fmt.Fprintf(s.stdout, "%s confirmed cleanup for change %s on %s%s.\n", provenAs(p, c.Who), in.ChangeID, scope, ack)
-		if !in.AcknowledgeMemberLoggingStops {
-			if trails := remainingTrails(p, in.Organization); len(trails) > 0 {
-				fmt.Fprintf(s.stdout, "Note: organization trails remained at the last inventory (%s). If they still remain, the change keeps waiting for a confirmation with --acknowledge-member-logging-stops.\n", strings.Join(trails, ", "))
-			}
+		if missing := unacknowledged(p, in.Organization, c.Acknowledged()); len(missing) > 0 {
+			fmt.Fprintf(s.stdout, "Note: the last inventory found %s. If they still remain, the change keeps waiting for a confirmation with %s.\n",
+				strings.Join(missing, "; "), strings.Join(ackFlags(p, in.Organization), " "))
 		}
 	}
 	return s.afterDecision(ctx, p, in.Wait)
 }
 
-// remainingTrails lists the organization trails the last inventories of a
-// change's running organizations found, limited to one organization when
-// org is set.
-func remainingTrails(p workflows.ChangeProgress, org string) []string {
-	var arns []string
+// inventories are the last inventories of a change's running
+// organizations, limited to one organization when org is set.
+func inventories(p workflows.ChangeProgress, org string) []workflows.Inventory {
+	var out []workflows.Inventory
 	for _, t := range p.Targets {
 		if t.Inventory == nil || t.Phase.Final() || (org != "" && t.Organization != org) {
 			continue
 		}
-		arns = append(arns, t.Inventory.TrailARNs()...)
+		out = append(out, *t.Inventory)
 	}
-	return arns
+	return out
+}
+
+// unacknowledged says what the last inventories found that a confirmation
+// acknowledging ack leaves unacknowledged.
+func unacknowledged(p workflows.ChangeProgress, org string, ack []workflows.Impact) []string {
+	var out []string
+	for _, inv := range inventories(p, org) {
+		for _, k := range workflows.Impacts(inv) {
+			if slices.Contains(ack, k) {
+				continue
+			}
+			switch k {
+			case workflows.ImpactOrganizationTrails:
+				out = append(out, "organization trails "+strings.Join(inv.TrailARNs(), ", "))
+			case workflows.ImpactEventDataStores:
+				out = append(out, "organization event data stores "+strings.Join(inv.EventDataStores, ", "))
+			case workflows.ImpactDelegatedAdministrators:
+				out = append(out, "delegated administrators "+strings.Join(inv.DelegatedAdministrators, ", "))
+			}
+		}
+	}
+	return out
+}
+
+// ackFlags are the flags that acknowledge every kind of impact the last
+// inventories found.
+func ackFlags(p workflows.ChangeProgress, org string) []string {
+	var flags []string
+	for _, inv := range inventories(p, org) {
+		for _, k := range workflows.Impacts(inv) {
+			if !slices.Contains(flags, k.Flag()) {
+				flags = append(flags, k.Flag())
+			}
+		}
+	}
+	return flags
 }
 
 // ControlCommandInput pauses, resumes or cancels a change: `trailgate

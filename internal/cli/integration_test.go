@@ -483,11 +483,11 @@ func TestCLI(t *testing.T) {
 		w.expect(w.run("status", stagingDisableID, "--watch", "--until-gate"), 0, "awaits cleanup confirmation", "carol")
 		w.expect(w.run("confirm-cleanup", stagingDisableID, "--profile", "carol", "--org", "globex"), 2, "organization globex is not part of change "+stagingDisableID)
 		w.expect(w.run("confirm-cleanup", stagingDisableID, "--profile", "carol", "--wait"), 0, verified("carol"),
-			"organization trails remained", "--acknowledge-member-logging-stops", "awaits cleanup confirmation")
+			"the last inventory found organization trails", "--acknowledge-member-logging-stops", "awaits cleanup confirmation")
 		if st := w.readAWS(); !st["acme-staging"].enabled() {
 			t.Fatalf("a confirmation without acknowledgement must not disable: %+v", st["acme-staging"])
 		}
-		w.expect(w.run("confirm-cleanup", stagingDisableID, "--profile", "carol", "--acknowledge-member-logging-stops", "--org", "acme-staging", "--wait"), 0,
+		w.expect(w.run("confirm-cleanup", stagingDisableID, "--profile", "carol", "--acknowledge-member-logging-stops", "--acknowledge-delegated-administrators", "--org", "acme-staging", "--wait"), 0,
 			"awaits 2 approval(s)")
 		w.expect(w.run("approve", stagingDisableID, "--profile", "alice"), 0)
 		w.expect(w.run("approve", stagingDisableID, "--profile", "bob", "--wait"), 0, "succeeded")
