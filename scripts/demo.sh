@@ -119,6 +119,50 @@ aws_access() {
 	[ -n "$out" ] || fail "acme-prod has no organization trail"
 }
 
+# awscli runs the AWS CLI against the sandbox with the dev default's
+# profiles, showing the command.
+awscli() {
+	local endpoint
+	endpoint=$(sed -n 's/^ *endpoint_url: *//p' "$config" | head -1)
+	shown aws "$@"
+	AWS_CONFIG_FILE="$data/aws-config" AWS_SHARED_CREDENTIALS_FILE="$data/aws-credentials" aws --endpoint-url "$endpoint" "$@"
+}
+
+# aws_depth shows, through the AWS CLI, what the enable did in acme-prod
+# beyond trusted access: the trail found from another region, the delegated
+# administrator, CloudTrail's own events naming the change and dave, and the
+# least-privilege policy the worker's role carries.
+aws_depth() {
+	if ! command -v aws >/dev/null 2>&1; then
+		printf '%s  (the AWS CLI is not installed: skipping its view of the sandbox)%s\n' "$dim" "$reset"
+		return
+	fi
+	local out role
+	out=$(awscli --profile acme-prod-management --region eu-west-1 cloudtrail list-trails --query 'Trails[].[Name,HomeRegion]' --output text) ||
+		fail "the AWS CLI could not list acme-prod's trails"
+	printf '  %s\n' "$out"
+	out=$(awscli --profile acme-prod-management organizations list-delegated-administrators \
+		--service-principal cloudtrail.amazonaws.com --query 'DelegatedAdministrators[].Id' --output text) ||
+		fail "the AWS CLI could not list acme-prod's delegated administrators"
+	printf '  %s\n' "${out:-(none)}"
+	[ -n "$out" ] || fail "acme-prod has no CloudTrail delegated administrator after the enable"
+	out=$(awscli --profile acme-prod-management cloudtrail lookup-events \
+		--lookup-attributes "AttributeKey=Username,AttributeValue=tg-$enable_id" \
+		--query 'Events[].[EventName,Username]' --output text) ||
+		fail "the AWS CLI could not look up acme-prod's events"
+	printf '%s\n' "$out" | sed 's/^/  /'
+	case "$out" in
+	*EnableAWSServiceAccess*) ;;
+	*) fail "CloudTrail's events do not name the change tg-$enable_id" ;;
+	esac
+	role=$(sed -n 's/^ *role_arn: *//p' "$config" | head -1)
+	out=$(awscli --profile acme-prod-management iam simulate-principal-policy --policy-source-arn "$role" \
+		--action-names organizations:EnableAWSServiceAccess organizations:DeleteOrganization \
+		--query 'EvaluationResults[].[EvalActionName,EvalDecision]' --output text) ||
+		fail "the AWS CLI could not simulate the worker's role"
+	printf '%s\n' "$out" | sed 's/^/  /'
+}
+
 say "Building bin/trailgate and bin/trailgate-worker"
 $GO build -o bin/trailgate ./starter
 $GO build -o bin/trailgate-worker ./worker
@@ -201,6 +245,9 @@ trailgate approve "$enable_id" --profile bob --wait
 say "The AWS CLI agrees: every organization trusts CloudTrail, and the organization trail is there"
 aws_access on
 
+say "And it shows the rest: the trail from another region, the delegated administrator, CloudTrail's events naming the change, a role allowed only what trailgate needs"
+aws_depth
+
 say "Later, dave requests the opposite: disable trusted access on every organization"
 trailgate plan disable --all
 trailgate disable --all --change-id "$disable_id" --reason "DEMO-2: hand CloudTrail over to another tool" --profile dave
@@ -211,7 +258,7 @@ trailgate status "$disable_id" --watch --until-gate
 say "alice cannot approve before carol confirms"
 refused approve "$disable_id" --profile alice
 
-say "carol confirms cleanup for every organization, acknowledging that member-account logging stops"
+say "carol confirms cleanup for every organization, acknowledging what stops: organization trails and delegated administrators"
 trailgate confirm-cleanup "$disable_id" --profile carol --acknowledge-member-logging-stops --acknowledge-delegated-administrators \
 	--comment "CloudTrail Lake and delegated administrators removed" --wait
 

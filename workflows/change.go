@@ -49,6 +49,9 @@ type change struct {
 	// (versionAWSDepth); returned counts how many times one did.
 	depth    bool
 	returned int
+	// reasked names the organizations whose cleanup confirmation was just
+	// forwarded: one that asks again is a confirmation not enough.
+	reasked map[string]bool
 }
 
 // ChangeWorkflow rolls one action out over many organizations: it resolves
@@ -119,7 +122,7 @@ func continuedByItself(info *workflow.Info) bool {
 // newChange resolves a new change (or takes what a continued one carried)
 // and verifies its requester.
 func newChange(ctx workflow.Context, in ChangeInput) (*change, error) {
-	c := &change{in: in, index: map[string]int{}, used: newNonces(nil)}
+	c := &change{in: in, index: map[string]int{}, used: newNonces(nil), reasked: map[string]bool{}}
 	if in.Carried != nil {
 		c.p, c.resolution = in.Carried.Progress, in.Carried.Resolution
 		c.used = newNonces(in.Carried.UsedNonces)
@@ -575,6 +578,10 @@ func (c *change) updateAwaitingCleanup(ctx workflow.Context, wave *WaveProgress)
 		parts = append(parts, ask+" for "+strings.Join(asks[ask], ", "))
 	}
 	what := strings.Join(parts, "; ")
+	asked := slices.ContainsFunc(waiting, func(name string) bool { return c.reasked[name] })
+	for _, name := range waiting {
+		delete(c.reasked, name)
+	}
 	wave.Phase = PhaseAwaitingCleanup
 	if c.p.Phase != PhaseAwaitingCleanup {
 		c.p.Awaiting = &Awaiting{
@@ -584,9 +591,10 @@ func (c *change) updateAwaitingCleanup(ctx workflow.Context, wave *WaveProgress)
 		c.record(ctx, "", "gate", c.p.Awaiting.Who, fmt.Sprintf("wave %d awaits %s", wave.Number, what))
 		return
 	}
-	if c.p.Awaiting.What != what {
-		// The same gate asks for something else (a confirmation that was
-		// not enough): people following the change are told.
+	if c.p.Awaiting.What != what || asked {
+		// The same gate asks for something else, or again for the same
+		// (a confirmation that was not enough): people following the
+		// change are told.
 		c.record(ctx, "", "gate", c.p.Awaiting.Who, fmt.Sprintf("wave %d now awaits %s", wave.Number, what))
 	}
 	c.p.Awaiting.What = what

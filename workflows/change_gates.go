@@ -305,6 +305,7 @@ func (c *change) confirmCleanup(ctx workflow.Context, cc CleanupConfirmation) (C
 		// The target answers with a report; until then it is no longer
 		// counted as awaiting this confirmation.
 		c.p.Targets[c.index[name]].Phase = PhasePlanning
+		c.reasked[name] = true
 	}
 	return c.p, nil
 }
