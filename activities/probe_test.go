@@ -71,7 +71,7 @@ func TestProbeSeesTheOrganizationTrailFromAMemberAccount(t *testing.T) {
 	_, err = inActivity(t, 300*time.Millisecond, func(ctx context.Context) (activities.MemberProbe, error) {
 		return acts.ProbeMemberAccount(ctx, probe)
 	})
-	if err == nil || !strings.Contains(err.Error(), "trail "+arn+" is not logging for member account "+member) {
+	if err == nil || !strings.Contains(err.Error(), "trail "+arn+" is not visible as an organization trail in member account "+member) {
 		t.Errorf("probe with trusted access off: %v", err)
 	}
 }

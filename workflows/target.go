@@ -555,8 +555,16 @@ func (t *target) verifyOptions(ctx workflow.Context) workflow.Context {
 }
 
 func describeInventory(inv Inventory) string {
+	where := ""
+	if len(inv.Regions) > 0 {
+		where = " (event data stores read in " + strings.Join(inv.Regions, ", ")
+		if len(inv.SkippedRegions) > 0 {
+			where += "; not enabled, so not read: " + strings.Join(inv.SkippedRegions, ", ")
+		}
+		where += ")"
+	}
 	if inv.Empty() {
-		return "nothing depends on trusted access: no organization trails, organization event data stores or delegated administrators"
+		return "nothing depends on trusted access: no organization trails, organization event data stores or delegated administrators" + where
 	}
 	var parts []string
 	for _, tr := range inv.OrganizationTrails {
@@ -575,7 +583,7 @@ func describeInventory(inv Inventory) string {
 	if len(inv.DelegatedAdministrators) > 0 {
 		parts = append(parts, "CloudTrail delegated administrators "+strings.Join(inv.DelegatedAdministrators, ", "))
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, "; ") + where
 }
 
 func onOff(b bool) string {

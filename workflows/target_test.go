@@ -241,7 +241,7 @@ func TestRollbackReenablesAndVerifiesTrailsLog(t *testing.T) {
 	st.ServiceLinkedRole = true
 	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(st, nil)
 	h.env.OnActivity(acts.TakeInventory, mock.Anything, mock.Anything).Return(workflows.Inventory{
-		OrganizationTrails: []workflows.TrailState{{ARN: trailARN, IsOrganizationTrail: true}}}, nil)
+		OrganizationTrails: []workflows.TrailState{{ARN: trailARN, IsOrganizationTrail: true, IsLogging: true}, {ARN: trailARN + "-stopped", IsOrganizationTrail: true}}}, nil)
 	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil).Once()
 	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.MatchedBy(func(in activities.VerifyInput) bool {
 		return len(in.TrailARNs) == 1 && in.TrailARNs[0] == trailARN
