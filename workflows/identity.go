@@ -190,8 +190,10 @@ func prove(ctx workflow.Context, policy GatePolicy, used *nonces, w Who, want Bi
 		return Who{}, refused("this proof was already used: a proof works once; run the command again")
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		ScheduleToCloseTimeout: time.Minute,
-		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
+		// STS throttling or failing is ridden out for as long as a proof
+		// would live anyway (SigV4 signatures expire after 15 minutes).
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 15 * time.Second},
 	})
 	var res activities.ProofResult
 	if err := workflow.ExecuteLocalActivity(lctx, a.VerifyProof, activities.ProofInput{Sealed: w.Proof, Binding: want.String()}).Get(ctx, &res); err != nil {

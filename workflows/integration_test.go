@@ -115,12 +115,19 @@ func waitChange(t *testing.T, env *testenv.Env, id string, ok func(workflows.Cha
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	var p workflows.ChangeProgress
+	var last error
 	for time.Now().Before(deadline) {
 		v, err := env.Client.QueryWorkflow(context.Background(), id, "", workflows.QueryProgress)
-		if err == nil && v.Get(&p) == nil && ok(p) {
+		if last = err; err == nil && v.Get(&p) == nil && ok(p) {
 			return p
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if last != nil {
+		// A change that ended before it registered its query says why.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		t.Fatalf("change %s did not get there; the last query failed: %v; the workflow: %v", id, last, env.Client.GetWorkflow(ctx, id, "").Get(ctx, nil))
 	}
 	t.Fatalf("change %s did not get there; it is %s, wave %d, awaiting %+v", id, p.Phase, p.CurrentWave, p.Awaiting)
 	return p
