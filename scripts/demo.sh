@@ -148,7 +148,7 @@ aws_depth() {
 	[ -n "$out" ] || fail "acme-prod has no CloudTrail delegated administrator after the enable"
 	out=$(awscli --profile acme-prod-management cloudtrail lookup-events \
 		--lookup-attributes "AttributeKey=Username,AttributeValue=tg-$enable_id" \
-		--query 'Events[].[EventName,Username]' --output text) ||
+		--query "Events[?ReadOnly=='false'].[EventName,Username]" --output text) ||
 		fail "the AWS CLI could not look up acme-prod's events"
 	printf '%s\n' "$out" | sed 's/^/  /'
 	case "$out" in

@@ -402,16 +402,16 @@ func policySource(org config.Organization, callerARN string) string {
 }
 
 // permissionCheck asks IAM's policy simulator whether principal may do
-// each action of the policy trailgate ships (iam/trailgate-role-policy.json),
-// on the resources and with the condition values that policy names. A
-// missing action fails the check; a simulation that cannot run is a
+// each action trailgate uses (iam.Needed, which the policy it ships
+// grants), on the resources and with the condition values its calls carry.
+// A missing action fails the check; a simulation that cannot run is a
 // warning.
 func permissionCheck(ctx context.Context, client *awsiam.Client, principal string, check *Check) {
 	if principal == "" {
 		return
 	}
 	var missing []string
-	for _, st := range shippediam.Statements() {
+	for _, st := range shippediam.Needed {
 		in := &awsiam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(principal), ActionNames: st.Actions}
 		for _, r := range st.Resources {
 			if r == "*" {
