@@ -133,11 +133,11 @@ func TestSessionsAreNamedAfterTheChange(t *testing.T) {
 	if arn := caller(change.InRole(roleARN)); arn != "arn:aws:sts::"+member+":assumed-role/TrailgateProbe/tg-chg-7" {
 		t.Errorf("the probe's chained session acts as %s", arn)
 	}
-	if change.InRole(roleARN) != change.InRole(roleARN) {
+	if first, again := change.InRole(roleARN), change.InRole(roleARN); first != again {
 		t.Error("the probe's clients are built twice")
 	}
-	if change.CloudTrailIn(change.Region) != change.CloudTrail || change.CloudTrailIn("eu-west-1") != change.CloudTrailIn("eu-west-1") ||
-		change.CloudTrailIn("eu-west-1").Options().Region != "eu-west-1" {
+	if eu, again := change.CloudTrailIn("eu-west-1"), change.CloudTrailIn("eu-west-1"); change.CloudTrailIn(change.Region) != change.CloudTrail || eu != again ||
+		eu.Options().Region != "eu-west-1" {
 		t.Error("CloudTrail clients by region are not one per region")
 	}
 }
