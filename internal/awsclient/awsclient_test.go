@@ -126,11 +126,9 @@ func TestSessionsAreNamedAfterTheChange(t *testing.T) {
 	}
 
 	member := o.MemberAccountIDs[0]
-	roleARN, err := env.Sandbox.CreateRole(awssandbox.RoleSpec{AccountID: member, Name: "TrailgateProbe", TrustedAccountID: o.ManagementAccountID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if arn := caller(change.InRole(roleARN)); arn != "arn:aws:sts::"+member+":assumed-role/TrailgateProbe/tg-chg-7" {
+	// The role the shipped policy lets trailgate assume in member accounts.
+	roleARN := "arn:aws:iam::" + member + ":role/OrganizationAccountAccessRole"
+	if arn := caller(change.InRole(roleARN)); arn != "arn:aws:sts::"+member+":assumed-role/OrganizationAccountAccessRole/tg-chg-7" {
 		t.Errorf("the probe's chained session acts as %s", arn)
 	}
 	if first, again := change.InRole(roleARN), change.InRole(roleARN); first != again {
