@@ -10,13 +10,14 @@ import (
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // A change that names organizations the worker knows starts with each of
 // them as the worker reaches it, the worker's managed trail when it enables
 // one, and the worker's gate policy.
 func TestResolvedChangeCarriesTheWorkersTrailAndPolicy(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	var orgs []config.Organization
 	for _, o := range env.Orgs[:2] {

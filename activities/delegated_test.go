@@ -8,6 +8,7 @@ import (
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // The delegated administrators of trail.delegated_administrators are
@@ -15,7 +16,7 @@ import (
 // Organizations then lists them, the state and verification see them, and
 // registering again makes no call.
 func TestDelegatedAdministratorsAreRegisteredOnceAndVerified(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
 	delegate := o.MemberAccountIDs[0]
@@ -53,7 +54,7 @@ func TestDelegatedAdministratorsAreRegisteredOnceAndVerified(t *testing.T) {
 // meets AccountRegisteredException: that is convergence, and the call is
 // still recorded, with the request ID of the refusal.
 func TestDelegatedAdministratorAlreadyRegisteredConverges(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{PropagationDelay: time.Hour})
+	env := sandboxtest.Start(t, awssandbox.Options{PropagationDelay: time.Hour})
 	ctx := context.Background()
 	delegate := env.Orgs[0].MemberAccountIDs[0]
 	acts, in := managing(env, activities.TrailSettings{DelegatedAdministrators: []string{delegate}})
@@ -74,7 +75,7 @@ func TestDelegatedAdministratorAlreadyRegisteredConverges(t *testing.T) {
 // An account AWS will not take as delegated administrator fails at once,
 // saying what to change in trail.delegated_administrators.
 func TestDelegatedAdministratorsAWSRefusesSayWhatToFix(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
 	for _, c := range []struct {

@@ -20,6 +20,7 @@ import (
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // The errors here come from the real AWS SDK clients, through the same
@@ -29,7 +30,7 @@ import (
 
 // orgClients are the clients of the sandbox's first organization, built on
 // base.
-func orgClients(t *testing.T, env *awssandbox.TestEnv, base aws.Config) *awsclient.Clients {
+func orgClients(t *testing.T, env *sandboxtest.Env, base aws.Config) *awsclient.Clients {
 	t.Helper()
 	return clientsFor(t, base, sandboxOrg(env))
 }
@@ -44,7 +45,7 @@ func clientsFor(t *testing.T, base aws.Config, org config.Organization) *awsclie
 	return c
 }
 
-func sandboxOrg(env *awssandbox.TestEnv) config.Organization {
+func sandboxOrg(env *sandboxtest.Env) config.Organization {
 	o := env.Orgs[0]
 	return config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID}
 }
@@ -178,7 +179,7 @@ func TestAWSErrorsRetriedOnlyWhenTransient(t *testing.T) {
 			fault: awssandbox.Fault{Service: "s3", Error: "ConcurrentModificationException"},
 			call:  listBuckets, retryable: true, code: "OperationAborted"},
 	}
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 31})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 31})
 	c := orgClients(t, env, env.OperatorConfig())
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,7 +202,7 @@ func TestAWSErrorsRetriedOnlyWhenTransient(t *testing.T) {
 // A wrong external ID fails in sts:AssumeRole, on behalf of the call that
 // needed the credentials: the message names the call that answered.
 func TestAssumeRoleDeniedNamesAssumeRole(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 32})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 32})
 	org := sandboxOrg(env)
 	org.ExternalID = "not-the-external-id"
 	appErr := classified(t, clientsFor(t, env.OperatorConfig(), org), describeOrg)
@@ -220,7 +221,7 @@ func TestConnectionRefusedIsRetried(t *testing.T) {
 	nowhere := "http://" + l.Addr().String()
 	l.Close()
 	// The management account's own credentials: no role to assume first.
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 33})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 33})
 	org := env.Orgs[0]
 	cfg := env.ConfigFor(org.ManagementAccountID)
 	cfg.BaseEndpoint = aws.String(nowhere)
@@ -235,7 +236,7 @@ func TestConnectionRefusedIsRetried(t *testing.T) {
 
 // Canceled calls and calls out of time are Temporal's to retry or not.
 func TestCanceledAndTimedOutCallsAreRetried(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 34, Faults: []awssandbox.Fault{
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 34, Faults: []awssandbox.Fault{
 		{Service: "cloudtrail", Latency: time.Minute},
 	}})
 	c := orgClients(t, env, env.OperatorConfig())
@@ -254,7 +255,7 @@ func TestCanceledAndTimedOutCallsAreRetried(t *testing.T) {
 
 // withHeader serves the sandbox with a response header set, as a proxy or
 // another AWS implementation may.
-func withHeader(t *testing.T, env *awssandbox.TestEnv, name string, value func() string) aws.Config {
+func withHeader(t *testing.T, env *sandboxtest.Env, name string, value func() string) aws.Config {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(name, value())
@@ -268,7 +269,7 @@ func withHeader(t *testing.T, env *awssandbox.TestEnv, name string, value func()
 }
 
 func TestThrottlingHonoursRetryAfter(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 35, Faults: []awssandbox.Fault{
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 35, Faults: []awssandbox.Fault{
 		{Service: "organizations", Error: "TooManyRequestsException"},
 	}})
 	c := orgClients(t, env, withHeader(t, env, "Retry-After", func() string { return "7" }))
@@ -281,7 +282,7 @@ func TestThrottlingHonoursRetryAfter(t *testing.T) {
 // A signature refused by a server whose clock is an hour off is the SDK's
 // clock skew, retried; with the clocks in step, it is a wrong secret key.
 func TestSignatureRefusedUnderClockSkewIsRetried(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 36, Faults: []awssandbox.Fault{
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 36, Faults: []awssandbox.Fault{
 		{Service: "iam", Operation: "GetRole", Error: "SignatureDoesNotMatch", Status: 403},
 	}})
 	skewed := orgClients(t, env, withHeader(t, env, "Date", func() string {

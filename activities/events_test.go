@@ -10,6 +10,7 @@ import (
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // CloudTrail's event history shows the change's calls under its session
@@ -17,7 +18,7 @@ import (
 // to its event by request ID, and leaves out calls it cannot find,
 // including another change's.
 func TestEventsOfTheChangesCallsAreFoundByRequestID(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	acts, in := managing(env, activities.TrailSettings{DelegatedAdministrators: []string{env.Orgs[0].MemberAccountIDs[0]}})
 

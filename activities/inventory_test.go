@@ -6,13 +6,14 @@ import (
 
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // In an organization where nothing uses CloudTrail's trusted access, even
 // with trusted access enabled, the inventory is empty: a disable there has
 // nothing for a CloudTrail administrator to clean up.
 func TestInventoryOfAnOrganizationWithNothingToCleanUpIsEmpty(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
 	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})

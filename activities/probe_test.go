@@ -12,12 +12,13 @@ import (
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // probeRole is the role of a member account that its management account
 // may assume (OrganizationAccountAccessRole, as Organizations creates it in
 // the accounts it creates), created when the sandbox has not.
-func probeRole(t *testing.T, env *awssandbox.TestEnv, org awssandbox.DevOrganization, member string) string {
+func probeRole(t *testing.T, env *sandboxtest.Env, org awssandbox.DevOrganization, member string) string {
 	t.Helper()
 	arn, err := env.Sandbox.CreateRole(awssandbox.RoleSpec{AccountID: member, Name: config.DefaultProbeRoleName, TrustedAccountID: org.ManagementAccountID})
 	if err == nil {
@@ -36,7 +37,7 @@ func probeRole(t *testing.T, env *awssandbox.TestEnv, org awssandbox.DevOrganiza
 // logs; once trusted access is off, it no longer logs for the member
 // account, and the probe says so.
 func TestProbeSeesTheOrganizationTrailFromAMemberAccount(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
 	member := o.MemberAccountIDs[0]
@@ -79,7 +80,7 @@ func TestProbeSeesTheOrganizationTrailFromAMemberAccount(t *testing.T) {
 // A probe role the management account cannot assume is a non-retryable
 // error that says what to do.
 func TestProbeRoleThatCannotBeAssumedSaysWhatToFix(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	acts, in := managing(env, activities.TrailSettings{})
 	in.ProbeRoleARN = "arn:aws:iam::" + env.Orgs[0].MemberAccountIDs[1] + ":role/NoSuchRole"
 	_, err := acts.ProbeMemberAccount(context.Background(), activities.VerifyInput{OrgInput: in.OrgInput})

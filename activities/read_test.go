@@ -14,11 +14,12 @@ import (
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // reader is the activities of a worker whose configuration names one
 // organization, reached through the role given, against the sandbox.
-func reader(env *awssandbox.TestEnv, org config.Organization) (*activities.Activities, activities.OrgInput) {
+func reader(env *sandboxtest.Env, org config.Organization) (*activities.Activities, activities.OrgInput) {
 	auth := activities.Authority{Organizations: []config.Organization{org}}
 	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig()), auth, activities.Polling{})
 	return acts, activities.OrgInput{Organization: org.Name, ManagementAccountID: org.ManagementAccountID}
@@ -40,7 +41,7 @@ func refusedAs(t *testing.T, err error, typ string, says ...string) {
 }
 
 func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganization(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
 
@@ -85,7 +86,7 @@ func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganizatio
 // names them, and leaves out an event data store of the management account
 // alone.
 func TestInventoryNamesEventDataStoresAndDelegatedAdministrators(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
 	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
@@ -126,7 +127,7 @@ func TestInventoryNamesEventDataStoresAndDelegatedAdministrators(t *testing.T) {
 // management account changed in the worker's configuration since the
 // change started, is refused before any AWS call.
 func TestActivitiesActOnlyOnOrganizationsAsTheWorkerKnowsThem(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
 	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})

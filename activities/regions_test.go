@@ -17,12 +17,13 @@ import (
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // managing is the activities of a worker that manages trail (bucket and
 // name) in the first sandbox organization and looks for event data stores
 // in regions, with the input of a change acting for it.
-func managing(env *awssandbox.TestEnv, trail activities.TrailSettings, regions ...string) (*activities.Activities, activities.TrailInput) {
+func managing(env *sandboxtest.Env, trail activities.TrailSettings, regions ...string) (*activities.Activities, activities.TrailInput) {
 	o := env.Orgs[0]
 	org := config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID}
 	auth := activities.Authority{Organizations: []config.Organization{org}, Regions: regions}
@@ -46,7 +47,7 @@ func trustedAccessOn(t *testing.T, acts *activities.Activities, in activities.Or
 
 // ownTrail creates, as the management account, a trail of its own (not an
 // organization trail, not logging) in region, logging to bucket.
-func ownTrail(t *testing.T, env *awssandbox.TestEnv, region, name, bucket string) string {
+func ownTrail(t *testing.T, env *sandboxtest.Env, region, name, bucket string) string {
 	t.Helper()
 	ctx := context.Background()
 	o := env.Orgs[0]
@@ -76,7 +77,7 @@ func ownTrail(t *testing.T, env *awssandbox.TestEnv, region, name, bucket string
 
 // trailAsAWSSees reads a trail in its home region as the management
 // account, without trailgate.
-func trailAsAWSSees(t *testing.T, env *awssandbox.TestEnv, region, arn string) (bucket string, org bool) {
+func trailAsAWSSees(t *testing.T, env *sandboxtest.Env, region, arn string) (bucket string, org bool) {
 	t.Helper()
 	cfg := env.ConfigFor(env.Orgs[0].ManagementAccountID)
 	cfg.Region = region
@@ -111,7 +112,7 @@ func inActivity[T any](t *testing.T, d time.Duration, f func(context.Context) (T
 // converted and started in its home region, its bucket given statements
 // for its own ARN, listed by the inventory and verified there.
 func TestTrailHomedInAnotherRegionIsFoundConvertedAndVerified(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	const bucket = "eu-trail-logs"
 	acts, in := managing(env, activities.TrailSettings{Name: "eu-trail", Bucket: bucket, MultiRegion: false})
@@ -183,7 +184,7 @@ func TestTrailHomedInAnotherRegionIsFoundConvertedAndVerified(t *testing.T) {
 // Verification does not take a trail that logs for the management account
 // alone for an organization trail.
 func TestVerificationWantsAnOrganizationTrailNotJustALoggingOne(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	acts, in := managing(env, activities.TrailSettings{})
 	arn := ownTrail(t, env, "eu-west-1", "own-trail", "own-trail-logs")
 	trustedAccessOn(t, acts, in.OrgInput)
@@ -206,7 +207,7 @@ func TestVerificationWantsAnOrganizationTrailNotJustALoggingOne(t *testing.T) {
 // that says what to do, and nothing changes: no bucket is created, the
 // trail still logs where it did, for the management account alone.
 func TestConversionNeverRepointsATrail(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	arn := ownTrail(t, env, "us-east-1", "legacy", "legacy-logs")
 	acts, in := managing(env, activities.TrailSettings{Name: "legacy", Bucket: "configured-logs", MultiRegion: true})
@@ -249,7 +250,7 @@ func TestInventoryReadsEveryEnabledRegion(t *testing.T) {
 	// asked first.
 	notEnabled := awssandbox.Fault{Service: "cloudtrail", Operation: "ListEventDataStores", Error: "UnrecognizedClientException",
 		Message: "The security token included in the request is invalid.", Count: 1}
-	env := awssandbox.StartTest(t, awssandbox.Options{Faults: []awssandbox.Fault{notEnabled}})
+	env := sandboxtest.Start(t, awssandbox.Options{Faults: []awssandbox.Fault{notEnabled}})
 	ctx := context.Background()
 	acts, in := managing(env, activities.TrailSettings{}, "ap-east-1", "eu-west-1")
 	trustedAccessOn(t, acts, in.OrgInput)
@@ -279,7 +280,7 @@ func TestInventoryReadsEveryEnabledRegion(t *testing.T) {
 // Where single-region trails of several regions share the managed trail's
 // name, the managed one is that of aws.region.
 func TestTheManagedTrailIsThatOfTheHomeRegionAmongNamesakes(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ownTrail(t, env, "ap-southeast-2", "namesake", "namesake-ap")
 	home := ownTrail(t, env, "us-east-1", "namesake", "namesake-us")
 	acts, in := managing(env, activities.TrailSettings{Name: "namesake", Bucket: "namesake-us"})

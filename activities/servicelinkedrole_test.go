@@ -10,6 +10,7 @@ import (
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // The record says whether trailgate created CloudTrail's service-linked
@@ -17,7 +18,7 @@ import (
 // the role is there, the organization's state shows it, and trailgate says
 // it created nothing.
 func TestServiceLinkedRoleIsCreatedOnceAndSaysSo(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
 	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
@@ -48,7 +49,7 @@ func TestServiceLinkedRoleIsCreatedOnceAndSaysSo(t *testing.T) {
 // A management account that refuses the role fails the step, named with the
 // organization and its management account, and reports no role created.
 func TestServiceLinkedRoleRefusedIsAnErrorNotACreation(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Faults: []awssandbox.Fault{
+	env := sandboxtest.Start(t, awssandbox.Options{Faults: []awssandbox.Fault{
 		{Service: "iam", Operation: "CreateServiceLinkedRole", Error: "AccessDeniedException"},
 	}})
 	o := env.Orgs[0]
@@ -66,7 +67,7 @@ func TestServiceLinkedRoleRefusedIsAnErrorNotACreation(t *testing.T) {
 // lost answer, or a person) is convergence: the refused call is recorded
 // with its request ID, as CloudTrail logs it too.
 func TestServiceLinkedRoleTakenMeanwhileConvergesAndIsRecorded(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
 	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // callsAre checks a mutation's calls, as operation@region of an event
@@ -38,7 +39,7 @@ func callsAre(t *testing.T, what string, m activities.Mutation, since time.Time,
 // Organizations and IAM, aws.region for the others), and a mutation that
 // finds its work done makes none.
 func TestTheChangesCallsAreNamedAndCarryRequestIDs(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Region: "eu-west-1"})
+	env := sandboxtest.Start(t, awssandbox.Options{Region: "eu-west-1"})
 	ctx := context.Background()
 	o := env.Orgs[0]
 	acts, in := managing(env, activities.TrailSettings{Name: "org-trail", Bucket: "org-trail-logs", MultiRegion: true})

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/exit"
 )
 
 // isolate clears every TRAILGATE_ variable for the test (empty counts as
@@ -264,8 +265,8 @@ organizations:
 	if err == nil {
 		t.Fatal("Load succeeded, want an error")
 	}
-	if got := config.ExitCode(err); got != config.ExitUsage || config.ExitUsage != 2 {
-		t.Errorf("ExitCode = %d, want %d (2)", got, config.ExitUsage)
+	if got := exit.Code(err); got != exit.Usage || exit.Usage != 2 {
+		t.Errorf("exit.Code = %d, want %d (2)", got, exit.Usage)
 	}
 	ps := problems(t, err)
 	if len(ps) != 3 {
@@ -377,8 +378,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	c.Dev.UIPort = 0
 
 	err := c.Validate()
-	if config.ExitCode(err) != config.ExitUsage {
-		t.Fatalf("ExitCode(%v) != ExitUsage", err)
+	if exit.Code(err) != exit.Usage {
+		t.Fatalf("exit.Code(%v) != exit.Usage", err)
 	}
 	msg := err.Error()
 	want := []string{
@@ -436,8 +437,8 @@ func TestDefaultIsValid(t *testing.T) {
 	if err := config.Default().Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if config.ExitCode(nil) != 0 || config.ExitCode(errors.New("dial failed")) != 1 {
-		t.Error("ExitCode: want 0 for nil and 1 for other errors")
+	if exit.Code(nil) != 0 || exit.Code(errors.New("dial failed")) != 1 {
+		t.Error("exit.Code: want 0 for nil and 1 for other errors")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/exit"
 )
 
 // A main registers the configuration flags, loads once, and exits with
@@ -17,12 +18,12 @@ func ExampleLoad() {
 	fs := pflag.NewFlagSet("trailgate-worker", pflag.ContinueOnError)
 	config.RegisterFlags(fs)
 	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(config.ExitUsage)
+		os.Exit(exit.Usage)
 	}
 	cfg, err := config.Load(config.LoadOptions{Flags: fs})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(config.ExitCode(err))
+		os.Exit(exit.Code(err))
 	}
 	_ = cfg // hand cfg down as a value
 }

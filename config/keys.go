@@ -127,6 +127,17 @@ var entryShapes = map[string]entryShape{
 	},
 }
 
+// entryShapeOf is the shape of the lists whose entries are of type entry.
+func entryShapeOf(entry reflect.Type) (entryShape, bool) {
+	for _, f := range fields() {
+		if f.isList() && f.typ.Elem() == entry {
+			shape, ok := entryShapes[f.Name]
+			return shape, ok
+		}
+	}
+	return entryShape{}, false
+}
+
 // sections lists the keys that hold other keys: "temporal", "temporal.tls", …
 func sections() map[string]bool {
 	out := map[string]bool{}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
@@ -81,23 +82,23 @@ func Load(opts LoadOptions) (Config, error) {
 		}
 	}
 
-	c := Default()
-	dst := reflect.ValueOf(&c).Elem()
+	settings := map[string]any{}
 	for _, f := range fields() {
 		if !v.IsSet(f.Name) {
 			continue
 		}
-		source := sourceOf(f, path, flags)
-		if f.isList() {
-			list, ps := decodeList(source, f, v.Get(f.Name))
+		raw := v.Get(f.Name)
+		if s, ok := raw.(string); ok && f.isList() {
+			var ps []string
+			raw, ps = parseList(sourceOf(f, path, flags), f, s)
 			problems = append(problems, ps...)
-			dst.FieldByIndex(f.index).Set(list)
-			continue
 		}
-		if err := assign(dst.FieldByIndex(f.index), v.Get(f.Name)); err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %s %v", source, f.Name, err))
-		}
+		setSetting(settings, f.Name, raw)
 	}
+	c := Default()
+	problems = append(problems, decode(settings, &c, func(key string) string {
+		return sourceOf(fieldNamed(key), path, flags)
+	})...)
 
 	if err := c.Validate(); err != nil {
 		var verr *ValidationError
@@ -301,103 +302,171 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// decodeList reads a list of entries, such as organizations, from the file
-// (a list of mappings) or from its environment variable, such as
-// TRAILGATE_ORGANIZATIONS (the same list as YAML or JSON). The value is of
-// the list's type, and nil when the list is empty, as in Default.
-func decodeList(source string, list field, raw any) (reflect.Value, []string) {
-	none := reflect.Zero(list.typ)
-	shape := entryShapes[list.Name]
+// parseList reads a list of entries, such as organizations, from its
+// environment variable, such as TRAILGATE_ORGANIZATIONS, where it is written
+// as YAML or JSON, and names the unknown keys of its entries.
+func parseList(source string, list field, s string) (any, []string) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(s), &doc); err != nil {
+		return nil, []string{fmt.Sprintf("%s: not valid YAML or JSON (%v); give a list such as %s", source, err, entryShapes[list.Name].example)}
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
 	var problems []string
-	if s, ok := raw.(string); ok {
-		var doc yaml.Node
-		if err := yaml.Unmarshal([]byte(s), &doc); err != nil {
-			return none, []string{fmt.Sprintf("%s: not valid YAML or JSON (%v); give a list such as %s", source, err, shape.example)}
-		}
-		if len(doc.Content) == 0 {
-			return none, nil
-		}
-		if doc.Content[0].Kind == yaml.SequenceNode {
-			problems = append(problems, unknownEntryKeys(source, list, doc.Content[0])...)
-		}
-		raw = nil
-		if err := doc.Content[0].Decode(&raw); err != nil {
-			return none, append(problems, fmt.Sprintf("%s: %v", source, err))
-		}
+	if doc.Content[0].Kind == yaml.SequenceNode {
+		problems = unknownEntryKeys(source, list, doc.Content[0])
 	}
-	if raw == nil {
-		return none, problems
+	var raw any
+	if err := doc.Content[0].Decode(&raw); err != nil {
+		return nil, append(problems, fmt.Sprintf("%s: %v", source, err))
 	}
-	items, ok := raw.([]any)
-	if !ok {
-		return none, append(problems, fmt.Sprintf("%s: %s must be a list of entries, each with %s", source, list.Name, shape.needs))
-	}
-	out := reflect.MakeSlice(list.typ, 0, len(items))
-	for i, item := range items {
-		m, ok := item.(map[string]any)
-		if !ok {
-			problems = append(problems, fmt.Sprintf("%s: %s[%d] must be a mapping with %s", source, list.Name, i, shape.needs))
-			continue
-		}
-		entry := reflect.New(list.typ.Elem()).Elem()
-		for _, f := range list.entryFields() {
-			val, ok := m[f.Name]
-			if !ok {
-				continue
-			}
-			if err := assign(entry.FieldByIndex(f.index), val); err != nil {
-				problems = append(problems, fmt.Sprintf("%s: %s[%d].%s %v", source, list.Name, i, f.Name, err))
-			}
-		}
-		out = reflect.Append(out, entry)
-	}
-	if out.Len() == 0 {
-		return none, problems
-	}
-	return out, problems
+	return raw, problems
 }
 
-// assign converts a value from YAML, the environment or a flag to the type
-// of dst. Its error completes a sentence that starts with the key.
-func assign(dst reflect.Value, raw any) error {
-	if raw == nil {
-		return nil
+// setSetting puts a value at a dotted key of a nested map, as the decoder
+// reads it.
+func setSetting(settings map[string]any, key string, val any) {
+	section, rest, nested := strings.Cut(key, ".")
+	if !nested {
+		settings[key] = val
+		return
 	}
-	switch {
-	case dst.Type() == durationType:
-		d, err := toDuration(raw)
-		if err != nil {
-			return err
+	m, ok := settings[section].(map[string]any)
+	if !ok {
+		m = map[string]any{}
+		settings[section] = m
+	}
+	setSetting(m, rest, val)
+}
+
+// fieldNamed is the field of a key, or of the list a key such as
+// people[1].principals belongs to.
+func fieldNamed(key string) field {
+	key, _, _ = strings.Cut(key, "[")
+	for _, f := range fields() {
+		if f.Name == key {
+			return f
 		}
-		dst.SetInt(int64(d))
-	case dst.Kind() == reflect.String:
-		s, err := toString(raw)
-		if err != nil {
-			return err
+	}
+	return field{}
+}
+
+// notAMapping is the problem of an entry of a list that is not a mapping;
+// the entry is then left out, as if it were not written.
+type notAMapping struct{ needs string }
+
+func (e notAMapping) Error() string { return "must be a mapping with " + e.needs }
+
+// decode decodes settings over c with mapstructure, exactly: every key of
+// settings must land in a field. Its problems say where each bad value came
+// from (sourceOf a key) and what is wrong with it.
+func decode(settings map[string]any, c *Config, sourceOf func(key string) string) []string {
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		DecodeHook:  mapstructure.DecodeHookFuncValue(convert),
+		DecodeNil:   true, // so that an entry written as ~ is not a mapping
+		ErrorUnused: true,
+		Result:      c,
+	})
+	if err != nil {
+		return []string{err.Error()} // only for a Result that is no pointer
+	}
+	var problems []string
+	dropped := map[string][]int{}
+	for _, e := range decodeErrors(dec.Decode(settings)) {
+		if strings.HasPrefix(e.Unwrap().Error(), "has invalid keys") {
+			// unknownKeys and unknownEntryKeys named these keys with their lines.
+			continue
 		}
-		dst.SetString(s)
-	case dst.Kind() == reflect.Int:
-		n, err := toInt(raw)
-		if err != nil {
-			return err
+		if errors.As(e, new(notAMapping)) {
+			list, i := listIndex(e.Name())
+			dropped[list] = append(dropped[list], i)
 		}
-		dst.SetInt(int64(n))
-	case dst.Kind() == reflect.Bool:
-		b, err := toBool(raw)
-		if err != nil {
-			return err
+		problems = append(problems, fmt.Sprintf("%s: %s %v", sourceOf(e.Name()), e.Name(), e.Unwrap()))
+	}
+	for list, indexes := range dropped {
+		entries := reflect.ValueOf(c).Elem().FieldByIndex(fieldNamed(list).index)
+		for j := len(indexes) - 1; j >= 0; j-- {
+			i := indexes[j]
+			entries.Set(reflect.AppendSlice(entries.Slice(0, i), entries.Slice(i+1, entries.Len())))
 		}
-		dst.SetBool(b)
-	case dst.Kind() == reflect.Slice && dst.Type().Elem().Kind() == reflect.String:
-		list, err := toStrings(raw)
-		if err != nil {
-			return err
+		if entries.Len() == 0 {
+			entries.SetZero() // nil when empty, as in Default
 		}
-		dst.Set(reflect.ValueOf(list))
-	default:
-		return fmt.Errorf("has a type trailgate cannot read (%T)", raw)
+	}
+	return problems
+}
+
+// decodeErrors flattens the errors of a decoding, in the order of Config's
+// fields.
+func decodeErrors(err error) []*mapstructure.DecodeError {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *mapstructure.DecodeError:
+		return []*mapstructure.DecodeError{e}
+	case interface{ Unwrap() []error }:
+		var out []*mapstructure.DecodeError
+		for _, inner := range e.Unwrap() {
+			out = append(out, decodeErrors(inner)...)
+		}
+		return out
+	}
+	if inner := errors.Unwrap(err); inner != nil {
+		return decodeErrors(inner)
 	}
 	return nil
+}
+
+// listIndex splits a name such as people[1] into people and 1.
+func listIndex(name string) (string, int) {
+	list, rest, _ := strings.Cut(name, "[")
+	i, _ := strconv.Atoi(strings.TrimSuffix(rest, "]"))
+	return list, i
+}
+
+// convert is the decode hook: it converts a value from YAML, the
+// environment or a flag to the type of the field it lands in, and leaves
+// sections and entries to the decoder. Its error completes a sentence that
+// starts with the key.
+func convert(from, to reflect.Value) (any, error) {
+	t := to.Type()
+	raw := from.Interface()
+	switch {
+	case t == durationType:
+		return toDuration(raw)
+	case t.Kind() == reflect.String:
+		return toString(raw)
+	case t.Kind() == reflect.Int:
+		return toInt(raw)
+	case t.Kind() == reflect.Bool:
+		return toBool(raw)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
+		return toStrings(raw)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		return toEntries(t.Elem(), raw)
+	case t.Kind() == reflect.Struct:
+		if m, ok := raw.(map[string]any); !ok || m == nil {
+			if shape, isEntry := entryShapeOf(t); isEntry {
+				return nil, notAMapping{shape.needs}
+			}
+		}
+	}
+	return raw, nil
+}
+
+// toEntries checks that a list of entries, such as organizations, is a
+// list; nil when it is empty, as in Default.
+func toEntries(entry reflect.Type, raw any) (any, error) {
+	items, ok := raw.([]any)
+	if !ok {
+		shape, _ := entryShapeOf(entry)
+		return nil, errors.New("must be a list of entries, each with " + shape.needs)
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	return items, nil
 }
 
 func toString(raw any) (string, error) {

@@ -276,3 +276,20 @@ func TestValidateWorker(t *testing.T) {
 		t.Errorf("ValidateWorker: %v, want nil", err)
 	}
 }
+
+// An entry that is not a mapping, ~ included, is named by its place in the
+// file and left out; the entries after it keep their place in messages.
+func TestEntriesThatAreNotMappingsAreLeftOut(t *testing.T) {
+	dir := isolate(t)
+	path := writeFile(t, dir, "trailgate.yaml", "people:\n  - ~\n  - alice\n  - name: bob\n    principals: {user: bob}\n")
+	c, err := config.Load(config.LoadOptions{WorkDir: dir})
+	wantProblems(t, err,
+		path+`: people[0] must be a mapping with name and principals`,
+		path+`: people[1] must be a mapping with name and principals`,
+		path+`: people[2].principals is a mapping; write a list`,
+		`people[0] (bob): principals is empty`,
+	)
+	if len(c.People) != 1 || c.People[0].Name != "bob" {
+		t.Errorf("people = %+v, want bob alone", c.People)
+	}
+}

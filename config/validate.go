@@ -12,25 +12,6 @@ import (
 	"time"
 )
 
-// ExitUsage is the exit status of a command whose configuration or flags the
-// user must fix before anything starts.
-const ExitUsage = 2
-
-// ExitCode is the exit status for an error a command ends with: 0 for nil,
-// ExitUsage for configuration problems (a *ValidationError anywhere in the
-// chain), 1 for anything else.
-func ExitCode(err error) int {
-	var verr *ValidationError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &verr):
-		return ExitUsage
-	default:
-		return 1
-	}
-}
-
 // ValidationError lists every problem found in a configuration, each saying
 // what is wrong and what to do.
 type ValidationError struct {

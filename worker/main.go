@@ -22,6 +22,7 @@ import (
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/devmode"
+	"github.com/trailgate/trailgate/internal/exit"
 	"github.com/trailgate/trailgate/internal/logging"
 	"github.com/trailgate/trailgate/internal/proof"
 	"github.com/trailgate/trailgate/internal/schedule"
@@ -66,7 +67,7 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "trailgate-worker:", err)
 	}
-	os.Exit(config.ExitCode(err))
+	os.Exit(exit.Code(err))
 }
 
 // run starts what the configuration asks for and runs the worker until ctx

@@ -17,6 +17,7 @@ import (
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 func TestSessionNameAndSourceIdentityKeepToAWSsAlphabetAndLimit(t *testing.T) {
@@ -75,7 +76,7 @@ func (a *assumeRoles) last() url.Values {
 // member-account probe) keeps the name. Sessions of different changes do
 // not share clients; the audit's, of no change, is named trailgate.
 func TestSessionsAreNamedAfterTheChange(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{})
+	env := sandboxtest.Start(t, awssandbox.Options{})
 	ctx := context.Background()
 	seen := &assumeRoles{}
 	srv := httptest.NewServer(seen.serve(env.Sandbox))

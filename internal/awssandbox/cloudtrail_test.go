@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
+
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 func iamGetRole(name string) *iam.GetRoleInput { return &iam.GetRoleInput{RoleName: aws.String(name)} }
@@ -53,7 +55,7 @@ func trailLogging(t *testing.T, c clients, arn string) bool {
 }
 
 func TestOrganizationTrail(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 10})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 10})
 	org := env.Orgs[0]
 	mgmt := assumeRole(t, env, org)
 	member := accountClients(env, org.MemberAccountIDs[0])
@@ -171,7 +173,7 @@ func TestOrganizationTrail(t *testing.T) {
 }
 
 func TestUpdateTrailToOrganizationTrail(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 11})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 11})
 	org := env.Orgs[2]
 	mgmt := accountClients(env, org.ManagementAccountID)
 	const bucket, name = "globex-trail", "main"
@@ -197,7 +199,7 @@ func TestUpdateTrailToOrganizationTrail(t *testing.T) {
 }
 
 func TestEventDataStores(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 12})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 12})
 	org := env.Orgs[1]
 	mgmt := accountClients(env, org.ManagementAccountID)
 	member := accountClients(env, org.MemberAccountIDs[0])

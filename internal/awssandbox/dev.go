@@ -60,22 +60,23 @@ type DevPerson struct {
 	Profile string
 }
 
-// devLayout is what the seeding built; it is saved with the state.
-type devLayout struct {
+// DevLayout is the dev default: what the seeding built, saved with the
+// state.
+type DevLayout struct {
 	OperatorAccountID string            `json:"operatorAccountId"`
 	Organizations     []DevOrganization `json:"organizations"`
 	// PeopleAccountID and People are empty in states saved before the dev
-	// default had people; devDefault adds them.
+	// default had people; DevDefault adds them.
 	PeopleAccountID string      `json:"peopleAccountId,omitempty"`
 	People          []DevPerson `json:"people,omitempty"`
 }
 
-func (l *devLayout) hasPerson(name string) bool {
+func (l *DevLayout) hasPerson(name string) bool {
 	return slices.ContainsFunc(l.People, func(p DevPerson) bool { return p.Name == name })
 }
 
 // lacksPeople reports whether some of DevPeopleNames are not in the layout.
-func (l *devLayout) lacksPeople() bool {
+func (l *DevLayout) lacksPeople() bool {
 	return !slices.ContainsFunc(DevPeopleNames, l.hasPerson)
 }
 
@@ -83,12 +84,12 @@ func (l *devLayout) lacksPeople() bool {
 // features and no trusted access, each a management account and two
 // members, and an operator account outside them that may assume
 // TrailgateOperator in each management account. seedPeople adds the people.
-func (s *Sandbox) seedDefault() (*devLayout, error) {
+func (s *Sandbox) seedDefault() (*DevLayout, error) {
 	operator, err := s.createAccountNamed(devOperatorName, devOperatorName)
 	if err != nil {
 		return nil, err
 	}
-	layout := &devLayout{OperatorAccountID: operator.ID}
+	layout := &DevLayout{OperatorAccountID: operator.ID}
 	for _, name := range devOrganizationNames {
 		org, err := s.CreateOrganization(OrganizationSpec{Name: name, FeatureSet: "ALL", Members: 2})
 		if err != nil {
@@ -139,7 +140,7 @@ func (s *Sandbox) createAccountNamed(name, userName string) (Account, error) {
 // seedPeople gives the layout the people account and those of
 // DevPeopleNames it lacks, in one commit, so that a state saved before the
 // dev default had people gains them.
-func (s *Sandbox) seedPeople(layout *devLayout) (*devLayout, error) {
+func (s *Sandbox) seedPeople(layout *DevLayout) (*DevLayout, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := *layout
@@ -169,9 +170,9 @@ func (s *Sandbox) seedPeople(layout *devLayout) (*devLayout, error) {
 	return &next, nil
 }
 
-// devDefault returns the saved layout, seeding it first when the state has
-// none and adding the people when it has none of them.
-func (s *Sandbox) devDefault() (*devLayout, error) {
+// DevDefault returns the dev default's layout, seeding it first when the
+// state has none and adding the people when it has none of them.
+func (s *Sandbox) DevDefault() (*DevLayout, error) {
 	s.mu.Lock()
 	layout := s.st.Dev
 	s.mu.Unlock()
@@ -207,7 +208,7 @@ const DevRolePolicyName = "trailgate"
 // AWS Organizations creates lacks. It runs on every start, so that a saved
 // state follows the policies as they change; other inline policies of the
 // role are kept.
-func (s *Sandbox) applyShippedPolicies(layout *devLayout) error {
+func (s *Sandbox) applyShippedPolicies(layout *DevLayout) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range layout.Organizations {
@@ -288,7 +289,7 @@ func StartDev(ctx context.Context, dataDir, addr string) (*DevEnvironment, error
 	if err != nil {
 		return nil, err
 	}
-	layout, err := s.devDefault()
+	layout, err := s.DevDefault()
 	if err != nil {
 		return nil, fmt.Errorf("start aws sandbox: %w", err)
 	}
@@ -333,7 +334,7 @@ func StartDev(ctx context.Context, dataDir, addr string) (*DevEnvironment, error
 // writeSharedFiles writes the AWS config and credentials files: one
 // profile per account, one per organization that assumes its role, and one
 // per person.
-func (env *DevEnvironment) writeSharedFiles(s *Sandbox, layout *devLayout) error {
+func (env *DevEnvironment) writeSharedFiles(s *Sandbox, layout *DevLayout) error {
 	var cfg, creds strings.Builder
 	cfg.WriteString("# AWS profiles of the trailgate AWS sandbox (" + env.Endpoint + ").\n")
 	cfg.WriteString("# AWS CLI versions before 2.13 ignore endpoint_url: pass --endpoint-url " + env.Endpoint + ".\n")

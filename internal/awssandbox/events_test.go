@@ -17,11 +17,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
+
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // assumeAs assumes org's role from the operator account as trailgate does,
 // with a session name and, when not empty, a source identity.
-func assumeAs(t *testing.T, env *awssandbox.TestEnv, org awssandbox.DevOrganization, session, sourceIdentity string) clients {
+func assumeAs(t *testing.T, env *sandboxtest.Env, org awssandbox.DevOrganization, session, sourceIdentity string) clients {
 	t.Helper()
 	in := &sts.AssumeRoleInput{RoleArn: aws.String(org.RoleARN), RoleSessionName: aws.String(session), ExternalId: aws.String(org.ExternalID)}
 	if sourceIdentity != "" {
@@ -96,7 +98,7 @@ func lookup(t *testing.T, c clients, key cttypes.LookupAttributeKey, value strin
 // identity shows in CloudTrail's event history under that name, with the
 // source identity and the request ID the caller saw.
 func TestLookupEventsNamesSessionAndSourceIdentity(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 31})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 31})
 	org := env.Orgs[0]
 	tg := assumeAs(t, env, org, "tg-chg-123", "alice")
 
@@ -165,7 +167,7 @@ func TestLookupEventsNamesSessionAndSourceIdentity(t *testing.T) {
 // TestLookupEvents covers the history's scope (the caller's account and
 // region), its order, filters and pages, and LookupEvents' refusals.
 func TestLookupEvents(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 32})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 32})
 	org := env.Orgs[1]
 	mgmt := accountClients(env, org.ManagementAccountID)
 	for range 3 {
@@ -243,7 +245,7 @@ func TestLookupEvents(t *testing.T) {
 // TestAssumeRoleSourceIdentity: AWS's rules for source identities and
 // session names.
 func TestAssumeRoleSourceIdentity(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 33})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 33})
 	org := env.Orgs[0]
 	op := newClients(env.OperatorConfig())
 	assume := func(c clients, roleARN, externalID, session, sourceIdentity string) (*sts.AssumeRoleOutput, error) {

@@ -19,6 +19,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
+
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // noRetries makes the SDK report the first failure instead of retrying.
@@ -28,7 +30,7 @@ func noRetries(cfg aws.Config) aws.Config {
 }
 
 func TestFaultsMakeTheSDKSeeThrottling(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 16, Faults: []awssandbox.Fault{
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 16, Faults: []awssandbox.Fault{
 		{Service: "organizations", Operation: "EnableAWSServiceAccess", Error: "TooManyRequestsException", Count: 2},
 	}})
 	org := env.Orgs[0]
@@ -77,7 +79,7 @@ func TestFaultsMakeTheSDKSeeThrottling(t *testing.T) {
 // failurePattern calls EnableAWSServiceAccess n times against a sandbox
 // whose faults fire with probability 0.5 and records which calls failed.
 func failurePattern(t *testing.T, seed int64, n int) []bool {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: seed, Faults: []awssandbox.Fault{
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: seed, Faults: []awssandbox.Fault{
 		{Service: "organizations", Operation: "EnableAWSServiceAccess", Error: "TooManyRequestsException", Probability: 0.5},
 		{Service: "organizations", Latency: time.Millisecond},
 	}})
@@ -115,7 +117,7 @@ func TestSameSeedSameFailures(t *testing.T) {
 }
 
 func TestFaultAdminEndpoint(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 17})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 17})
 	url := env.URL + "/_sandbox/faults"
 	body := `{"seed": 7, "faults": [{"service":"organizations","operation":"DescribeOrganization","error":"TooManyRequestsException","latency":"1ms","count":1}]}`
 	req, _ := http.NewRequest(http.MethodPut, url, bytes.NewBufferString(body))
@@ -192,7 +194,7 @@ func TestAppliedFaultsMakeTheChangeAndLoseTheResponse(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := awssandbox.StartTest(t, awssandbox.Options{Seed: 18})
+			env := sandboxtest.Start(t, awssandbox.Options{Seed: 18})
 			org := env.Orgs[0]
 			var faults []awssandbox.Fault
 			for _, op := range mutations {

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
+
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // clients are the five SDK clients acting as one identity.
@@ -38,12 +40,12 @@ func newClients(cfg aws.Config) clients {
 	}
 }
 
-func accountClients(env *awssandbox.TestEnv, id string) clients {
+func accountClients(env *sandboxtest.Env, id string) clients {
 	return newClients(env.ConfigFor(id))
 }
 
 // assumeRole returns clients acting through an assumed role session.
-func assumeRole(t *testing.T, env *awssandbox.TestEnv, org awssandbox.DevOrganization) clients {
+func assumeRole(t *testing.T, env *sandboxtest.Env, org awssandbox.DevOrganization) clients {
 	t.Helper()
 	op := newClients(env.OperatorConfig())
 	out, err := op.sts.AssumeRole(context.Background(), &sts.AssumeRoleInput{

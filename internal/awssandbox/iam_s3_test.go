@@ -12,10 +12,12 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
+
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 func TestRoles(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 13})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 13})
 	org := env.Orgs[0]
 	mgmt := accountClients(env, org.ManagementAccountID)
 
@@ -46,7 +48,7 @@ func TestRoles(t *testing.T) {
 }
 
 func TestServiceLinkedRoleDeletion(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 14})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 14})
 	org := env.Orgs[0]
 	mgmt := accountClients(env, org.ManagementAccountID)
 	created := must[*iam.CreateServiceLinkedRoleOutput](t)(mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)}))
@@ -79,7 +81,7 @@ func TestServiceLinkedRoleDeletion(t *testing.T) {
 }
 
 func TestBuckets(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 15})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 15})
 	owner := accountClients(env, env.Orgs[0].ManagementAccountID)
 	other := accountClients(env, env.Orgs[1].ManagementAccountID)
 	const name = "trail-logs-bucket"

@@ -18,10 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
+
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 func TestCallerIdentityAndAssumeRole(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 1})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 1})
 	org := env.Orgs[0]
 	op := newClients(env.OperatorConfig())
 
@@ -77,7 +79,7 @@ func TestCallerIdentityAndAssumeRole(t *testing.T) {
 }
 
 func TestAuthenticationFailures(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 2})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 2})
 	mgmt := env.Account(env.Orgs[0].ManagementAccountID)
 
 	wrongSecret := env.Config(mgmt)
@@ -119,7 +121,7 @@ func TestAuthenticationFailures(t *testing.T) {
 func TestExpiredSessionCredentials(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 3, Now: func() time.Time { return clock() }})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 3, Now: func() time.Time { return clock() }})
 	role := assumeRole(t, env, env.Orgs[0])
 	if _, err := role.orgs.DescribeOrganization(ctx(), &organizations.DescribeOrganizationInput{}); err != nil {
 		t.Fatal(err)
@@ -135,7 +137,7 @@ func TestExpiredSessionCredentials(t *testing.T) {
 // the signed ones, as proofs of identity do; STS checks every one, and
 // refuses signatures more than 15 minutes from its clock.
 func TestCallerIdentityChecksEverySignedHeader(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 4})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 4})
 	alice := env.Person("alice")
 	const body = "Action=GetCallerIdentity&Version=2011-06-15"
 	call := func(signedAt time.Time, change func(*http.Request)) (int, string) {

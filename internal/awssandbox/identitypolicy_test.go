@@ -17,6 +17,7 @@ import (
 
 	shipped "github.com/trailgate/trailgate/iam"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // policyWithout is the shipped role policy without one action.
@@ -62,7 +63,7 @@ func policyWithout(t *testing.T, action string) string {
 }
 
 // setRolePolicy replaces the trailgate role's shipped policy of org.
-func setRolePolicy(t *testing.T, env *awssandbox.TestEnv, org awssandbox.DevOrganization, document string) {
+func setRolePolicy(t *testing.T, env *sandboxtest.Env, org awssandbox.DevOrganization, document string) {
 	t.Helper()
 	if err := env.Sandbox.PutRolePolicy(org.ManagementAccountID, awssandbox.DevRoleName, awssandbox.DevRolePolicyName, document); err != nil {
 		t.Fatal(err)
@@ -73,7 +74,7 @@ func setRolePolicy(t *testing.T, env *awssandbox.TestEnv, org awssandbox.DevOrga
 // succeeds under the shipped policy and is refused, naming its action in
 // its service's own AccessDenied, once that action is taken out.
 func TestShippedPolicyMissingActionIsDenied(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 41})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 41})
 	org := env.Orgs[0]
 	tg := assumeAs(t, env, org, "tg-chg-41", "alice")
 	cases := []struct {
@@ -127,7 +128,7 @@ func TestShippedPolicyMissingActionIsDenied(t *testing.T) {
 // shipped Allow, and the shipped conditions refuse other services'
 // trusted access and service-linked roles.
 func TestIdentityPolicyDenyAndConditions(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 42})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 42})
 	org := env.Orgs[1]
 	tg := assumeAs(t, env, org, "tg-chg-42", "")
 
@@ -173,7 +174,7 @@ func TestIdentityPolicyDenyAndConditions(t *testing.T) {
 // needs Organizations and IAM permissions besides CloudTrail's, and creates
 // the management account's service-linked role.
 func TestRegisterDelegatedAdminDependencies(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 43})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 43})
 	org := env.Orgs[2]
 	tg := assumeAs(t, env, org, "tg-chg-43", "alice")
 	must[*organizations.EnableAWSServiceAccessOutput](t)(tg.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ctPrincipal)}))
@@ -201,7 +202,7 @@ func TestRegisterDelegatedAdminDependencies(t *testing.T) {
 // policies decide, names the context a condition lacks, and lets a session
 // simulate its own role only.
 func TestSimulatePrincipalPolicy(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 44})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 44})
 	org := env.Orgs[0]
 	tg := assumeAs(t, env, org, "tg-chg-44", "")
 	simulate := func(c clients, source string, actions []string, ctxEntries map[string]string) map[string]iamtypes.EvaluationResult {
@@ -263,7 +264,7 @@ func TestSimulatePrincipalPolicy(t *testing.T) {
 // TestRoleInlinePolicies: IAM's inline role policy API, and the documents it
 // refuses.
 func TestRoleInlinePolicies(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 45})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 45})
 	org := env.Orgs[0]
 	admin := accountClients(env, org.ManagementAccountID)
 	role := aws.String(awssandbox.DevRoleName)
@@ -311,7 +312,7 @@ func TestRoleInlinePolicies(t *testing.T) {
 // from it into a member account sees the trail as an organization trail,
 // logging, only while trusted access is on.
 func TestMemberAccountProbeUnderShippedPolicy(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 46})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 46})
 	org := env.Orgs[1]
 	tg := assumeAs(t, env, org, "tg-chg-46", "alice")
 	const bucket, name = "acme-staging-org-trail-46", "org-trail"

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
+
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // anyTrailPolicy lets CloudTrail deliver every trail's logs to the bucket.
@@ -29,7 +31,7 @@ func inRegion(c clients, region string) clients {
 // every region and each one's home region, page by page; another account's
 // trails are not listed.
 func TestListTrailsListsTheAccountsTrailsOfEveryRegion(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 11})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 11})
 	org := env.Orgs[0]
 	mgmt := accountClients(env, org.ManagementAccountID)
 	const bucket = "every-region-trails"

@@ -12,6 +12,8 @@ import (
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
+
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 const ctPrincipal = "cloudtrail.amazonaws.com"
@@ -36,7 +38,7 @@ func listPrincipals(t *testing.T, c clients, pageSize int32) map[string]time.Tim
 }
 
 func TestTrustedAccessLifecycle(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 4})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 4})
 	org := env.Orgs[0]
 	mgmt := assumeRole(t, env, org)
 	member := accountClients(env, org.MemberAccountIDs[0])
@@ -115,7 +117,7 @@ func TestTrustedAccessLifecycle(t *testing.T) {
 }
 
 func TestListAccounts(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 5})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 5})
 	org := env.Orgs[1]
 	mgmt := accountClients(env, org.ManagementAccountID)
 	var ids []string
@@ -144,7 +146,7 @@ func TestListAccounts(t *testing.T) {
 }
 
 func TestConsolidatedBillingRefusesAllFeaturesCalls(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 6})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 6})
 	cb, err := env.Sandbox.CreateOrganization(awssandbox.OrganizationSpec{Name: "billing-only", FeatureSet: "CONSOLIDATED_BILLING", Members: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +184,7 @@ func TestConsolidatedBillingRefusesAllFeaturesCalls(t *testing.T) {
 }
 
 func TestCreateOrganization(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 7})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 7})
 	a, err := env.Sandbox.CreateAccount("standalone")
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +208,7 @@ func TestCreateOrganization(t *testing.T) {
 }
 
 func TestDelegatedAdministrators(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 8})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 8})
 	org := env.Orgs[0]
 	mgmt := accountClients(env, org.ManagementAccountID)
 	member, other := org.MemberAccountIDs[0], org.MemberAccountIDs[1]
@@ -271,7 +273,7 @@ func TestDelegatedAdministrators(t *testing.T) {
 
 func TestPropagationDelay(t *testing.T) {
 	now := time.Now()
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 9, Now: func() time.Time { return now }, PropagationDelay: time.Minute})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 9, Now: func() time.Time { return now }, PropagationDelay: time.Minute})
 	mgmt := accountClients(env, env.Orgs[0].ManagementAccountID)
 	must[*organizations.EnableAWSServiceAccessOutput](t)(mgmt.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ctPrincipal)}))
 	if got := listPrincipals(t, mgmt, 20); len(got) != 0 {

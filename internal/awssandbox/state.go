@@ -34,7 +34,7 @@ type state struct {
 	DeletionTasks   map[string]*deletionTask   `json:"deletionTasks"`
 	// Dev records the seeded dev layout, so that a restarted dev default can
 	// describe what it loaded.
-	Dev *devLayout `json:"dev,omitempty"`
+	Dev *DevLayout `json:"dev,omitempty"`
 }
 
 func newState() *state {

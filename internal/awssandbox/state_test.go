@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
+
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 func TestStatePersistsAcrossRestarts(t *testing.T) {
@@ -67,8 +69,8 @@ func TestStatePersistsAcrossRestarts(t *testing.T) {
 }
 
 func TestSeedingIsDeterministic(t *testing.T) {
-	a := awssandbox.StartTest(t, awssandbox.Options{Seed: 99})
-	b := awssandbox.StartTest(t, awssandbox.Options{Seed: 99})
+	a := sandboxtest.Start(t, awssandbox.Options{Seed: 99})
+	b := sandboxtest.Start(t, awssandbox.Options{Seed: 99})
 	if !reflect.DeepEqual(a.Orgs, b.Orgs) || a.Operator != b.Operator {
 		t.Fatalf("same seed, different layouts:\n%+v\n%+v", a.Orgs, b.Orgs)
 	}
@@ -244,7 +246,7 @@ func TestSessionCredentialsAreNeverReused(t *testing.T) {
 	ctx := context.Background()
 	seen := map[string]bool{}
 	for range 2 {
-		env := awssandbox.StartTest(t, awssandbox.Options{Seed: 1})
+		env := sandboxtest.Start(t, awssandbox.Options{Seed: 1})
 		o := env.Orgs[0]
 		out, err := sts.NewFromConfig(env.OperatorConfig()).AssumeRole(ctx, &sts.AssumeRoleInput{
 			RoleArn: aws.String(o.RoleARN), RoleSessionName: aws.String("trailgate-test"), ExternalId: aws.String(o.ExternalID),

@@ -10,10 +10,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
+
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 func TestPeopleProveWhoTheyAreAndNothingMore(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 40})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 40})
 	if len(env.People) != len(awssandbox.DevPeopleNames) {
 		t.Fatalf("people %+v, want %v", env.People, awssandbox.DevPeopleNames)
 	}
@@ -63,7 +65,7 @@ func TestPeopleProveWhoTheyAreAndNothingMore(t *testing.T) {
 }
 
 func TestCreateUser(t *testing.T) {
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 41})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 41})
 	acct := env.Orgs[0].MemberAccountIDs[0]
 	u, err := env.Sandbox.CreateUser(acct, "erin")
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -248,7 +249,7 @@ func workerCheck(ctx context.Context, c client.Client, taskQueue string) Check {
 			if at.After(latest) {
 				latest = at
 			}
-			if !contains(identities, p.GetIdentity()) {
+			if !slices.Contains(identities, p.GetIdentity()) {
 				identities = append(identities, p.GetIdentity())
 			}
 		}
@@ -276,15 +277,6 @@ func shortDuration(d time.Duration) string {
 		return "0s"
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func awsChecks(ctx context.Context, cfg config.Config, timeout time.Duration) []Check {
@@ -350,7 +342,7 @@ func organizationCheck(ctx context.Context, f *awsclient.Factory, org config.Org
 		}
 		return check
 	}
-	account, arn := deref(who.Account), deref(who.Arn)
+	account, arn := aws.ToString(who.Account), aws.ToString(who.Arn)
 	if account != org.ManagementAccountID {
 		check.Detail = fmt.Sprintf("%s is in account %s, not management account %s", arn, account, org.ManagementAccountID)
 		check.Fix = fmt.Sprintf("use credentials of account %s, or set role_arn to a role in it that trailgate may assume", org.ManagementAccountID)
@@ -367,17 +359,17 @@ func organizationCheck(ctx context.Context, f *awsclient.Factory, org config.Org
 		return check
 	}
 	o := desc.Organization
-	master := deref(o.MasterAccountId)
+	master := aws.ToString(o.MasterAccountId)
 	switch {
 	case master != org.ManagementAccountID:
-		check.Detail = fmt.Sprintf("account %s is a member of %s, whose management account is %s", account, deref(o.Id), master)
+		check.Detail = fmt.Sprintf("account %s is a member of %s, whose management account is %s", account, aws.ToString(o.Id), master)
 		check.Fix = fmt.Sprintf("set management_account_id to %s and reach it (role_arn) there: trusted access is changed from the management account only", master)
 	case o.FeatureSet != orgtypes.OrganizationFeatureSetAll:
-		check.Detail = fmt.Sprintf("%s has feature set %s", deref(o.Id), o.FeatureSet)
+		check.Detail = fmt.Sprintf("%s has feature set %s", aws.ToString(o.Id), o.FeatureSet)
 		check.Fix = "enable all features in the organization; trusted access needs them"
 	default:
 		check.OK = true
-		check.Detail = fmt.Sprintf("%s is management account %s of %s (all features)", arn, account, deref(o.Id))
+		check.Detail = fmt.Sprintf("%s is management account %s of %s (all features)", arn, account, aws.ToString(o.Id))
 		permissionCheck(ctx, clients.IAM, policySource(org, arn), &check)
 	}
 	return check
@@ -437,7 +429,7 @@ func permissionCheck(ctx context.Context, client *awsiam.Client, principal strin
 			return
 		}
 		for _, r := range out.EvaluationResults {
-			if a := deref(r.EvalActionName); r.EvalDecision != iamtypes.PolicyEvaluationDecisionTypeAllowed && !contains(missing, a) {
+			if a := aws.ToString(r.EvalActionName); r.EvalDecision != iamtypes.PolicyEvaluationDecisionTypeAllowed && !slices.Contains(missing, a) {
 				missing = append(missing, a)
 			}
 		}
@@ -458,13 +450,6 @@ func awsMessage(err error) string {
 		return api.ErrorCode() + ": " + api.ErrorMessage()
 	}
 	return err.Error()
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // writeDoctorTable prints the report as a table; a failed check's fix is

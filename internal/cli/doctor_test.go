@@ -19,6 +19,7 @@ import (
 	"github.com/trailgate/trailgate/config"
 	shippediam "github.com/trailgate/trailgate/iam"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 	"github.com/trailgate/trailgate/internal/cli"
 	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/devserver"
@@ -188,7 +189,7 @@ func TestDoctorNamesMissingPermission(t *testing.T) {
 		t.Setenv(v, "")
 	}
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 50})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 50})
 	staging, globex := env.Orgs[1], env.Orgs[2]
 	if err := env.Sandbox.PutRolePolicy(staging.ManagementAccountID, awssandbox.DevRoleName, awssandbox.DevRolePolicyName, shippedPolicyWithout(t, "organizations:EnableAWSServiceAccess")); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/exit"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -17,13 +17,13 @@ import (
 const (
 	// ExitDone: the command did what was asked; for a change followed to
 	// its end (--wait, --watch), the change ended verified.
-	ExitDone = 0
+	ExitDone = exit.OK
 	// ExitChangeFailed: the change failed, was rejected, expired, halted or
 	// was cancelled, or trailgate could not reach Temporal or AWS.
-	ExitChangeFailed = 1
+	ExitChangeFailed = exit.Failed
 	// ExitUsage: a usage, configuration or validation error, or a refusal
 	// at a gate; nothing was changed.
-	ExitUsage = config.ExitUsage
+	ExitUsage = exit.Usage
 )
 
 // exitError is an error that carries the exit status a command ends with.
@@ -90,17 +90,17 @@ func outcomeError(p workflows.ChangeProgress) error {
 // or AWS unreachable).
 func ExitStatus(err error) int {
 	var (
-		exit    *exitError
+		coded   *exitError
 		refused *refusal
 	)
 	switch {
 	case err == nil:
 		return ExitDone
-	case errors.As(err, &exit):
-		return exit.code
+	case errors.As(err, &coded):
+		return coded.code
 	case errors.As(err, &refused):
 		return ExitUsage
-	case config.ExitCode(err) == ExitUsage:
+	case exit.Code(err) == exit.Usage:
 		return ExitUsage
 	}
 	return ExitChangeFailed
@@ -117,7 +117,7 @@ func explain(err error, changeID, doing string) error {
 		started  *serviceerror.WorkflowExecutionAlreadyStarted
 		invalid  *serviceerror.InvalidArgument
 		app      *temporal.ApplicationError
-		exit     *exitError
+		coded    *exitError
 		refused  *refusal
 		outcome  *changeOutcome
 		timeout  *client.WorkflowUpdateServiceTimeoutOrCanceledError
@@ -125,7 +125,7 @@ func explain(err error, changeID, doing string) error {
 		expired  *temporal.TimeoutError
 	)
 	switch {
-	case errors.As(err, &exit), errors.As(err, &refused), errors.As(err, &outcome):
+	case errors.As(err, &coded), errors.As(err, &refused), errors.As(err, &outcome):
 		return err
 	case errors.As(err, &notFound):
 		return usage(fmt.Errorf("no change %s; `trailgate list` shows the changes", changeID))

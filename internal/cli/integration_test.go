@@ -25,6 +25,7 @@ import (
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 	"github.com/trailgate/trailgate/internal/testenv"
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -38,7 +39,7 @@ import (
 type world struct {
 	t          *testing.T
 	env        *testenv.Env
-	aws        *awssandbox.TestEnv
+	aws        *sandboxtest.Env
 	cfg        config.Config
 	configPath string
 }

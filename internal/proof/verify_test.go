@@ -20,15 +20,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trailgate/trailgate/internal/awssandbox"
+
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 	"github.com/trailgate/trailgate/internal/proof"
 )
 
 const region = "us-east-1"
 
 // start runs an AWS sandbox for one test and a verifier that trusts it.
-func start(t *testing.T) (*awssandbox.TestEnv, proof.Verifier) {
+func start(t *testing.T) (*sandboxtest.Env, proof.Verifier) {
 	t.Helper()
-	env := awssandbox.StartTest(t, awssandbox.Options{Seed: 7})
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 7})
 	return env, proof.Verifier{Endpoint: env.URL, HTTP: env.Server.Client()}
 }
 
@@ -129,7 +131,7 @@ func TestSealedProofCarriesNoCredentialsInClear(t *testing.T) {
 
 // signUnbound signs a GetCallerIdentity request without the decision
 // header, then adds it unsigned: a valid signature that binds nothing.
-func signUnbound(t *testing.T, env *awssandbox.TestEnv, u awssandbox.User) proof.Request {
+func signUnbound(t *testing.T, env *sandboxtest.Env, u awssandbox.User) proof.Request {
 	t.Helper()
 	const body = "Action=GetCallerIdentity&Version=2011-06-15"
 	req, err := http.NewRequest(http.MethodPost, env.URL+"/", strings.NewReader(body))

@@ -21,6 +21,7 @@ import (
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/devserver"
 	"github.com/trailgate/trailgate/internal/proof"
@@ -32,7 +33,7 @@ type Env struct {
 	// Client reaches the Temporal server of the test.
 	Client client.Client
 	// AWS is the sandbox; its Orgs are acme-prod, acme-staging and globex.
-	AWS *awssandbox.TestEnv
+	AWS *sandboxtest.Env
 	// Config is the configuration a user would write for this environment:
 	// the Temporal address, the sandbox organizations with their roles
 	// (each probed from, and delegating CloudTrail to, its first member
@@ -83,7 +84,7 @@ func Start(t testing.TB, opts Options) *Env {
 	case opts.Sandbox.PropagationDelay == 0:
 		opts.Sandbox.PropagationDelay = DefaultPropagationDelay
 	}
-	e.AWS = awssandbox.StartTest(t, opts.Sandbox)
+	e.AWS = sandboxtest.Start(t, opts.Sandbox)
 	key, err := proof.GenerateKey()
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,7 @@
-package awssandbox
+// Package sandboxtest serves the AWS sandbox to one test, seeded with the dev
+// default's layout. It is for tests only: it imports testing, which the
+// awssandbox package, part of trailgate-worker, must not.
+package sandboxtest
 
 import (
 	"net/http/httptest"
@@ -6,37 +9,39 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/trailgate/trailgate/internal/awssandbox"
 )
 
-// TestEnv is a sandbox served by an httptest server for one test, seeded
+// Env is a sandbox served by an httptest server for one test, seeded
 // with the dev default's layout.
-type TestEnv struct {
+type Env struct {
 	// URL is the sandbox endpoint.
 	URL     string
-	Sandbox *Sandbox
+	Sandbox *awssandbox.Sandbox
 	Server  *httptest.Server
 	// Orgs are the seeded organizations: acme-prod, acme-staging, globex.
-	Orgs []DevOrganization
+	Orgs []awssandbox.DevOrganization
 	// Operator is the account outside the organizations that may assume
 	// each organization's RoleARN.
-	Operator Account
+	Operator awssandbox.Account
 	// People are the dev default's people, users of PeopleAccountID; Person
 	// gives their keys.
 	PeopleAccountID string
-	People          []DevPerson
+	People          []awssandbox.DevPerson
 
 	t testing.TB
 }
 
-// StartTest starts a fresh sandbox (opts.Seed fixes its IDs and faults) in
+// Start starts a fresh sandbox (opts.Seed fixes its IDs and faults) in
 // an httptest server that stops when the test ends.
-func StartTest(t testing.TB, opts Options) *TestEnv {
+func Start(t testing.TB, opts awssandbox.Options) *Env {
 	t.Helper()
-	s, err := New(opts)
+	s, err := awssandbox.New(opts)
 	if err != nil {
 		t.Fatalf("start aws sandbox: %v", err)
 	}
-	layout, err := s.devDefault()
+	layout, err := s.DevDefault()
 	if err != nil {
 		t.Fatalf("seed aws sandbox: %v", err)
 	}
@@ -46,7 +51,7 @@ func StartTest(t testing.TB, opts Options) *TestEnv {
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &TestEnv{
+	return &Env{
 		URL: srv.URL, Sandbox: s, Server: srv,
 		Orgs: layout.Organizations, Operator: operator,
 		PeopleAccountID: layout.PeopleAccountID, People: layout.People,
@@ -57,16 +62,16 @@ func StartTest(t testing.TB, opts Options) *TestEnv {
 // Config is an AWS SDK configuration acting as account a: its static
 // credentials, the sandbox endpoint and region. S3 clients also need
 // UsePathStyle = true.
-func (e *TestEnv) Config(a Account) aws.Config {
+func (e *Env) Config(a awssandbox.Account) aws.Config {
 	return e.configWith(a.AccessKeyID, a.SecretAccessKey)
 }
 
 // UserConfig is Config acting as user u.
-func (e *TestEnv) UserConfig(u User) aws.Config {
+func (e *Env) UserConfig(u awssandbox.User) aws.Config {
 	return e.configWith(u.AccessKeyID, u.SecretAccessKey)
 }
 
-func (e *TestEnv) configWith(accessKeyID, secretAccessKey string) aws.Config {
+func (e *Env) configWith(accessKeyID, secretAccessKey string) aws.Config {
 	return aws.Config{
 		Region:       e.Sandbox.Region(),
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, ""),
@@ -77,7 +82,7 @@ func (e *TestEnv) configWith(accessKeyID, secretAccessKey string) aws.Config {
 
 // Account returns a sandbox account by ID, failing the test when there is
 // none.
-func (e *TestEnv) Account(id string) Account {
+func (e *Env) Account(id string) awssandbox.Account {
 	e.t.Helper()
 	a, err := e.Sandbox.Account(id)
 	if err != nil {
@@ -88,7 +93,7 @@ func (e *TestEnv) Account(id string) Account {
 
 // Person returns one of the dev default's people (see DevPeopleNames) with
 // their access key, failing the test when there is none.
-func (e *TestEnv) Person(name string) User {
+func (e *Env) Person(name string) awssandbox.User {
 	e.t.Helper()
 	u, err := e.Sandbox.User(e.PeopleAccountID, name)
 	if err != nil {
@@ -98,12 +103,12 @@ func (e *TestEnv) Person(name string) User {
 }
 
 // ConfigFor is Config for the account with the given ID.
-func (e *TestEnv) ConfigFor(accountID string) aws.Config {
+func (e *Env) ConfigFor(accountID string) aws.Config {
 	e.t.Helper()
 	return e.Config(e.Account(accountID))
 }
 
 // OperatorConfig is Config for the operator account.
-func (e *TestEnv) OperatorConfig() aws.Config {
+func (e *Env) OperatorConfig() aws.Config {
 	return e.Config(e.Operator)
 }
