@@ -251,7 +251,14 @@ type Decision struct {
 	// Wave is the wave the decision is for (1-based). A proven decision
 	// names its wave; zero (claims only) means the wave now awaiting one.
 	Wave int `json:"wave,omitempty"`
+	// Round is the wave's approval round the decision is for: after a plan
+	// changed since its approval, a wave is approved again, in round 2 and
+	// on. Zero or one is the first round.
+	Round int `json:"round,omitempty"`
 }
+
+// round is the approval round a decision names.
+func (d Decision) round() int { return max(d.Round, 1) }
 
 // CleanupConfirmation is the CloudTrail administrator's word that
 // CloudTrail-side cleanup is done before trusted access is disabled.

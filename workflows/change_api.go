@@ -283,7 +283,14 @@ type WaveProgress struct {
 	NeedsApproval bool       `json:"needs_approval"`
 	Approvals     []Decision `json:"approvals"`
 	Phase         Phase      `json:"phase"`
+	// Round counts the wave's approval gates: 2 and on when a plan changed
+	// since it was approved and the wave is approved again. Zero or one is
+	// the first.
+	Round int `json:"round,omitempty"`
 }
+
+// ApprovalRound is the wave's approval round now.
+func (w WaveProgress) ApprovalRound() int { return max(w.Round, 1) }
 
 // ChangeProgress is the answer of a change's progress query and, when the
 // change ends, its result.

@@ -136,6 +136,9 @@ func (c *change) decisionProblem(d Decision) error {
 	if d.Wave != 0 && d.Wave != c.p.CurrentWave {
 		return fmt.Errorf("change %s is at wave %d, not wave %d", c.in.ChangeID, c.p.CurrentWave, d.Wave)
 	}
+	if now := c.roundNow(); d.round() != now && (d.Proof != "" || d.Round != 0) {
+		return fmt.Errorf("change %s asks for wave %d's approval round %d, not round %d: the plan changed since that decision was made; read it again (trailgate status %s) and decide again", c.in.ChangeID, c.p.CurrentWave, now, d.round(), c.in.ChangeID)
+	}
 	return invalid("decision", textProblems("the comment", d.Comment, maxCommentLength))
 }
 
@@ -164,9 +167,9 @@ func (c *change) mayApprove(by string) error {
 }
 
 func (c *change) approve(ctx workflow.Context, d Decision) (ChangeProgress, error) {
-	wave := c.p.CurrentWave
+	wave, round := c.p.CurrentWave, c.roundNow()
 	who, err := c.decide(ctx, DecisionApprove, d.Who, d.Binding(c.in.ChangeID, DecisionApprove), func(by string) error {
-		if err := c.validateApproveAgain(wave); err != nil {
+		if err := c.validateApproveAgain(wave, round); err != nil {
 			return err
 		}
 		return c.mayApprove(by)
@@ -175,6 +178,9 @@ func (c *change) approve(ctx workflow.Context, d Decision) (ChangeProgress, erro
 		return c.p, err
 	}
 	d.Who, d.Wave = who, wave
+	if round > 1 {
+		d.Round = round
+	}
 	w := &c.p.Waves[wave-1]
 	w.Approvals = append(w.Approvals, d)
 	if len(w.Approvals) >= c.policy.RequiredApprovals {
@@ -184,13 +190,21 @@ func (c *change) approve(ctx workflow.Context, d Decision) (ChangeProgress, erro
 	return c.p, nil
 }
 
+// roundNow is the approval round of the wave the change is at.
+func (c *change) roundNow() int {
+	if w := c.p.CurrentWave; w >= 1 && w <= len(c.p.Waves) {
+		return c.p.Waves[w-1].ApprovalRound()
+	}
+	return 1
+}
+
 // validateApproveAgain checks, once the proof is verified, that the gate
 // still awaits the approval the person was asked for.
-func (c *change) validateApproveAgain(wave int) error {
+func (c *change) validateApproveAgain(wave, round int) error {
 	if err := c.notEnded(); err != nil {
 		return err
 	}
-	if c.p.Phase != PhaseAwaitingApproval || c.p.CurrentWave != wave {
+	if c.p.Phase != PhaseAwaitingApproval || c.p.CurrentWave != wave || c.roundNow() != round {
 		return fmt.Errorf("change %s is %s at wave %d: the approval came too late", c.in.ChangeID, c.p.Phase, c.p.CurrentWave)
 	}
 	return nil

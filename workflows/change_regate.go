@@ -24,6 +24,7 @@ func (c *change) regate(ctx workflow.Context, wave *WaveProgress) {
 	if len(waiting) > 0 && !c.stopped() {
 		wave.NeedsApproval = true
 		wave.Approvals = []Decision{}
+		wave.Round = wave.ApprovalRound() + 1
 		c.awaitApproval(ctx, wave, fmt.Sprintf("%d approval(s) of wave %d again: the plan of %s changed since it was approved", c.policy.RequiredApprovals, wave.Number, strings.Join(waiting, ", ")), func() bool {
 			return !c.waveAny(wave, func(t TargetSummary) bool { return t.Phase == PhaseAwaitingApproval })
 		})

@@ -90,6 +90,13 @@ func (h *byHand) eventDataStore(name string) string {
 	return aws.ToString(out.EventDataStoreArn)
 }
 
+// approvalRound is a person's proven approval of a wave's approval round.
+func approvalRound(t *testing.T, env *testenv.Env, person, changeID string, wave, round int) workflows.Decision {
+	d := workflows.Decision{Wave: wave, Round: round, Who: workflows.Who{Nonce: testenv.Nonce()}}
+	d.Who = env.Prove(t, person, d.Binding(changeID, workflows.DecisionApprove))
+	return d
+}
+
 // confirmation is carol's proven cleanup confirmation acknowledging what
 // ack says.
 func confirmation(t *testing.T, env *testenv.Env, changeID string, ack func(*workflows.CleanupConfirmation)) workflows.CleanupConfirmation {
@@ -235,9 +242,15 @@ func TestAPlanThatChangedSinceApprovalIsApprovedAgainOrShrinks(t *testing.T) {
 	if got := kindsOf(tp.Record, "recheck"); !containsAll(got, "new steps (enable trusted access", "needs approval again") {
 		t.Errorf("the record says of the recheck %q", got)
 	}
-	wantIn(t, update(env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "dave", in.ChangeID, 1)), "two-person rule")
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	if p.Waves[0].ApprovalRound() != 2 || len(p.Waves[0].Approvals) != 0 {
+		t.Errorf("wave 1 is at approval round %d with approvals %+v; want round 2 and none yet", p.Waves[0].ApprovalRound(), p.Waves[0].Approvals)
+	}
+	// A proof made for the first round (signed before the plan changed,
+	// sent late) is no approval of the changed plan.
+	wantIn(t, update(env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1)), "approval round 2, not round 1")
+	wantIn(t, update(env, in.ChangeID, workflows.UpdateApprove, approvalRound(t, env, "dave", in.ChangeID, 1, 2)), "two-person rule")
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approvalRound(t, env, "alice", in.ChangeID, 1, 2))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approvalRound(t, env, "bob", in.ChangeID, 1, 2))
 	if p = result(t, run); p.Phase != workflows.PhaseSucceeded || !v.trustedAccess() || !v.trailExists() {
 		t.Fatalf("the enable ended %s: trusted access %t, trail %t", p.Phase, v.trustedAccess(), v.trailExists())
 	}

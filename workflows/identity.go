@@ -114,7 +114,13 @@ func digest(parts ...string) string {
 
 // Binding is the decision an approval or rejection proves.
 func (d Decision) Binding(changeID string, kind DecisionKind) Binding {
-	return Binding{ChangeID: changeID, Decision: kind, Wave: d.Wave, Digest: digest(d.Comment), Nonce: d.Nonce}
+	parts := []string{d.Comment}
+	if d.round() > 1 {
+		// Only a round after the first is bound, so that proofs made
+		// before rounds existed keep their digest.
+		parts = append(parts, "round", strconv.Itoa(d.round()))
+	}
+	return Binding{ChangeID: changeID, Decision: kind, Wave: d.Wave, Digest: digest(parts...), Nonce: d.Nonce}
 }
 
 // Binding is the decision a cleanup confirmation proves.

@@ -63,15 +63,20 @@ func Decide(ctx context.Context, s *session, in DecisionCommandInput) error {
 	if err := s.requireRunning(ctx, in.ChangeID, verb); err != nil {
 		return err
 	}
+	now, err := s.query(ctx, in.ChangeID)
+	if err != nil {
+		return err
+	}
 	wave := in.Wave
 	if wave == 0 {
-		now, err := s.query(ctx, in.ChangeID)
-		if err != nil {
-			return err
-		}
 		wave = now.CurrentWave
 	}
 	d := workflows.Decision{Who: decider.who(), Comment: strings.TrimSpace(in.Comment), Wave: wave}
+	if wave >= 1 && wave <= len(now.Waves) && now.Waves[wave-1].ApprovalRound() > 1 {
+		// The plan changed since the wave's first approval: the decision
+		// is for the round the change asks for now.
+		d.Round = now.Waves[wave-1].ApprovalRound()
+	}
 	if d.Who, err = decider.prove(ctx, d.Binding(in.ChangeID, workflows.DecisionKind(in.Update))); err != nil {
 		return err
 	}
