@@ -23,7 +23,7 @@ func TestDelegatedAdministratorsAreRegisteredOnceAndVerified(t *testing.T) {
 	acts, in := managing(env, activities.TrailSettings{DelegatedAdministrators: []string{delegate}})
 	trustedAccessOn(t, acts, in.OrgInput)
 
-	_, err := inActivity(t, 300*time.Millisecond, func(ctx context.Context) (activities.Evidence, error) {
+	_, err := inActivity(t, 2*time.Second, func(ctx context.Context) (activities.Evidence, error) {
 		return acts.VerifyEnabled(ctx, activities.VerifyInput{OrgInput: in.OrgInput, DelegatedAdministrators: []string{delegate}})
 	})
 	if err == nil || !strings.Contains(err.Error(), "account "+delegate+" is not listed as a CloudTrail delegated administrator") {

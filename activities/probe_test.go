@@ -69,7 +69,7 @@ func TestProbeSeesTheOrganizationTrailFromAMemberAccount(t *testing.T) {
 	if _, err := acts.DisableTrustedAccess(ctx, in.OrgInput); err != nil {
 		t.Fatal(err)
 	}
-	_, err = inActivity(t, 300*time.Millisecond, func(ctx context.Context) (activities.MemberProbe, error) {
+	_, err = inActivity(t, 2*time.Second, func(ctx context.Context) (activities.MemberProbe, error) {
 		return acts.ProbeMemberAccount(ctx, probe)
 	})
 	if err == nil || !strings.Contains(err.Error(), "trail "+arn+" is not visible as an organization trail in member account "+member) {

@@ -194,7 +194,7 @@ func TestVerificationWantsAnOrganizationTrailNotJustALoggingOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := "eu-west-1:" + env.Orgs[0].ManagementAccountID + ":trail/nowhere"
-	_, err := inActivity(t, 300*time.Millisecond, func(ctx context.Context) (activities.Evidence, error) {
+	_, err := inActivity(t, 2*time.Second, func(ctx context.Context) (activities.Evidence, error) {
 		return acts.VerifyEnabled(ctx, activities.VerifyInput{OrgInput: in.OrgInput, TrailARNs: []string{arn, "arn:aws:cloudtrail:" + missing}})
 	})
 	if err == nil || !strings.Contains(err.Error(), "trail "+arn+" is not an organization trail") || !strings.Contains(err.Error(), missing+" does not exist") {

@@ -103,7 +103,11 @@ func poll[T any](ctx context.Context, p Polling, doing string, read func() (T, e
 			if ae := awsError(doing, err); !temporal.IsApplicationError(ae) || isNonRetryable(ae) {
 				return zero, checks, ae
 			}
-			missing = []string{err.Error()}
+			if ctx.Err() == nil || len(missing) == 0 {
+				// A read the deadline cut short says nothing new: what
+				// AWS last showed stands.
+				missing = []string{err.Error()}
+			}
 		} else if missing = short(v); len(missing) == 0 {
 			return v, checks, nil
 		}
