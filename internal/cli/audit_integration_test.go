@@ -147,8 +147,17 @@ func TestDriftMadeByHandIsFoundAnnouncedOnceAndRemediated(t *testing.T) {
 	if appeared, _ := hook.about("acme-prod", activities.FindingTrustedAccess); appeared != 1 {
 		t.Fatalf("the scheduled audit announced the drift again: %+v", hook.notices)
 	}
-	listed, err := w.env.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Query: "WorkflowType = '" + workflows.AuditWorkflowName + "' AND " + workflows.DriftKey.GetName() + " = '" + workflows.DriftYes + "'"})
+	// Visibility indexes a closed run's search attributes shortly after it
+	// closes: the list is read until it shows the three audits.
+	var listed *workflowservice.ListWorkflowExecutionsResponse
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		listed, err = w.env.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "WorkflowType = '" + workflows.AuditWorkflowName + "' AND " + workflows.DriftKey.GetName() + " = '" + workflows.DriftYes + "'"})
+		if (err == nil && len(listed.Executions) >= 3) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || len(listed.Executions) < 3 {
 		t.Fatalf("audits listed with drift: %v, %v", listed, err)
 	}
