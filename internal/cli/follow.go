@@ -78,7 +78,7 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 				// Only the change's own gates wait for people; an
 				// organization's gate waits for the change, which may not
 				// have caught up with it yet.
-				newGate = newGate || (e.Kind == "gate" && e.Organization == "")
+				newGate = newGate || (e.Kind == workflows.RecordGate && e.Organization == "")
 			}
 			// A gate other than the one following began at, or the same gate
 			// asking again (a confirmation that was not enough).
@@ -205,7 +205,7 @@ func (s *session) liveEntries(ctx context.Context, p workflows.ChangeProgress, l
 		// The change records the organization's outcome itself, with its
 		// error; shown live, the organization's own would come first and
 		// the change's after it.
-		tp.Record = slices.DeleteFunc(slices.Clone(tp.Record), func(e workflows.RecordEntry) bool { return e.Kind == "outcome" })
+		tp.Record = slices.DeleteFunc(slices.Clone(tp.Record), func(e workflows.RecordEntry) bool { return e.Kind == workflows.RecordOutcome })
 		if working(tp.Phase) {
 			for _, r := range s.retriesOf(ctx, t) {
 				tp.Record = append(tp.Record, r.entry())
@@ -220,7 +220,7 @@ func (s *session) liveEntries(ctx context.Context, p workflows.ChangeProgress, l
 }
 
 func entryKey(e workflows.RecordEntry) string {
-	return e.At.UTC().Format(time.RFC3339Nano) + "|" + e.Organization + "|" + e.Kind + "|" + e.Detail
+	return e.At.UTC().Format(time.RFC3339Nano) + "|" + e.Organization + "|" + string(e.Kind) + "|" + e.Detail
 }
 
 // show prints the record entries not shown yet and the status line, and
