@@ -275,11 +275,7 @@ func (t *target) planned(ctx workflow.Context, plan Plan) bool {
 		t.setPhase(ctx, PhaseNoChange)
 		return true
 	}
-	steps := make([]string, 0, len(plan.Steps))
-	for _, s := range plan.Steps {
-		steps = append(steps, s.Description)
-	}
-	t.record(ctx, RecordPlan, nil, strings.Join(steps, "; "))
+	t.record(ctx, RecordPlan, nil, DescribeSteps(plan.Steps))
 	return false
 }
 
@@ -290,7 +286,7 @@ func (t *target) inventory(ctx workflow.Context, org activities.OrgInput) (Inven
 		return inv, err
 	}
 	t.progress.Inventory = &inv
-	t.record(ctx, RecordInventory, nil, describeInventory(inv))
+	t.record(ctx, RecordInventory, nil, DescribeInventory(inv))
 	return inv, nil
 }
 
@@ -328,7 +324,7 @@ func (t *target) verify(ctx workflow.Context, activity any, in activities.Verify
 		return err
 	}
 	t.progress.Evidence = &ev
-	detail := fmt.Sprintf("after %d read(s): trusted access %s, service-linked role %s", ev.Checks, onOff(ev.TrustedAccess), presence(ev.ServiceLinkedRole))
+	detail := fmt.Sprintf("after %d read(s): %s", ev.Checks, DescribeAccess(ev.TrustedAccess, ev.ServiceLinkedRole))
 	for _, tr := range ev.Trails {
 		detail += fmt.Sprintf(", trail %s logging %t", tr.ARN, tr.IsLogging)
 	}
@@ -542,50 +538,4 @@ func (t *target) verifyOptions(ctx workflow.Context) workflow.Context {
 			MaximumAttempts:    3,
 		},
 	})
-}
-
-func describeInventory(inv Inventory) string {
-	where := ""
-	if len(inv.Regions) > 0 {
-		where = " (event data stores read in " + strings.Join(inv.Regions, ", ")
-		if len(inv.SkippedRegions) > 0 {
-			where += "; not enabled, so not read: " + strings.Join(inv.SkippedRegions, ", ")
-		}
-		where += ")"
-	}
-	if inv.Empty() {
-		return "nothing depends on trusted access: no organization trails, organization event data stores or delegated administrators" + where
-	}
-	var parts []string
-	for _, tr := range inv.OrganizationTrails {
-		s := fmt.Sprintf("organization trail %s (home %s, logging %t", tr.ARN, tr.HomeRegion, tr.IsLogging)
-		if tr.OwnerHint != "" {
-			s += ", looks owned by " + tr.OwnerHint
-		}
-		parts = append(parts, s+")")
-	}
-	if len(inv.OrganizationTrails) > 0 {
-		parts = append(parts, "disabling stops these trails for member accounts")
-	}
-	for _, e := range inv.EventDataStores {
-		parts = append(parts, "organization event data store "+e)
-	}
-	if len(inv.DelegatedAdministrators) > 0 {
-		parts = append(parts, "CloudTrail delegated administrators "+strings.Join(inv.DelegatedAdministrators, ", "))
-	}
-	return strings.Join(parts, "; ") + where
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
-func presence(b bool) string {
-	if b {
-		return "present"
-	}
-	return "absent"
 }

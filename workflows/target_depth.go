@@ -96,14 +96,6 @@ func addedImpact(confirmed, inv Inventory) []string {
 	return added
 }
 
-func describeSteps(steps []PlanStep) string {
-	out := make([]string, 0, len(steps))
-	for _, s := range steps {
-		out = append(out, s.Description)
-	}
-	return strings.Join(out, "; ")
-}
-
 // replanner plans again from a fresh read; blocked says why the plan
 // cannot go ahead.
 type replanner func(now State) (plan Plan, blocked string)
@@ -144,7 +136,7 @@ func (t *target) recheck(ctx workflow.Context, org activities.OrgInput, approved
 		}
 		if added := newSteps(approved, plan); len(added) > 0 {
 			t.progress.Plan = &plan
-			t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since approval the plan has new steps (%s); nothing was changed: the plan needs approval again", describeSteps(added)))
+			t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since approval the plan has new steps (%s); nothing was changed: the plan needs approval again", DescribeSteps(added)))
 			t.released = false
 			if done, err := t.awaitRelease(ctx); done || err != nil {
 				return plan, now, done, err
@@ -155,11 +147,11 @@ func (t *target) recheck(ctx workflow.Context, org activities.OrgInput, approved
 		if gone := goneSteps(approved, plan); len(gone) > 0 {
 			t.progress.Plan = &plan
 			if plan.Empty() {
-				t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since approval AWS shows every step done by hand (%s): nothing left to do", describeSteps(gone)))
+				t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since approval AWS shows every step done by hand (%s): nothing left to do", DescribeSteps(gone)))
 				t.setPhase(ctx, PhaseNoChange)
 				return plan, now, true, nil
 			}
-			t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since approval AWS shows some steps done by hand (%s): going ahead with the rest (%s)", describeSteps(gone), describeSteps(plan.Steps)))
+			t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since approval AWS shows some steps done by hand (%s): going ahead with the rest (%s)", DescribeSteps(gone), DescribeSteps(plan.Steps)))
 			return plan, now, false, nil
 		}
 		t.record(ctx, RecordRecheck, nil, "right before acting, AWS still matches what was approved")

@@ -160,7 +160,7 @@ func targetDetail(t workflows.TargetSummary) string {
 	case t.Error != "":
 		return "error: " + shortError(oneLine(t.Error))
 	case t.Evidence != nil:
-		return fmt.Sprintf("verified: trusted access %s, service-linked role %s", onOff(t.Evidence.TrustedAccess), present(t.Evidence.ServiceLinkedRole))
+		return "verified: " + workflows.DescribeAccess(t.Evidence.TrustedAccess, t.Evidence.ServiceLinkedRole)
 	case t.Phase.Final() && t.Plan != nil:
 		return planSummary(*t.Plan)
 	case t.Message != "":
