@@ -135,7 +135,7 @@ func gateKey(p workflows.ChangeProgress) string {
 	if !waitsForPeople(p) {
 		return ""
 	}
-	return fmt.Sprintf("%s/%d/%s", p.Phase, p.CurrentWave, p.Awaiting.Since.UTC().Format(time.RFC3339Nano))
+	return fmt.Sprintf("%s/%d/%s", p.Phase, p.CurrentWave, exact(p.Awaiting.Since))
 }
 
 // progressView draws a followed change: new record entries as lines, and a
@@ -220,7 +220,7 @@ func (s *session) liveEntries(ctx context.Context, p workflows.ChangeProgress, l
 }
 
 func entryKey(e workflows.RecordEntry) string {
-	return e.At.UTC().Format(time.RFC3339Nano) + "|" + e.Organization + "|" + string(e.Kind) + "|" + e.Detail
+	return exact(e.At) + "|" + e.Organization + "|" + string(e.Kind) + "|" + e.Detail
 }
 
 // show prints the record entries not shown yet and the status line, and
@@ -302,7 +302,7 @@ func entryLine(e workflows.RecordEntry) string {
 	if org == "" {
 		org = "change"
 	}
-	line := fmt.Sprintf("  %s  %-14s %-18s %s", e.At.UTC().Format("15:04:05"), org, e.Kind, shortError(e.Detail))
+	line := fmt.Sprintf("  %s  %-14s %-18s %s", clock(e.At), org, e.Kind, shortError(e.Detail))
 	if people := entryPeople(e, personName); len(people) > 0 {
 		line += " (" + strings.Join(people, ", ") + ")"
 	}
@@ -325,7 +325,7 @@ func statusLine(p workflows.ChangeProgress) string {
 	switch {
 	case p.Awaiting == nil || p.Phase.Final():
 	case p.Phase == workflows.PhaseAwaitingWindow:
-		parts = append(parts, "mutations wait for the maintenance window opening at "+p.Awaiting.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+		parts = append(parts, "mutations wait for the maintenance window opening at "+minute(p.Awaiting.Expires))
 	default:
 		parts = append(parts, "awaiting "+p.Awaiting.What+whoSuffix(p.Awaiting.Who))
 		if w := p.CurrentWave; p.Phase == workflows.PhaseAwaitingApproval && w >= 1 && w <= len(p.Waves) && len(p.Waves[w-1].Approvals) > 0 {
@@ -349,11 +349,11 @@ func awaitingLine(p workflows.ChangeProgress) string {
 		return fmt.Sprintf("Change %s is %s.", p.ChangeID, p.Phase)
 	}
 	if p.Phase == workflows.PhaseAwaitingWindow {
-		return fmt.Sprintf("Change %s waits for the next maintenance window, which opens at %s.", p.ChangeID, a.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+		return fmt.Sprintf("Change %s waits for the next maintenance window, which opens at %s.", p.ChangeID, minute(a.Expires))
 	}
-	line := fmt.Sprintf("Change %s awaits %s%s since %s", p.ChangeID, a.What, whoSuffix(a.Who), a.Since.UTC().Format("2006-01-02 15:04:05 UTC"))
+	line := fmt.Sprintf("Change %s awaits %s%s since %s", p.ChangeID, a.What, whoSuffix(a.Who), stamp(a.Since))
 	if !a.Expires.IsZero() {
-		line += fmt.Sprintf("; it expires at %s", a.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+		line += fmt.Sprintf("; it expires at %s", minute(a.Expires))
 	}
 	return line + "."
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -128,7 +127,7 @@ func writeMarkdown(w io.Writer, rec ChangeRecord) error {
 	} else {
 		b.WriteString("| Time (UTC) | Organization | Event | People | Detail |\n|---|---|---|---|---|\n")
 		for _, e := range rec.Entries {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), cell(orDash(e.Organization)), e.Kind, cell(orDash(strings.Join(entryPeople(e, workflows.Who.String), "; "))), cell(e.Detail))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", tableStamp(e.At), cell(orDash(e.Organization)), e.Kind, cell(orDash(strings.Join(entryPeople(e, workflows.Who.String), "; "))), cell(e.Detail))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -247,13 +246,6 @@ func cell(s string) string {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
 // code marks an identifier as code in Markdown.

@@ -84,7 +84,7 @@ func (s *session) retriesOf(ctx context.Context, t workflows.TargetSummary) []Re
 func (r Retry) describe() string {
 	s := fmt.Sprintf("%s: attempt %d", r.Call, r.Attempt)
 	if !r.NextAttempt.IsZero() {
-		s += ", next at " + r.NextAttempt.Format("15:04:05 UTC")
+		s += ", next at " + clock(r.NextAttempt) + " UTC"
 	}
 	if r.LastError != "" {
 		s += "; last error: " + r.LastError
