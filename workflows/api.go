@@ -59,6 +59,26 @@ const (
 	SignalTargetReport = "target-report"
 )
 
+// Application error types: the Type of the temporal.ApplicationError a
+// workflow, an update or a query ends with, for callers to tell apart.
+const (
+	// ErrInvalidInput: a workflow's input was not valid.
+	ErrInvalidInput = "InvalidInput"
+	// ErrTargetFailed: one organization's change failed.
+	ErrTargetFailed = "TargetFailed"
+	// ErrChangeFailed: a change failed; its details are the ChangeProgress.
+	ErrChangeFailed = "ChangeFailed"
+	// ErrPlanBlocked: a target's plan cannot go ahead without someone first
+	// fixing the configuration or AWS.
+	ErrPlanBlocked = "PlanBlocked"
+	// ErrRetriesExhausted: an AWS call's retries ran out; the message says
+	// what was tried, for how long, and the last error.
+	ErrRetriesExhausted = "RetriesExhausted"
+	// ErrDecisionRefused: the worker refused a decision: its proof did not
+	// hold, or the person may not take it.
+	ErrDecisionRefused = "DecisionRefused"
+)
+
 // Action is what a change does to trusted access for CloudTrail.
 type Action string
 
@@ -388,16 +408,68 @@ type TargetReport struct {
 	Message      string     `json:"message,omitempty"`
 }
 
+// RecordKind is what a line of a change record is about. Its values are
+// stable words, kept in recorded histories and shown by the CLI.
+type RecordKind string
+
+// The kinds of record lines.
+const (
+	// RecordRequested: a person asked for the change.
+	RecordRequested RecordKind = "requested"
+	// RecordPolicy: the gate policy the change holds for its life.
+	RecordPolicy RecordKind = "policy"
+	// RecordRefused: a request or a decision was refused.
+	RecordRefused RecordKind = "refused"
+	// RecordPreflight: what the management account's caller is.
+	RecordPreflight RecordKind = "preflight"
+	// RecordPlan: what a target would change, or why it cannot.
+	RecordPlan RecordKind = "plan"
+	// RecordInventory: what a disable would affect.
+	RecordInventory RecordKind = "inventory"
+	// RecordWave: a wave starts or ends.
+	RecordWave RecordKind = "wave"
+	// RecordGate: a gate waits, or a decision was not enough to pass it.
+	RecordGate RecordKind = "gate"
+	// RecordReminder: the people of a gate were reminded.
+	RecordReminder RecordKind = "reminder"
+	// RecordApproved, RecordRejected and RecordCleanupConfirmed: decisions
+	// at a gate.
+	RecordApproved         RecordKind = "approved"
+	RecordRejected         RecordKind = "rejected"
+	RecordCleanupConfirmed RecordKind = "cleanup-confirmed"
+	// RecordExpired: a gate had no decision in time.
+	RecordExpired RecordKind = "expired"
+	// RecordPaused, RecordResumed and RecordCancelled: a change was
+	// steered (Control).
+	RecordPaused    RecordKind = "paused"
+	RecordResumed   RecordKind = "resumed"
+	RecordCancelled RecordKind = "cancelled"
+	// RecordRecheck: right before acting, a target read AWS again.
+	RecordRecheck RecordKind = "recheck"
+	// RecordMutation: a target changed AWS, with the calls it made.
+	RecordMutation RecordKind = "mutation"
+	// RecordVerified: what verification read back from AWS.
+	RecordVerified RecordKind = "verified"
+	// RecordProbe: what a member account sees after a change.
+	RecordProbe RecordKind = "probe"
+	// RecordEvents: CloudTrail's own events for a mutation's calls.
+	RecordEvents RecordKind = "events"
+	// RecordHalted: failures went past the change's failure budget.
+	RecordHalted RecordKind = "halted"
+	// RecordError: a target ended with an error.
+	RecordError RecordKind = "error"
+	// RecordOutcome: how an organization or the change ended.
+	RecordOutcome RecordKind = "outcome"
+)
+
 // RecordEntry is one line of a change record: a gate, a decision, a
 // mutation, a verification or an error, with its time and people.
 type RecordEntry struct {
 	At           time.Time `json:"at"`
 	Organization string    `json:"organization,omitempty"`
-	// Kind is a stable word: requested, preflight, plan, inventory, gate,
-	// approved, rejected, cleanup-confirmed, mutation, verified, error,
-	// reminder, expired, paused, resumed, cancelled, refused, wave, outcome.
-	Kind   string   `json:"kind"`
-	People []string `json:"people,omitempty"`
+	// Kind is one of the Record… constants: a stable word.
+	Kind   RecordKind `json:"kind"`
+	People []string   `json:"people,omitempty"`
 	// Identities are the people of a decision as proven: name and verified
 	// ARN, or marked as claimed.
 	Identities []Who  `json:"identities,omitempty"`

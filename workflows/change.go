@@ -177,15 +177,15 @@ func newChange(ctx workflow.Context, in ChangeInput) (*change, error) {
 	if in.Reason != "" {
 		detail += ": " + in.Reason
 	}
-	c.recordWho(ctx, "", "requested", []Who{requester}, detail)
-	c.record(ctx, "", "policy", nil, describePolicy(c.policy))
+	c.recordWho(ctx, "", RecordRequested, []Who{requester}, detail)
+	c.record(ctx, "", RecordPolicy, nil, describePolicy(c.policy))
 	return c, nil
 }
 
 // refuseRequest ends a change whose request the worker does not accept:
 // nothing was started and nothing changed.
 func (c *change) refuseRequest(ctx workflow.Context, err error) error {
-	c.record(ctx, "", "refused", nil, "request refused: "+err.Error())
+	c.record(ctx, "", RecordRefused, nil, "request refused: "+err.Error())
 	c.setPhase(ctx, PhaseRejected)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
@@ -234,7 +234,7 @@ func (c *change) cancelledThroughTemporal(ctx workflow.Context) {
 		return
 	}
 	c.cancelled = &Control{Who: Who{By: "temporal"}, Reason: "cancellation requested through Temporal", At: workflow.Now(ctx)}
-	c.record(ctx, "", "cancelled", nil, "cancelled through Temporal (its CLI, UI or API): organizations not yet mutating stop with nothing changed; a mutation under way finishes and is verified")
+	c.record(ctx, "", RecordCancelled, nil, "cancelled through Temporal (its CLI, UI or API): organizations not yet mutating stop with nothing changed; a mutation under way finishes and is verified")
 }
 
 // describePolicy says, for the record, the gate policy in force.
@@ -256,7 +256,7 @@ func (c *change) runWave(ctx workflow.Context) {
 	wave := &c.p.Waves[c.p.CurrentWave-1]
 	wave.Phase = PhasePreflight
 	c.setPhase(ctx, PhasePreflight)
-	c.record(ctx, "", "wave", nil, fmt.Sprintf("wave %d of %d starts: %s", wave.Number, len(c.p.Waves), strings.Join(wave.Organizations, ", ")))
+	c.record(ctx, "", RecordWave, nil, fmt.Sprintf("wave %d of %d starts: %s", wave.Number, len(c.p.Waves), strings.Join(wave.Organizations, ", ")))
 	for _, name := range wave.Organizations {
 		c.startTarget(ctx, name)
 	}
@@ -305,13 +305,13 @@ func (c *change) runWave(ctx workflow.Context) {
 	case c.expired:
 		c.setPhase(ctx, PhaseExpired)
 	case c.p.Failed > c.in.FailureBudget:
-		c.record(ctx, "", "halted", nil, fmt.Sprintf("%d organization(s) failed, more than the failure budget of %d: the change halts", c.p.Failed, c.in.FailureBudget))
+		c.record(ctx, "", RecordHalted, nil, fmt.Sprintf("%d organization(s) failed, more than the failure budget of %d: the change halts", c.p.Failed, c.in.FailureBudget))
 		c.setPhase(ctx, PhaseHalted)
 	}
 	if c.p.Phase.Final() {
 		wave.Phase = c.p.Phase
 	}
-	c.record(ctx, "", "wave", nil, fmt.Sprintf("wave %d ends: %s", wave.Number, c.waveOutcome(wave)))
+	c.record(ctx, "", RecordWave, nil, fmt.Sprintf("wave %d ends: %s", wave.Number, c.waveOutcome(wave)))
 }
 
 // awaitApproval opens the wave's approval gate and waits until enough
@@ -325,7 +325,7 @@ func (c *change) awaitApproval(ctx workflow.Context, wave *WaveProgress, what st
 	c.p.Awaiting = &Awaiting{What: what, Since: workflow.Now(ctx), Expires: workflow.Now(ctx).Add(c.policy.Timeout), Who: who}
 	wave.Phase = PhaseAwaitingApproval
 	c.setPhase(ctx, PhaseAwaitingApproval)
-	c.record(ctx, "", "gate", c.p.Awaiting.Who, fmt.Sprintf("wave %d awaits %s", wave.Number, c.p.Awaiting.What))
+	c.record(ctx, "", RecordGate, c.p.Awaiting.Who, fmt.Sprintf("wave %d awaits %s", wave.Number, c.p.Awaiting.What))
 	c.awaitGate(ctx, wave, func() bool {
 		return len(wave.Approvals) >= c.policy.RequiredApprovals || c.stopped() || moot()
 	})
@@ -363,7 +363,7 @@ func (c *change) awaitGate(ctx workflow.Context, wave *WaveProgress, done func()
 		left := aw.Expires.Sub(now)
 		if left <= 0 {
 			c.expired = true
-			c.record(ctx, "", "expired", nil, fmt.Sprintf("wave %d had no %s within %s: its organizations end as expired, with nothing changed", wave.Number, aw.What, c.policy.Timeout))
+			c.record(ctx, "", RecordExpired, nil, fmt.Sprintf("wave %d had no %s within %s: its organizations end as expired, with nothing changed", wave.Number, aw.What, c.policy.Timeout))
 			return
 		}
 		wait := left
@@ -388,7 +388,7 @@ func (c *change) awaitGate(ctx workflow.Context, wave *WaveProgress, done func()
 // remind tells the people of a waiting gate, once for the whole wave; a
 // reminder that cannot be delivered is recorded, never fatal.
 func (c *change) remind(ctx workflow.Context, wave *WaveProgress, aw Awaiting) {
-	c.record(ctx, "", "reminder", aw.Who, sendReminder(ctx, activities.Reminder{
+	c.record(ctx, "", RecordReminder, aw.Who, sendReminder(ctx, activities.Reminder{
 		ChangeID: c.in.ChangeID, Action: string(c.in.Action), Awaiting: aw.What, Who: aw.Who, Since: aw.Since, Expires: aw.Expires,
 		Message: fmt.Sprintf("change %s (%s on %s) has awaited %s since %s; it expires at %s", c.in.ChangeID, c.in.Action,
 			strings.Join(wave.Organizations, ", "), aw.What, aw.Since.Format(time.RFC3339), aw.Expires.Format(time.RFC3339)),
@@ -446,7 +446,7 @@ func (c *change) release(ctx workflow.Context, wave *WaveProgress) {
 			}
 			c.p.Awaiting = &Awaiting{What: "the next maintenance window", Since: workflow.Now(ctx), Expires: open, Who: []string{"the clock"}}
 			c.setPhase(ctx, PhaseAwaitingWindow)
-			c.record(ctx, "", "gate", nil, "outside every maintenance window: waiting until "+open.Format(time.RFC3339))
+			c.record(ctx, "", RecordGate, nil, "outside every maintenance window: waiting until "+open.Format(time.RFC3339))
 			_, _ = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
 				Timeout: open.Sub(workflow.Now(ctx)), TimerOptions: workflow.TimerOptions{Summary: "Maintenance window opens " + open.Format(time.RFC3339)},
 			}, func() bool { return c.cancelled != nil || c.p.Paused != nil })
@@ -514,7 +514,7 @@ func (c *change) targetEnded(ctx workflow.Context, name string, res TargetProgre
 	if t.Error != "" {
 		detail += ": " + t.Error
 	}
-	c.record(ctx, name, "outcome", nil, detail)
+	c.record(ctx, name, RecordOutcome, nil, detail)
 }
 
 // onReport takes a child's report of where it stands. Targets report only
@@ -588,14 +588,14 @@ func (c *change) updateAwaitingCleanup(ctx workflow.Context, wave *WaveProgress)
 			What: what, Since: workflow.Now(ctx), Expires: workflow.Now(ctx).Add(c.policy.Timeout), Who: c.policy.CloudTrailAdmins,
 		}
 		c.setPhase(ctx, PhaseAwaitingCleanup)
-		c.record(ctx, "", "gate", c.p.Awaiting.Who, fmt.Sprintf("wave %d awaits %s", wave.Number, what))
+		c.record(ctx, "", RecordGate, c.p.Awaiting.Who, fmt.Sprintf("wave %d awaits %s", wave.Number, what))
 		return
 	}
 	if c.p.Awaiting.What != what || asked {
 		// The same gate asks for something else, or again for the same
 		// (a confirmation that was not enough): people following the
 		// change are told.
-		c.record(ctx, "", "gate", c.p.Awaiting.Who, fmt.Sprintf("wave %d now awaits %s", wave.Number, what))
+		c.record(ctx, "", RecordGate, c.p.Awaiting.Who, fmt.Sprintf("wave %d now awaits %s", wave.Number, what))
 	}
 	c.p.Awaiting.What = what
 }
@@ -625,7 +625,7 @@ func (c *change) finish(ctx workflow.Context) {
 			c.setPhase(ctx, PhaseCancelled)
 		}
 	}
-	c.record(ctx, "", "outcome", nil, fmt.Sprintf("%s: %d of %d organization(s) ended well, %d failed", c.p.Phase, c.count(Phase.Successful), len(c.p.Targets), c.p.Failed))
+	c.record(ctx, "", RecordOutcome, nil, fmt.Sprintf("%s: %d of %d organization(s) ended well, %d failed", c.p.Phase, c.count(Phase.Successful), len(c.p.Targets), c.p.Failed))
 }
 
 // historyFull reports whether the change should continue as new before its
@@ -684,17 +684,17 @@ func (c *change) setPhase(ctx workflow.Context, p Phase) {
 	workflow.SetCurrentDetails(ctx, details)
 }
 
-func (c *change) record(ctx workflow.Context, org, kind string, people []string, detail string) {
+func (c *change) record(ctx workflow.Context, org string, kind RecordKind, people []string, detail string) {
 	c.p.Record = append(c.p.Record, RecordEntry{At: workflow.Now(ctx).UTC(), Organization: org, Kind: kind, People: people, Detail: detail})
 }
 
 // recordWho records a decision of proven (or claimed) people: their names,
 // and each with the ARN STS verified or marked as claimed.
-func (c *change) recordWho(ctx workflow.Context, org, kind string, who []Who, detail string) {
+func (c *change) recordWho(ctx workflow.Context, org string, kind RecordKind, who []Who, detail string) {
 	c.p.Record = append(c.p.Record, whoEntry(workflow.Now(ctx), org, kind, who, detail))
 }
 
-func whoEntry(at time.Time, org, kind string, who []Who, detail string) RecordEntry {
+func whoEntry(at time.Time, org string, kind RecordKind, who []Who, detail string) RecordEntry {
 	e := RecordEntry{At: at.UTC(), Organization: org, Kind: kind, Detail: detail}
 	for _, w := range who {
 		e.People = append(e.People, w.By)

@@ -325,10 +325,6 @@ func (p ChangeProgress) Done() int {
 	return n
 }
 
-// ErrChangeFailed is the application error type of a change that failed; its
-// details are the ChangeProgress.
-const ErrChangeFailed = "ChangeFailed"
-
 // PlanInput asks what a change would do to each organization the worker's
 // configuration knows by these names.
 type PlanInput struct {

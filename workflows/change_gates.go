@@ -71,7 +71,7 @@ func (c *change) decide(ctx workflow.Context, kind DecisionKind, w Who, b Bindin
 	if err != nil {
 		refusals := 0
 		for _, e := range c.p.Record {
-			if e.Kind == "refused" {
+			if e.Kind == RecordRefused {
 				refusals++
 			}
 		}
@@ -80,7 +80,7 @@ func (c *change) decide(ctx workflow.Context, kind DecisionKind, w Who, b Bindin
 			if who.ARN != "" || who.By != "" {
 				people = []Who{who}
 			}
-			c.recordWho(ctx, "", "refused", people, fmt.Sprintf("%s refused: %s", kind, message(err)))
+			c.recordWho(ctx, "", RecordRefused, people, fmt.Sprintf("%s refused: %s", kind, message(err)))
 		}
 		return Who{}, err
 	}
@@ -249,7 +249,7 @@ func (c *change) reject(ctx workflow.Context, d Decision) (ChangeProgress, error
 	}
 	d.Who = who
 	c.rejected = &d
-	c.recordWho(ctx, "", "rejected", []Who{who}, fmt.Sprintf("wave %d rejected by %s", c.p.CurrentWave, who)+comment(d.Comment))
+	c.recordWho(ctx, "", RecordRejected, []Who{who}, fmt.Sprintf("wave %d rejected by %s", c.p.CurrentWave, who)+comment(d.Comment))
 	return c.p, nil
 }
 
@@ -313,7 +313,7 @@ func (c *change) confirmCleanup(ctx workflow.Context, cc CleanupConfirmation) (C
 	}
 	names := c.awaitingCleanup(cc.Organization)
 	cc.Who = who
-	c.recordWho(ctx, "", "cleanup-confirmed", []Who{who}, fmt.Sprintf("for %s by %s", strings.Join(names, ", "), who)+comment(cleanupDetail(cc)))
+	c.recordWho(ctx, "", RecordCleanupConfirmed, []Who{who}, fmt.Sprintf("for %s by %s", strings.Join(names, ", "), who)+comment(cleanupDetail(cc)))
 	for _, name := range names {
 		c.tell(ctx, name, ParentDecision{Kind: ParentCleanupConfirmed, People: []Who{who}, Comment: cc.Comment, Acknowledge: cc.AcknowledgeMemberLoggingStops, Acknowledged: cc.Acknowledged(), At: workflow.Now(ctx)})
 		// The target answers with a report; until then it is no longer
@@ -381,7 +381,7 @@ func (c *change) pause(ctx workflow.Context, ctl Control) (ChangeProgress, error
 		return c.p, err
 	}
 	c.p.Paused = done
-	c.recordWho(ctx, "", "paused", []Who{done.Who}, fmt.Sprintf("paused by %s: no further organization starts mutating", done.Who)+comment(done.Reason))
+	c.recordWho(ctx, "", RecordPaused, []Who{done.Who}, fmt.Sprintf("paused by %s: no further organization starts mutating", done.Who)+comment(done.Reason))
 	return c.p, nil
 }
 
@@ -393,7 +393,7 @@ func (c *change) resume(ctx workflow.Context, ctl Control) (ChangeProgress, erro
 		return c.p, err
 	}
 	c.p.Paused = nil
-	c.recordWho(ctx, "", "resumed", []Who{done.Who}, fmt.Sprintf("resumed by %s", done.Who)+comment(done.Reason))
+	c.recordWho(ctx, "", RecordResumed, []Who{done.Who}, fmt.Sprintf("resumed by %s", done.Who)+comment(done.Reason))
 	return c.p, nil
 }
 
@@ -405,7 +405,7 @@ func (c *change) cancel(ctx workflow.Context, ctl Control) (ChangeProgress, erro
 		return c.p, err
 	}
 	c.cancelled = done
-	c.recordWho(ctx, "", "cancelled", []Who{done.Who}, fmt.Sprintf("cancelled by %s: organizations not yet mutating stop with nothing changed", done.Who)+comment(done.Reason))
+	c.recordWho(ctx, "", RecordCancelled, []Who{done.Who}, fmt.Sprintf("cancelled by %s: organizations not yet mutating stop with nothing changed", done.Who)+comment(done.Reason))
 	return c.p, nil
 }
 

@@ -22,7 +22,7 @@ func (h *changeHarness) approveAt(d time.Duration, who ...string) {
 
 // recordOf is the change record's entries of one kind, their details
 // joined.
-func recordOf(p workflows.ChangeProgress, kind string) string {
+func recordOf(p workflows.ChangeProgress, kind workflows.RecordKind) string {
 	var details []string
 	for _, e := range p.Record {
 		if e.Kind == kind && e.Organization == "" {

@@ -119,7 +119,7 @@ func targetProgress(t *testing.T, env *testenv.Env, changeID, org string) workfl
 	return tp
 }
 
-func kindsOf(record []workflows.RecordEntry, kind string) string {
+func kindsOf(record []workflows.RecordEntry, kind workflows.RecordKind) string {
 	var out []string
 	for _, e := range record {
 		if e.Kind == kind {

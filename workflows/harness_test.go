@@ -211,7 +211,7 @@ func wantIn(t *testing.T, err error, sub string) {
 func recordKinds(record []workflows.RecordEntry) string {
 	var kinds []string
 	for _, e := range record {
-		kinds = append(kinds, e.Kind)
+		kinds = append(kinds, string(e.Kind))
 	}
 	return strings.Join(kinds, " ")
 }

@@ -161,10 +161,6 @@ func IdentifyBinding(nonce string) Binding {
 	return Binding{ChangeID: "-", Decision: DecisionIdentify, Digest: digest(), Nonce: nonce}
 }
 
-// ErrDecisionRefused is the error type of a decision the worker refused:
-// its proof did not hold, or the person may not take it.
-const ErrDecisionRefused = "DecisionRefused"
-
 // refused is a decision's refusal, final.
 func refused(format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrDecisionRefused, nil)

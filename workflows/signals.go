@@ -57,7 +57,7 @@ func (t *target) takeDecisions(ctx workflow.Context, verified bool) {
 					if err != nil {
 						why = "change " + t.in.ParentWorkflowID + " could not be asked: " + err.Error()
 					}
-					t.record(ctx, "refused", nil, fmt.Sprintf("a %s decision signalled to this organization was ignored: %s", d.Kind, why))
+					t.record(ctx, RecordRefused, nil, fmt.Sprintf("a %s decision signalled to this organization was ignored: %s", d.Kind, why))
 					continue
 				}
 			}

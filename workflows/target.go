@@ -17,12 +17,6 @@ import (
 // a names activities by method; the worker registers the struct as a whole.
 var a *activities.Activities
 
-// Application error types of the target workflow.
-const (
-	ErrInvalidInput = "InvalidInput"
-	ErrTargetFailed = "TargetFailed"
-)
-
 // target is one organization's change while its workflow runs.
 type target struct {
 	in       TargetInput
@@ -76,21 +70,21 @@ func TargetWorkflow(ctx workflow.Context, in TargetInput) (TargetProgress, error
 	if in.Reason != "" {
 		detail += ": " + in.Reason
 	}
-	t.record(ctx, "requested", []string{in.Requester}, detail)
+	t.record(ctx, RecordRequested, []string{in.Requester}, detail)
 
 	err := t.run(ctx)
 	switch {
 	case err == nil:
 	case temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled):
 		ctx, _ = workflow.NewDisconnectedContext(ctx)
-		t.record(ctx, "cancelled", nil, "the workflow was cancelled; no further change is made")
+		t.record(ctx, RecordCancelled, nil, "the workflow was cancelled; no further change is made")
 		t.setPhase(ctx, PhaseCancelled)
 	default:
 		t.progress.LastError = err.Error()
-		t.record(ctx, "error", nil, err.Error())
+		t.record(ctx, RecordError, nil, err.Error())
 		t.setPhase(ctx, PhaseFailed)
 	}
-	t.record(ctx, "outcome", nil, string(t.progress.Phase))
+	t.record(ctx, RecordOutcome, nil, string(t.progress.Phase))
 	// Updates accepted just before the end finish before the workflow does.
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	if t.progress.Phase == PhaseFailed {
@@ -113,7 +107,7 @@ func (t *target) run(ctx workflow.Context) error {
 	if err := t.call(ctx, "Preflight: identity and organization of "+org.Organization, a.Preflight, org, &id); err != nil {
 		return err
 	}
-	t.record(ctx, "preflight", nil, fmt.Sprintf("caller %s in management account %s of %s (feature set %s)", id.ARN, id.ManagementAccountID, id.OrganizationID, id.FeatureSet))
+	t.record(ctx, RecordPreflight, nil, fmt.Sprintf("caller %s in management account %s of %s (feature set %s)", id.ARN, id.ManagementAccountID, id.OrganizationID, id.FeatureSet))
 
 	t.setPhase(ctx, PhasePlanning)
 	var cur State
@@ -277,15 +271,11 @@ func (t *target) rollback(ctx workflow.Context, org activities.OrgInput, cur Sta
 func (t *target) planned(ctx workflow.Context, plan Plan) bool {
 	t.progress.Plan = &plan
 	if plan.Empty() {
-		t.record(ctx, "plan", nil, "nothing to do: AWS already shows the desired state")
+		t.record(ctx, RecordPlan, nil, "nothing to do: AWS already shows the desired state")
 		t.setPhase(ctx, PhaseNoChange)
 		return true
 	}
-	steps := make([]string, 0, len(plan.Steps))
-	for _, s := range plan.Steps {
-		steps = append(steps, s.Description)
-	}
-	t.record(ctx, "plan", nil, strings.Join(steps, "; "))
+	t.record(ctx, RecordPlan, nil, DescribeSteps(plan.Steps))
 	return false
 }
 
@@ -296,7 +286,7 @@ func (t *target) inventory(ctx workflow.Context, org activities.OrgInput) (Inven
 		return inv, err
 	}
 	t.progress.Inventory = &inv
-	t.record(ctx, "inventory", nil, describeInventory(inv))
+	t.record(ctx, RecordInventory, nil, DescribeInventory(inv))
 	return inv, nil
 }
 
@@ -306,7 +296,7 @@ func (t *target) mutate(ctx workflow.Context, summary string, activity, input, r
 		if err := t.call(ctx, summary, activity, input, result); err != nil {
 			return err
 		}
-		t.record(ctx, "mutation", nil, summary)
+		t.record(ctx, RecordMutation, nil, summary)
 		return nil
 	}
 	var m activities.Mutation
@@ -334,14 +324,14 @@ func (t *target) verify(ctx workflow.Context, activity any, in activities.Verify
 		return err
 	}
 	t.progress.Evidence = &ev
-	detail := fmt.Sprintf("after %d read(s): trusted access %s, service-linked role %s", ev.Checks, onOff(ev.TrustedAccess), presence(ev.ServiceLinkedRole))
+	detail := fmt.Sprintf("after %d read(s): %s", ev.Checks, DescribeAccess(ev.TrustedAccess, ev.ServiceLinkedRole))
 	for _, tr := range ev.Trails {
 		detail += fmt.Sprintf(", trail %s logging %t", tr.ARN, tr.IsLogging)
 	}
 	for _, n := range ev.Notes {
 		detail += "; " + n
 	}
-	t.record(ctx, "verified", nil, detail)
+	t.record(ctx, RecordVerified, nil, detail)
 	if t.depth {
 		if t.in.Action != ActionDisable {
 			if err := t.probe(ctx, in); err != nil {
@@ -387,14 +377,14 @@ func (t *target) report(ctx workflow.Context, message string) {
 }
 
 // record appends an entry to the change record.
-func (t *target) record(ctx workflow.Context, kind string, people []string, detail string) {
+func (t *target) record(ctx workflow.Context, kind RecordKind, people []string, detail string) {
 	t.progress.Record = append(t.progress.Record, RecordEntry{
 		At: workflow.Now(ctx).UTC(), Organization: t.progress.Organization, Kind: kind, People: people, Detail: detail,
 	})
 }
 
 // recordWho records what proven people decided at the change.
-func (t *target) recordWho(ctx workflow.Context, kind string, who []Who, detail string) {
+func (t *target) recordWho(ctx workflow.Context, kind RecordKind, who []Who, detail string) {
 	t.progress.Record = append(t.progress.Record, whoEntry(workflow.Now(ctx), t.progress.Organization, kind, who, detail))
 }
 
@@ -408,14 +398,14 @@ func (t *target) fromParent(ctx workflow.Context, d ParentDecision) {
 				t.progress.Approvals = append(t.progress.Approvals, w.recorded())
 			}
 		}
-		t.recordWho(ctx, "approved", d.People, "released by the change"+comment(d.Comment))
+		t.recordWho(ctx, RecordApproved, d.People, "released by the change"+comment(d.Comment))
 	case ParentCleanupConfirmed:
 		t.confirmed = &d
 		detail := "CloudTrail-side cleanup confirmed"
 		if ack := d.acknowledged(); len(ack) > 0 {
 			detail += ", acknowledging " + describeImpacts(ack)
 		}
-		t.recordWho(ctx, "cleanup-confirmed", d.People, detail+comment(d.Comment))
+		t.recordWho(ctx, RecordCleanupConfirmed, d.People, detail+comment(d.Comment))
 	case ParentReject, ParentCancel, ParentExpire:
 		if t.stop == nil {
 			t.stop = &d
@@ -455,7 +445,7 @@ func (t *target) cleanupGate(ctx workflow.Context, org activities.OrgInput) (don
 			if what = unacknowledged(inv, *t.confirmed); what == "" {
 				return false, nil
 			}
-			t.recordWho(ctx, "gate", t.confirmed.People, "confirmation not enough: "+what)
+			t.recordWho(ctx, RecordGate, t.confirmed.People, "confirmation not enough: "+what)
 			t.confirmed = nil
 			continue
 		}
@@ -464,7 +454,7 @@ func (t *target) cleanupGate(ctx workflow.Context, org activities.OrgInput) (don
 		}
 		what = fmt.Sprintf("cleanup confirmation that acknowledges that member-account logging stops: %d organization trail(s) remain (%s); confirm again with --acknowledge-member-logging-stops",
 			len(inv.OrganizationTrails), strings.Join(inv.TrailARNs(), ", "))
-		t.recordWho(ctx, "gate", t.confirmed.People, "confirmation not enough: "+what)
+		t.recordWho(ctx, RecordGate, t.confirmed.People, "confirmation not enough: "+what)
 		t.confirmed = nil
 	}
 }
@@ -474,7 +464,7 @@ func (t *target) await(ctx workflow.Context, phase Phase, what string, passed fu
 	t.progress.Awaiting = &Awaiting{What: what, Since: workflow.Now(ctx), Who: []string{"change " + t.in.ChangeID}}
 	t.setPhase(ctx, phase)
 	workflow.SetCurrentDetails(ctx, t.details())
-	t.record(ctx, "gate", nil, "awaiting "+what)
+	t.record(ctx, RecordGate, nil, "awaiting "+what)
 	t.report(ctx, what)
 	if err := workflow.Await(ctx, func() bool { return passed() || t.stop != nil }); err != nil {
 		return true, err
@@ -482,13 +472,13 @@ func (t *target) await(ctx workflow.Context, phase Phase, what string, passed fu
 	if d := t.stop; d != nil {
 		switch d.Kind {
 		case ParentReject:
-			t.recordWho(ctx, "rejected", d.People, "rejected at the change's gate"+comment(d.Comment))
+			t.recordWho(ctx, RecordRejected, d.People, "rejected at the change's gate"+comment(d.Comment))
 			t.setPhase(ctx, PhaseRejected)
 		case ParentCancel:
-			t.recordWho(ctx, "cancelled", d.People, "cancelled by the change"+comment(d.Comment))
+			t.recordWho(ctx, RecordCancelled, d.People, "cancelled by the change"+comment(d.Comment))
 			t.setPhase(ctx, PhaseCancelled)
 		default:
-			t.record(ctx, "expired", nil, "the change's wave expired undecided"+comment(d.Comment)+": nothing was changed")
+			t.record(ctx, RecordExpired, nil, "the change's wave expired undecided"+comment(d.Comment)+": nothing was changed")
 			t.setPhase(ctx, PhaseExpired)
 		}
 		return true, nil
@@ -500,10 +490,6 @@ func (t *target) await(ctx workflow.Context, phase Phase, what string, passed fu
 // retryBudget is how long an AWS call is retried before the target gives
 // up on it (a non-retryable error ends it at once). Tests lower it.
 var retryBudget = 30 * time.Minute
-
-// ErrRetriesExhausted is the error type of an AWS call whose retries ran
-// out: it says what was tried, for how long, and the last error.
-const ErrRetriesExhausted = "RetriesExhausted"
 
 // call runs one AWS activity with the call options; when its retries run
 // out, the error says what was tried, for how long, and the last error.
@@ -552,50 +538,4 @@ func (t *target) verifyOptions(ctx workflow.Context) workflow.Context {
 			MaximumAttempts:    3,
 		},
 	})
-}
-
-func describeInventory(inv Inventory) string {
-	where := ""
-	if len(inv.Regions) > 0 {
-		where = " (event data stores read in " + strings.Join(inv.Regions, ", ")
-		if len(inv.SkippedRegions) > 0 {
-			where += "; not enabled, so not read: " + strings.Join(inv.SkippedRegions, ", ")
-		}
-		where += ")"
-	}
-	if inv.Empty() {
-		return "nothing depends on trusted access: no organization trails, organization event data stores or delegated administrators" + where
-	}
-	var parts []string
-	for _, tr := range inv.OrganizationTrails {
-		s := fmt.Sprintf("organization trail %s (home %s, logging %t", tr.ARN, tr.HomeRegion, tr.IsLogging)
-		if tr.OwnerHint != "" {
-			s += ", looks owned by " + tr.OwnerHint
-		}
-		parts = append(parts, s+")")
-	}
-	if len(inv.OrganizationTrails) > 0 {
-		parts = append(parts, "disabling stops these trails for member accounts")
-	}
-	for _, e := range inv.EventDataStores {
-		parts = append(parts, "organization event data store "+e)
-	}
-	if len(inv.DelegatedAdministrators) > 0 {
-		parts = append(parts, "CloudTrail delegated administrators "+strings.Join(inv.DelegatedAdministrators, ", "))
-	}
-	return strings.Join(parts, "; ") + where
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
-func presence(b bool) string {
-	if b {
-		return "present"
-	}
-	return "absent"
 }

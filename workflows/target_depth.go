@@ -12,10 +12,6 @@ import (
 	"github.com/trailgate/trailgate/activities"
 )
 
-// ErrPlanBlocked is the error type of a target whose plan cannot go ahead
-// without someone first fixing the configuration or AWS.
-const ErrPlanBlocked = "PlanBlocked"
-
 // Flag is the trailgate confirm-cleanup flag that acknowledges the impact.
 func (i Impact) Flag() string {
 	switch i {
@@ -100,14 +96,6 @@ func addedImpact(confirmed, inv Inventory) []string {
 	return added
 }
 
-func describeSteps(steps []PlanStep) string {
-	out := make([]string, 0, len(steps))
-	for _, s := range steps {
-		out = append(out, s.Description)
-	}
-	return strings.Join(out, "; ")
-}
-
 // replanner plans again from a fresh read; blocked says why the plan
 // cannot go ahead.
 type replanner func(now State) (plan Plan, blocked string)
@@ -138,7 +126,7 @@ func (t *target) recheck(ctx workflow.Context, org activities.OrgInput, approved
 			}
 			if added := addedImpact(confirmed, inv); len(added) > 0 {
 				t.progress.Inventory = &inv
-				t.record(ctx, "recheck", nil, fmt.Sprintf("since the CloudTrail administrator confirmed cleanup, AWS shows %s; nothing was changed: the confirmation must be given again", strings.Join(added, ", ")))
+				t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since the CloudTrail administrator confirmed cleanup, AWS shows %s; nothing was changed: the confirmation must be given again", strings.Join(added, ", ")))
 				t.confirmed = nil
 				if done, err := t.cleanupGate(ctx, org); done || err != nil {
 					return approved, now, done, err
@@ -148,7 +136,7 @@ func (t *target) recheck(ctx workflow.Context, org activities.OrgInput, approved
 		}
 		if added := newSteps(approved, plan); len(added) > 0 {
 			t.progress.Plan = &plan
-			t.record(ctx, "recheck", nil, fmt.Sprintf("since approval the plan has new steps (%s); nothing was changed: the plan needs approval again", describeSteps(added)))
+			t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since approval the plan has new steps (%s); nothing was changed: the plan needs approval again", DescribeSteps(added)))
 			t.released = false
 			if done, err := t.awaitRelease(ctx); done || err != nil {
 				return plan, now, done, err
@@ -159,14 +147,14 @@ func (t *target) recheck(ctx workflow.Context, org activities.OrgInput, approved
 		if gone := goneSteps(approved, plan); len(gone) > 0 {
 			t.progress.Plan = &plan
 			if plan.Empty() {
-				t.record(ctx, "recheck", nil, fmt.Sprintf("since approval AWS shows every step done by hand (%s): nothing left to do", describeSteps(gone)))
+				t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since approval AWS shows every step done by hand (%s): nothing left to do", DescribeSteps(gone)))
 				t.setPhase(ctx, PhaseNoChange)
 				return plan, now, true, nil
 			}
-			t.record(ctx, "recheck", nil, fmt.Sprintf("since approval AWS shows some steps done by hand (%s): going ahead with the rest (%s)", describeSteps(gone), describeSteps(plan.Steps)))
+			t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since approval AWS shows some steps done by hand (%s): going ahead with the rest (%s)", DescribeSteps(gone), DescribeSteps(plan.Steps)))
 			return plan, now, false, nil
 		}
-		t.record(ctx, "recheck", nil, "right before acting, AWS still matches what was approved")
+		t.record(ctx, RecordRecheck, nil, "right before acting, AWS still matches what was approved")
 		return plan, now, false, nil
 	}
 }
@@ -174,13 +162,13 @@ func (t *target) recheck(ctx workflow.Context, org activities.OrgInput, approved
 // blocked ends a target whose plan cannot go ahead, saying why.
 func (t *target) blocked(ctx workflow.Context, org activities.OrgInput, plan Plan, why string) (Plan, State, bool, error) {
 	t.progress.Plan = &plan
-	t.record(ctx, "plan", nil, "blocked: "+why)
+	t.record(ctx, RecordPlan, nil, "blocked: "+why)
 	return plan, plan.Current, false, temporal.NewNonRetryableApplicationError("the plan of "+org.Organization+" cannot go ahead: "+why, ErrPlanBlocked, nil)
 }
 
 // mutated records one mutation and the AWS requests it made.
 func (t *target) mutated(ctx workflow.Context, summary string, calls []activities.Call) {
-	e := RecordEntry{At: workflow.Now(ctx).UTC(), Organization: t.progress.Organization, Kind: "mutation", Detail: summary, Calls: calls}
+	e := RecordEntry{At: workflow.Now(ctx).UTC(), Organization: t.progress.Organization, Kind: RecordMutation, Detail: summary, Calls: calls}
 	if len(calls) > 0 {
 		ids := make([]string, 0, len(calls))
 		for _, c := range calls {
@@ -215,7 +203,7 @@ func (t *target) probe(ctx workflow.Context, in activities.VerifyInput) error {
 	for _, tr := range mp.Trails {
 		seen = append(seen, fmt.Sprintf("%s (organization trail %t, logging %t)", tr.ARN, tr.IsOrganizationTrail, tr.IsLogging))
 	}
-	t.record(ctx, "probe", nil, fmt.Sprintf("member account %s, through %s, sees after %d read(s): %s", mp.AccountID, mp.RoleARN, mp.Checks, strings.Join(seen, ", ")))
+	t.record(ctx, RecordProbe, nil, fmt.Sprintf("member account %s, through %s, sees after %d read(s): %s", mp.AccountID, mp.RoleARN, mp.Checks, strings.Join(seen, ", ")))
 	return nil
 }
 
@@ -234,7 +222,7 @@ func (t *target) linkEvents(ctx workflow.Context, org activities.OrgInput) {
 	})
 	var ev activities.Events
 	if err := workflow.ExecuteActivity(actx, a.FindEvents, activities.EventsInput{OrgInput: org, Calls: calls}).Get(ctx, &ev); err != nil {
-		t.record(ctx, "events", nil, "CloudTrail events not linked: "+message(err))
+		t.record(ctx, RecordEvents, nil, "CloudTrail events not linked: "+message(err))
 		return
 	}
 	detail := fmt.Sprintf("CloudTrail shows %d of %d request(s) as management events", len(ev.Found), len(calls))
@@ -248,7 +236,7 @@ func (t *target) linkEvents(ctx workflow.Context, org activities.OrgInput) {
 	if len(ev.Missing) > 0 {
 		detail += fmt.Sprintf("; %d not yet (CloudTrail delivers within about 15 minutes)", len(ev.Missing))
 	}
-	t.progress.Record = append(t.progress.Record, RecordEntry{At: workflow.Now(ctx).UTC(), Organization: t.progress.Organization, Kind: "events", Detail: detail, Events: ev.Found})
+	t.progress.Record = append(t.progress.Record, RecordEntry{At: workflow.Now(ctx).UTC(), Organization: t.progress.Organization, Kind: RecordEvents, Detail: detail, Events: ev.Found})
 }
 
 // loggingTrails are the ARNs of the inventory's organization trails that

@@ -29,7 +29,7 @@ func (h *harness) target(org string) workflows.TargetProgress {
 }
 
 // entry is the detail of a target's first record entry of a kind.
-func entry(tp workflows.TargetProgress, kind string) string {
+func entry(tp workflows.TargetProgress, kind workflows.RecordKind) string {
 	for _, e := range tp.Record {
 		if e.Kind == kind {
 			return e.Detail

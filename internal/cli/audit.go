@@ -166,7 +166,7 @@ func writeAudit(w io.Writer, r workflows.AuditReport) {
 			if f.Subject != "" {
 				fmt.Fprintf(w, " %s", f.Subject)
 			}
-			fmt.Fprintf(w, ": expected %s, found %s (since %s)\n", f.Expected, f.Actual, f.Since.UTC().Format(time.RFC3339))
+			fmt.Fprintf(w, ": expected %s, found %s (since %s)\n", f.Expected, f.Actual, instant(f.Since))
 		}
 		if n == 0 {
 			fmt.Fprintln(w, "  matches")
@@ -261,10 +261,10 @@ func AuditSchedule(ctx context.Context, s *session, in AuditScheduleInput) error
 		fmt.Fprintf(s.stdout, "Note: %s\n", out.Note)
 	}
 	for _, t := range out.NextRuns {
-		fmt.Fprintf(s.stdout, "Next: %s\n", t.UTC().Format(time.RFC3339))
+		fmt.Fprintf(s.stdout, "Next: %s\n", instant(t))
 	}
 	for _, r := range out.Recent {
-		fmt.Fprintf(s.stdout, "Ran: %s %s\n", r.ScheduledAt.UTC().Format(time.RFC3339), r.WorkflowID)
+		fmt.Fprintf(s.stdout, "Ran: %s %s\n", instant(r.ScheduledAt), r.WorkflowID)
 	}
 	return nil
 }

@@ -187,7 +187,7 @@ func newChangeID(action workflows.Action, now time.Time) string {
 	for i := range b {
 		b[i] = letters[int(b[i])%len(letters)]
 	}
-	return fmt.Sprintf("%s-%s-%s", action, now.UTC().Format("20060102-150405"), b)
+	return fmt.Sprintf("%s-%s-%s", action, now.UTC().Format(layoutChangeID), b)
 }
 
 // StartChange starts a change (enable, disable or rollback), requested by

@@ -78,7 +78,7 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 				// Only the change's own gates wait for people; an
 				// organization's gate waits for the change, which may not
 				// have caught up with it yet.
-				newGate = newGate || (e.Kind == "gate" && e.Organization == "")
+				newGate = newGate || (e.Kind == workflows.RecordGate && e.Organization == "")
 			}
 			// A gate other than the one following began at, or the same gate
 			// asking again (a confirmation that was not enough).
@@ -135,7 +135,7 @@ func gateKey(p workflows.ChangeProgress) string {
 	if !waitsForPeople(p) {
 		return ""
 	}
-	return fmt.Sprintf("%s/%d/%s", p.Phase, p.CurrentWave, p.Awaiting.Since.UTC().Format(time.RFC3339Nano))
+	return fmt.Sprintf("%s/%d/%s", p.Phase, p.CurrentWave, exact(p.Awaiting.Since))
 }
 
 // progressView draws a followed change: new record entries as lines, and a
@@ -205,7 +205,7 @@ func (s *session) liveEntries(ctx context.Context, p workflows.ChangeProgress, l
 		// The change records the organization's outcome itself, with its
 		// error; shown live, the organization's own would come first and
 		// the change's after it.
-		tp.Record = slices.DeleteFunc(slices.Clone(tp.Record), func(e workflows.RecordEntry) bool { return e.Kind == "outcome" })
+		tp.Record = slices.DeleteFunc(slices.Clone(tp.Record), func(e workflows.RecordEntry) bool { return e.Kind == workflows.RecordOutcome })
 		if working(tp.Phase) {
 			for _, r := range s.retriesOf(ctx, t) {
 				tp.Record = append(tp.Record, r.entry())
@@ -220,7 +220,7 @@ func (s *session) liveEntries(ctx context.Context, p workflows.ChangeProgress, l
 }
 
 func entryKey(e workflows.RecordEntry) string {
-	return e.At.UTC().Format(time.RFC3339Nano) + "|" + e.Organization + "|" + e.Kind + "|" + e.Detail
+	return exact(e.At) + "|" + e.Organization + "|" + string(e.Kind) + "|" + e.Detail
 }
 
 // show prints the record entries not shown yet and the status line, and
@@ -302,7 +302,7 @@ func entryLine(e workflows.RecordEntry) string {
 	if org == "" {
 		org = "change"
 	}
-	line := fmt.Sprintf("  %s  %-14s %-18s %s", e.At.UTC().Format("15:04:05"), org, e.Kind, shortError(e.Detail))
+	line := fmt.Sprintf("  %s  %-14s %-18s %s", clock(e.At), org, e.Kind, shortError(e.Detail))
 	if people := entryPeople(e, personName); len(people) > 0 {
 		line += " (" + strings.Join(people, ", ") + ")"
 	}
@@ -325,7 +325,7 @@ func statusLine(p workflows.ChangeProgress) string {
 	switch {
 	case p.Awaiting == nil || p.Phase.Final():
 	case p.Phase == workflows.PhaseAwaitingWindow:
-		parts = append(parts, "mutations wait for the maintenance window opening at "+p.Awaiting.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+		parts = append(parts, "mutations wait for the maintenance window opening at "+minute(p.Awaiting.Expires))
 	default:
 		parts = append(parts, "awaiting "+p.Awaiting.What+whoSuffix(p.Awaiting.Who))
 		if w := p.CurrentWave; p.Phase == workflows.PhaseAwaitingApproval && w >= 1 && w <= len(p.Waves) && len(p.Waves[w-1].Approvals) > 0 {
@@ -349,11 +349,11 @@ func awaitingLine(p workflows.ChangeProgress) string {
 		return fmt.Sprintf("Change %s is %s.", p.ChangeID, p.Phase)
 	}
 	if p.Phase == workflows.PhaseAwaitingWindow {
-		return fmt.Sprintf("Change %s waits for the next maintenance window, which opens at %s.", p.ChangeID, a.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+		return fmt.Sprintf("Change %s waits for the next maintenance window, which opens at %s.", p.ChangeID, minute(a.Expires))
 	}
-	line := fmt.Sprintf("Change %s awaits %s%s since %s", p.ChangeID, a.What, whoSuffix(a.Who), a.Since.UTC().Format("2006-01-02 15:04:05 UTC"))
+	line := fmt.Sprintf("Change %s awaits %s%s since %s", p.ChangeID, a.What, whoSuffix(a.Who), stamp(a.Since))
 	if !a.Expires.IsZero() {
-		line += fmt.Sprintf("; it expires at %s", a.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+		line += fmt.Sprintf("; it expires at %s", minute(a.Expires))
 	}
 	return line + "."
 }

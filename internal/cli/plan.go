@@ -80,13 +80,7 @@ func writePlan(w io.Writer, res workflows.PlanResult) {
 			continue
 		}
 		if t.Plan != nil {
-			c := t.Plan.Current
-			fmt.Fprintf(w, "  now: organization %s, management account %s, trusted access %s, service-linked role %s",
-				orDash(c.OrganizationID), orDash(c.ManagementAccountID), onOff(c.TrustedAccess), present(c.ServiceLinkedRole))
-			if c.Trail != nil {
-				fmt.Fprintf(w, ", trail %s (organization trail %s, logging %s)", c.Trail.Name, yesNo(c.Trail.IsOrganizationTrail), onOff(c.Trail.IsLogging))
-			}
-			fmt.Fprintln(w)
+			fmt.Fprintf(w, "  now: %s\n", workflows.DescribeState(t.Plan.Current, workflows.AsIs))
 			if t.Plan.Empty() {
 				fmt.Fprintln(w, "  plan: nothing to do")
 			}
@@ -96,16 +90,10 @@ func writePlan(w io.Writer, res workflows.PlanResult) {
 		}
 		if inv := t.Inventory; inv != nil {
 			if inv.Empty() {
-				fmt.Fprintln(w, "  impact: nothing depends on trusted access")
+				fmt.Fprintf(w, "  impact: %s\n", workflows.NothingDepends)
 			}
-			for _, tr := range inv.OrganizationTrails {
-				fmt.Fprintf(w, "  impact: organization trail %s (%s, logging %s%s) stops logging for member accounts\n", tr.ARN, tr.HomeRegion, onOff(tr.IsLogging), ownerSuffix(tr.OwnerHint))
-			}
-			for _, ds := range inv.EventDataStores {
-				fmt.Fprintf(w, "  impact: organization event data store %s\n", ds)
-			}
-			for _, a := range inv.DelegatedAdministrators {
-				fmt.Fprintf(w, "  impact: CloudTrail delegated administrator %s\n", a)
+			for _, impact := range workflows.DescribeImpacts(*inv, workflows.AsIs) {
+				fmt.Fprintf(w, "  impact: %s\n", impact)
 			}
 		}
 	}

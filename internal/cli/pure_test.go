@@ -211,7 +211,7 @@ func TestMarkdownRecord(t *testing.T) {
 		"| 1 | acme-prod | required | alice (" + aliceARN + "): ok; bob (claimed, not verified) | succeeded |",
 		"### acme-prod",
 		"1. `disable-trusted-access`: disable trusted access",
-		"organization trail `arn:aws:cloudtrail:us-east-1:111111111111:trail/org` (home region us-east-1, logging on): stops logging for member accounts",
+		"organization trail `arn:aws:cloudtrail:us-east-1:111111111111:trail/org` (home us-east-1, logging true)\n  - disabling stops these trails for member accounts",
 		"after 2 check(s)",
 		"organization trails and AWSServiceRoleForCloudTrail remain",
 		"| 2026-03-07 02:30:00 | - | requested | dave (" + daveARN + ") | dave requested disable |\n| 2026-03-07 02:30:00 | acme-prod | mutation | - | disabled trusted access |\n",

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -128,7 +127,7 @@ func writeMarkdown(w io.Writer, rec ChangeRecord) error {
 	} else {
 		b.WriteString("| Time (UTC) | Organization | Event | People | Detail |\n|---|---|---|---|---|\n")
 		for _, e := range rec.Entries {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), cell(orDash(e.Organization)), e.Kind, cell(orDash(strings.Join(entryPeople(e, workflows.Who.String), "; "))), cell(e.Detail))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", tableStamp(e.At), cell(orDash(e.Organization)), e.Kind, cell(orDash(strings.Join(entryPeople(e, workflows.Who.String), "; "))), cell(e.Detail))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -170,9 +169,7 @@ func writeTargetMarkdown(b *strings.Builder, t workflows.TargetSummary) {
 		fmt.Fprintf(b, "- Error: %s\n", shortError(oneLine(t.Error)))
 	}
 	if t.Plan != nil {
-		c := t.Plan.Current
-		fmt.Fprintf(b, "- State before: organization `%s`, management account `%s`, trusted access %s, service-linked role %s\n",
-			orDash(c.OrganizationID), orDash(c.ManagementAccountID), onOff(c.TrustedAccess), present(c.ServiceLinkedRole))
+		fmt.Fprintf(b, "- State before: %s\n", workflows.DescribeState(t.Plan.Current, code))
 		if t.Plan.Empty() {
 			b.WriteString("- Plan: nothing to do\n")
 		} else {
@@ -185,23 +182,17 @@ func writeTargetMarkdown(b *strings.Builder, t workflows.TargetSummary) {
 	if inv := t.Inventory; inv != nil {
 		b.WriteString("- Impact inventory:\n")
 		if inv.Empty() {
-			b.WriteString("  - nothing depends on trusted access\n")
+			fmt.Fprintf(b, "  - %s\n", workflows.NothingDepends)
 		}
-		for _, tr := range inv.OrganizationTrails {
-			fmt.Fprintf(b, "  - organization trail `%s` (home region %s, logging %s%s): stops logging for member accounts\n", tr.ARN, tr.HomeRegion, onOff(tr.IsLogging), ownerSuffix(tr.OwnerHint))
-		}
-		for _, ds := range inv.EventDataStores {
-			fmt.Fprintf(b, "  - CloudTrail Lake organization event data store `%s`\n", ds)
-		}
-		for _, a := range inv.DelegatedAdministrators {
-			fmt.Fprintf(b, "  - CloudTrail delegated administrator account `%s`\n", a)
+		for _, impact := range workflows.DescribeImpacts(*inv, code) {
+			fmt.Fprintf(b, "  - %s\n", impact)
 		}
 	}
 	if ev := t.Evidence; ev != nil {
-		fmt.Fprintf(b, "- Evidence read back from AWS at %s after %d check(s): trusted access %s, service-linked role %s\n",
-			stamp(ev.At), ev.Checks, onOff(ev.TrustedAccess), present(ev.ServiceLinkedRole))
+		fmt.Fprintf(b, "- Evidence read back from AWS at %s after %d check(s): %s\n",
+			stamp(ev.At), ev.Checks, workflows.DescribeAccess(ev.TrustedAccess, ev.ServiceLinkedRole))
 		for _, tr := range ev.Trails {
-			fmt.Fprintf(b, "  - trail `%s`: organization trail %s, logging %s\n", tr.ARN, yesNo(tr.IsOrganizationTrail), onOff(tr.IsLogging))
+			fmt.Fprintf(b, "  - trail `%s`: organization trail %s, logging %s\n", tr.ARN, workflows.YesNo(tr.IsOrganizationTrail), workflows.OnOff(tr.IsLogging))
 		}
 		for _, n := range ev.Notes {
 			fmt.Fprintf(b, "  - %s\n", oneLine(n))
@@ -257,37 +248,5 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
-func present(b bool) string {
-	if b {
-		return "present"
-	}
-	return "absent"
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-func ownerSuffix(owner string) string {
-	if owner == "" {
-		return ""
-	}
-	return ", looks owned by " + owner
-}
+// code marks an identifier as code in Markdown.
+func code(s string) string { return "`" + s + "`" }

@@ -21,9 +21,14 @@ type Retry struct {
 	Since time.Time `json:"since,omitzero"`
 }
 
-// retryKind is the kind of the record lines that following a change shows
-// for a retry; they come from Temporal, not from the change's record.
-const retryKind = "retrying"
+// The kinds of the record lines the CLI adds from Temporal, not from the
+// change's record: a retry while following a change, and a change ended or
+// asked to end through Temporal itself.
+const (
+	recordRetrying        workflows.RecordKind = "retrying"
+	recordTerminated      workflows.RecordKind = "terminated"
+	recordCancelRequested workflows.RecordKind = "cancel-requested"
+)
 
 // working reports whether an organization's workflow may be calling AWS.
 func working(p workflows.Phase) bool {
@@ -79,7 +84,7 @@ func (s *session) retriesOf(ctx context.Context, t workflows.TargetSummary) []Re
 func (r Retry) describe() string {
 	s := fmt.Sprintf("%s: attempt %d", r.Call, r.Attempt)
 	if !r.NextAttempt.IsZero() {
-		s += ", next at " + r.NextAttempt.Format("15:04:05 UTC")
+		s += ", next at " + clock(r.NextAttempt) + " UTC"
 	}
 	if r.LastError != "" {
 		s += "; last error: " + r.LastError
@@ -93,5 +98,5 @@ func (r Retry) entry() workflows.RecordEntry {
 	if at.IsZero() {
 		at = time.Now().UTC()
 	}
-	return workflows.RecordEntry{At: at, Organization: r.Organization, Kind: retryKind, Detail: r.describe()}
+	return workflows.RecordEntry{At: at, Organization: r.Organization, Kind: recordRetrying, Detail: r.describe()}
 }

@@ -183,11 +183,11 @@ func (s *session) endedByTemporal(ctx context.Context, changeID string, e change
 		}
 		at := ev.GetEventTime().AsTime().UTC()
 		if a := ev.GetWorkflowExecutionTerminatedEventAttributes(); a != nil {
-			return workflows.RecordEntry{At: at, Kind: "terminated", People: nonEmpty(a.GetIdentity()),
+			return workflows.RecordEntry{At: at, Kind: recordTerminated, People: nonEmpty(a.GetIdentity()),
 				Detail: "terminated through Temporal" + byWhom(a.GetIdentity()) + comment(a.GetReason()) + ": it ran no code of its own to end, so organizations under way may have been left where they stood"}, true
 		}
 		if a := ev.GetWorkflowExecutionCancelRequestedEventAttributes(); a != nil {
-			return workflows.RecordEntry{At: at, Kind: "cancel-requested", People: nonEmpty(a.GetIdentity()),
+			return workflows.RecordEntry{At: at, Kind: recordCancelRequested, People: nonEmpty(a.GetIdentity()),
 				Detail: "cancellation requested through Temporal" + byWhom(a.GetIdentity()) + comment(a.GetCause())}, true
 		}
 	}

@@ -112,10 +112,10 @@ func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, lin
 		fmt.Fprintf(w, "  Policy:   %s\n", policyText(*p.Policy))
 	}
 	if !e.Started.IsZero() {
-		fmt.Fprintf(w, "  Started:  %s\n", e.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
+		fmt.Fprintf(w, "  Started:  %s\n", stamp(e.Started))
 	}
 	if !e.Closed.IsZero() {
-		fmt.Fprintf(w, "  Ended:    %s\n", e.Closed.UTC().Format("2006-01-02 15:04:05 UTC"))
+		fmt.Fprintf(w, "  Ended:    %s\n", stamp(e.Closed))
 	}
 	fmt.Fprintf(w, "  Status:   %s\n", statusLine(p))
 	if link != "" {
@@ -160,7 +160,7 @@ func targetDetail(t workflows.TargetSummary) string {
 	case t.Error != "":
 		return "error: " + shortError(oneLine(t.Error))
 	case t.Evidence != nil:
-		return fmt.Sprintf("verified: trusted access %s, service-linked role %s", onOff(t.Evidence.TrustedAccess), present(t.Evidence.ServiceLinkedRole))
+		return "verified: " + workflows.DescribeAccess(t.Evidence.TrustedAccess, t.Evidence.ServiceLinkedRole)
 	case t.Phase.Final() && t.Plan != nil:
 		return planSummary(*t.Plan)
 	case t.Message != "":
@@ -282,7 +282,7 @@ func List(ctx context.Context, s *session, in ListCommandInput) error {
 	tw := tabwriter.NewWriter(s.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHANGE\tACTION\tPHASE\tSTARTED")
 	for _, c := range changes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ChangeID, orDash(c.Action), orDash(c.Phase), c.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ChangeID, orDash(c.Action), orDash(c.Phase), orDash(stamp(c.Started)))
 	}
 	return tw.Flush()
 }

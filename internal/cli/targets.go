@@ -98,13 +98,13 @@ func mergeEntries(change []workflows.RecordEntry, targets []workflows.TargetProg
 	// organization's own outcome entry would say it twice.
 	outcome := map[string]bool{}
 	for _, e := range change {
-		if e.Kind == "outcome" && e.Organization != "" {
+		if e.Kind == workflows.RecordOutcome && e.Organization != "" {
 			outcome[e.Organization] = true
 		}
 	}
 	for _, t := range targets {
 		for _, e := range t.Record {
-			if e.Kind == "outcome" && outcome[e.Organization] {
+			if e.Kind == workflows.RecordOutcome && outcome[e.Organization] {
 				continue
 			}
 			entries = append(entries, e)
