@@ -186,7 +186,7 @@ func (c *change) approve(ctx workflow.Context, d Decision) (ChangeProgress, erro
 	if len(w.Approvals) >= c.policy.RequiredApprovals {
 		c.p.Awaiting = nil
 	}
-	c.recordWho(ctx, "", "approved", []Who{who}, fmt.Sprintf("wave %d: approval %d of %d by %s", wave, len(w.Approvals), c.policy.RequiredApprovals, who)+comment(d.Comment))
+	c.recordWho(ctx, "", RecordApproved, []Who{who}, fmt.Sprintf("wave %d: approval %d of %d by %s", wave, len(w.Approvals), c.policy.RequiredApprovals, who)+comment(d.Comment))
 	return c.p, nil
 }
 
