@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/internal/testenv"
 	"github.com/trailgate/trailgate/workflows"
@@ -335,5 +337,41 @@ func TestAnEnableNeverMovesATrailsLogs(t *testing.T) {
 	out, err := cloudtrail.NewFromConfig(by.cfg).GetTrail(v.timeout, &cloudtrail.GetTrailInput{Name: aws.String(arn)})
 	if err != nil || aws.ToString(out.Trail.S3BucketName) != "by-hand-"+env.Config.Trail.Name+"-"+v.org.ManagementAccountID || aws.ToBool(out.Trail.IsOrganizationTrail) || v.trustedAccess() {
 		t.Errorf("AWS changed: trail %+v (%v), trusted access %t", out, err, v.trustedAccess())
+	}
+}
+
+// A change cancelled through Temporal (its CLI, UI or API) while it waits
+// for a changed plan to be approved again ends cancelled, with nothing
+// done to AWS.
+func TestACancelThroughTemporalAtTheReapprovalGateEndsCleanly(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Instant: true})
+	v := view(t, env, "globex")
+	by := hands(v)
+	by.trustedAccess(true)
+	by.createRole()
+
+	in := request(t, env, "enable-cancelled-again", workflows.ActionEnable, "globex")
+	run := start(t, env, in)
+	waitChange(t, env, in.ChangeID, awaitingWave(1))
+	by.trustedAccess(false)
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
+	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool {
+		return p.Phase == workflows.PhaseAwaitingApproval && p.Awaiting != nil && strings.Contains(p.Awaiting.What, "again")
+	})
+	if err := env.Client.CancelWorkflow(context.Background(), in.ChangeID, ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); !temporal.IsCanceledError(err) {
+		t.Fatalf("the change ended with %v; want it cancelled", err)
+	}
+	p := waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool { return p.Phase.Final() })
+	if p.Phase != workflows.PhaseCancelled || p.Targets[0].Phase != workflows.PhaseCancelled {
+		t.Errorf("the change ended %s, globex %s; want both cancelled", p.Phase, p.Targets[0].Phase)
+	}
+	if v.trustedAccess() || v.trailExists() {
+		t.Errorf("a change cancelled at its re-approval gate changed AWS: trusted access %t, trail %t", v.trustedAccess(), v.trailExists())
 	}
 }
