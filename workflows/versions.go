@@ -24,7 +24,7 @@ const (
 	// cleanup confirmation must acknowledge every kind of impact present;
 	// mutations record their AWS request IDs and CloudTrail events, and
 	// an enable or rollback probes a member account. A change takes its
-	// targets back to a gate after their release (changeRegates).
+	// targets back to a gate after their release (change.regate).
 	versionAWSDepth = "aws-depth"
 )
 
