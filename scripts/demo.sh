@@ -158,9 +158,14 @@ aws_depth() {
 	role=$(sed -n 's/^ *role_arn: *//p' "$config" | head -1)
 	out=$(awscli --profile acme-prod-management iam simulate-principal-policy --policy-source-arn "$role" \
 		--action-names organizations:EnableAWSServiceAccess organizations:DeleteOrganization \
+		--context-entries ContextKeyName=organizations:ServicePrincipal,ContextKeyValues=cloudtrail.amazonaws.com,ContextKeyType=string \
 		--query 'EvaluationResults[].[EvalActionName,EvalDecision]' --output text) ||
 		fail "the AWS CLI could not simulate the worker's role"
 	printf '%s\n' "$out" | sed 's/^/  /'
+	case "$out" in
+	*EnableAWSServiceAccess*allowed*DeleteOrganization*implicitDeny*) ;;
+	*) fail "the worker's role is not allowed exactly what trailgate needs" ;;
+	esac
 }
 
 say "Building bin/trailgate and bin/trailgate-worker"
