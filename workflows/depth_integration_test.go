@@ -99,6 +99,18 @@ func approvalRound(t *testing.T, env *testenv.Env, person, changeID string, wave
 	return d
 }
 
+// integratedByHand starts the test environment with org's CloudTrail
+// integration made by hand, not by trailgate: trusted access on and the
+// service-linked role created.
+func integratedByHand(t *testing.T, org string) (*testenv.Env, *awsView, *byHand) {
+	env := testenv.Start(t, testenv.Options{Instant: true})
+	v := view(t, env, org)
+	by := hands(v)
+	by.trustedAccess(true)
+	by.createRole()
+	return env, v, by
+}
+
 // confirmation is carol's proven cleanup confirmation acknowledging what
 // ack says.
 func confirmation(t *testing.T, env *testenv.Env, changeID string, ack func(*workflows.CleanupConfirmation)) workflows.CleanupConfirmation {
@@ -137,11 +149,7 @@ func kindsOf(record []workflows.RecordEntry, kind workflows.RecordKind) string {
 // impact must then be acknowledged; a rollback afterwards recreates the
 // service-linked role deleted while trusted access was off.
 func TestImpactCreatedAfterTheConfirmationReturnsTheDisableToCleanup(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Instant: true})
-	v := view(t, env, "acme-staging")
-	by := hands(v)
-	by.trustedAccess(true)
-	by.createRole()
+	env, v, by := integratedByHand(t, "acme-staging")
 
 	in := request(t, env, "disable-late-trail", workflows.ActionDisable, "acme-staging")
 	run := start(t, env, in)
@@ -216,11 +224,7 @@ func TestImpactCreatedAfterTheConfirmationReturnsTheDisableToCleanup(t *testing.
 // the delegated administrator, probes a member account, and CloudTrail's
 // LookupEvents names the change and its requester on every mutation.
 func TestAPlanThatChangedSinceApprovalIsApprovedAgainOrShrinks(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Instant: true})
-	v := view(t, env, "globex")
-	by := hands(v)
-	by.trustedAccess(true)
-	by.createRole()
+	env, v, by := integratedByHand(t, "globex")
 
 	in := request(t, env, "enable-grew", workflows.ActionEnable, "globex")
 	run := start(t, env, in)
@@ -344,11 +348,7 @@ func TestAnEnableNeverMovesATrailsLogs(t *testing.T) {
 // for a changed plan to be approved again ends cancelled, with nothing
 // done to AWS.
 func TestACancelThroughTemporalAtTheReapprovalGateEndsCleanly(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Instant: true})
-	v := view(t, env, "globex")
-	by := hands(v)
-	by.trustedAccess(true)
-	by.createRole()
+	env, v, by := integratedByHand(t, "globex")
 
 	in := request(t, env, "enable-cancelled-again", workflows.ActionEnable, "globex")
 	run := start(t, env, in)
