@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/spf13/cobra"
+
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -342,4 +344,44 @@ func actionPhrase(a workflows.Action) string {
 		return "roll back: re-enable CloudTrail trusted access"
 	}
 	return string(a) + " CloudTrail trusted access"
+}
+
+func newChangeCommand(action workflows.Action, open openSession) *cobra.Command {
+	in := ChangeCommandInput{Action: action}
+	var waves []string
+	short := map[workflows.Action]string{
+		workflows.ActionEnable:  "Enable CloudTrail trusted access on organizations, in waves, with approvals and verification",
+		workflows.ActionDisable: "Disable CloudTrail trusted access on organizations, after cleanup confirmation and approvals",
+	}[action]
+	cmd := &cobra.Command{
+		Use:   string(action) + " (--org NAME ... | --all)",
+		Short: short,
+		Long: withIdentityHelp(short + `.
+
+The change names organizations; the worker resolves them, and the gate policy,
+from its own configuration. It runs in the worker: each organization is planned
+from live state, approvers approve each gated wave (the requester never
+approves their own change), mutations run inside the maintenance windows, and
+verification reads AWS back. Without --wait the command returns once the worker
+has verified who requested the change.`),
+		Example: fmt.Sprintf("  trailgate %s --all --waves 1,rest --approve-every-wave --reason \"CHG-1234\" --profile dave\n  trailgate %s --org acme-prod --wait", action, action),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in.Waves = parseWaves(waves)
+			return run(cmd, open, func(ctx context.Context, s *session) error { return StartChange(ctx, s, in) })
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&in.Organizations, "org", nil, "organization to change, by its name in the worker's configuration (repeatable)")
+	f.BoolVar(&in.All, "all", false, "change every organization of the configuration")
+	f.StringVar(&in.ChangeID, "change-id", "", "ID of the change (default <action>-<yyyymmdd-hhmmss>-<4 random>)")
+	f.StringSliceVar(&waves, "waves", nil, "waves, in order: a count (1), a share (25%) or rest; for example 1,25%,rest (default one wave of all)")
+	f.IntVar(&in.Concurrency, "concurrency", 0, "organizations of a wave that mutate at once (0: all of them)")
+	f.IntVar(&in.FailureBudget, "failure-budget", 0, "organizations that may fail before the change halts (0: halt at the first failure)")
+	f.StringArrayVar(&in.Windows, "window", nil, "maintenance window in UTC in which mutations may start, such as \"sat,sun 02:00+6h\" (repeatable)")
+	f.BoolVar(&in.ApproveEveryWave, "approve-every-wave", false, "every wave waits for approvers (default: only the first)")
+	f.StringVar(&in.Reason, "reason", "", "why the change is made, for the record (a ticket number, for example)")
+	addIdentityFlags(f, &in.Identity, "requester")
+	f.BoolVar(&in.Wait, "wait", false, "follow the change until it ends; the exit status says how it ended")
+	return cmd
 }

@@ -3,10 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/client"
+
+	"github.com/spf13/cobra"
 
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -107,171 +108,6 @@ func waveSuffix(wave int, p workflows.ChangeProgress) string {
 	return fmt.Sprintf(" (wave %d of %d)", wave, len(p.Waves))
 }
 
-// CleanupCommandInput is the CloudTrail administrator's cleanup
-// confirmation before a disable: `trailgate confirm-cleanup`.
-type CleanupCommandInput struct {
-	ChangeID string
-	// Organization limits the confirmation to one organization; empty
-	// confirms for every organization awaiting it.
-	Organization                       string
-	AcknowledgeMemberLoggingStops      bool
-	AcknowledgeEventDataStores         bool
-	AcknowledgeDelegatedAdministrators bool
-	Comment                            string
-	Identity                           IdentityFlags
-	Wait                               bool
-}
-
-func (in CleanupCommandInput) validate() error {
-	return problemsError(append(changeIDProblems(in.ChangeID), in.Identity.problems()...))
-}
-
-// ConfirmCleanup confirms CloudTrail-side cleanup as the person who proves
-// it.
-func ConfirmCleanup(ctx context.Context, s *session, in CleanupCommandInput) error {
-	if err := in.validate(); err != nil {
-		return err
-	}
-	admin, err := s.person(ctx, in.Identity)
-	if err != nil {
-		return err
-	}
-	c := workflows.CleanupConfirmation{
-		Who:                                admin.who(),
-		Comment:                            strings.TrimSpace(in.Comment),
-		Organization:                       in.Organization,
-		AcknowledgeMemberLoggingStops:      in.AcknowledgeMemberLoggingStops,
-		AcknowledgeEventDataStores:         in.AcknowledgeEventDataStores,
-		AcknowledgeDelegatedAdministrators: in.AcknowledgeDelegatedAdministrators,
-	}
-	if c.Who, err = admin.prove(ctx, c.Binding(in.ChangeID)); err != nil {
-		return err
-	}
-	p, err := s.decide(ctx, in.ChangeID, workflows.UpdateConfirmCleanup, "confirm cleanup for", c)
-	if err != nil {
-		return err
-	}
-	if !s.json {
-		scope := "every organization awaiting it"
-		if in.Organization != "" {
-			scope = in.Organization
-		}
-		ack := ""
-		if kinds := c.Acknowledged(); len(kinds) > 0 {
-			names := make([]string, 0, len(kinds))
-			for _, k := range kinds {
-				names = append(names, string(k))
-			}
-			ack = ", acknowledging what stops: " + strings.Join(names, ", ")
-		}
-		fmt.Fprintf(s.stdout, "%s confirmed cleanup for change %s on %s%s.\n", provenAs(p, c.Who), in.ChangeID, scope, ack)
-		if missing := unacknowledged(p, in.Organization, c.Acknowledged()); len(missing) > 0 {
-			fmt.Fprintf(s.stdout, "Note: the last inventory found %s. If they still remain, the change keeps waiting for a confirmation with %s.\n",
-				strings.Join(missing, "; "), strings.Join(ackFlags(p, in.Organization), " "))
-		}
-	}
-	return s.afterDecision(ctx, p, in.Wait)
-}
-
-// inventories are the last inventories of a change's running
-// organizations, limited to one organization when org is set.
-func inventories(p workflows.ChangeProgress, org string) []workflows.Inventory {
-	var out []workflows.Inventory
-	for _, t := range p.Targets {
-		if t.Inventory == nil || t.Phase.Final() || (org != "" && t.Organization != org) {
-			continue
-		}
-		out = append(out, *t.Inventory)
-	}
-	return out
-}
-
-// unacknowledged says what the last inventories found that a confirmation
-// acknowledging ack leaves unacknowledged.
-func unacknowledged(p workflows.ChangeProgress, org string, ack []workflows.Impact) []string {
-	var out []string
-	for _, inv := range inventories(p, org) {
-		for _, k := range workflows.Impacts(inv) {
-			if slices.Contains(ack, k) {
-				continue
-			}
-			switch k {
-			case workflows.ImpactOrganizationTrails:
-				out = append(out, "organization trails "+strings.Join(inv.TrailARNs(), ", "))
-			case workflows.ImpactEventDataStores:
-				out = append(out, "organization event data stores "+strings.Join(inv.EventDataStores, ", "))
-			case workflows.ImpactDelegatedAdministrators:
-				out = append(out, "delegated administrators "+strings.Join(inv.DelegatedAdministrators, ", "))
-			}
-		}
-	}
-	return out
-}
-
-// ackFlags are the flags that acknowledge every kind of impact the last
-// inventories found.
-func ackFlags(p workflows.ChangeProgress, org string) []string {
-	var flags []string
-	for _, inv := range inventories(p, org) {
-		for _, k := range workflows.Impacts(inv) {
-			if !slices.Contains(flags, k.Flag()) {
-				flags = append(flags, k.Flag())
-			}
-		}
-	}
-	return flags
-}
-
-// ControlCommandInput pauses, resumes or cancels a change: `trailgate
-// pause`, `trailgate resume` and `trailgate cancel`.
-type ControlCommandInput struct {
-	// Update is workflows.UpdatePause, UpdateResume or UpdateCancel.
-	Update   string
-	ChangeID string
-	Reason   string
-	Identity IdentityFlags
-	Wait     bool
-}
-
-func (in ControlCommandInput) validate() error {
-	var problems []string
-	switch in.Update {
-	case workflows.UpdatePause, workflows.UpdateResume, workflows.UpdateCancel:
-	default:
-		problems = append(problems, fmt.Sprintf("unknown control %q", in.Update))
-	}
-	problems = append(problems, changeIDProblems(in.ChangeID)...)
-	if in.Update != workflows.UpdateResume && strings.TrimSpace(in.Reason) == "" {
-		problems = append(problems, fmt.Sprintf("say why with --reason: the reason to %s goes into the change record", in.Update))
-	}
-	problems = append(problems, in.Identity.problems()...)
-	return problemsError(problems)
-}
-
-// Control pauses, resumes or cancels a change as the person who proves it.
-func Control(ctx context.Context, s *session, in ControlCommandInput) error {
-	if err := in.validate(); err != nil {
-		return err
-	}
-	steerer, err := s.person(ctx, in.Identity)
-	if err != nil {
-		return err
-	}
-	c := workflows.Control{Who: steerer.who(), Reason: strings.TrimSpace(in.Reason)}
-	if c.Who, err = steerer.prove(ctx, c.Binding(in.ChangeID, workflows.DecisionKind(in.Update))); err != nil {
-		return err
-	}
-	p, err := s.decide(ctx, in.ChangeID, in.Update, in.Update, c)
-	if err != nil {
-		return err
-	}
-	if !s.json {
-		past := map[string]string{workflows.UpdatePause: "paused", workflows.UpdateResume: "resumed", workflows.UpdateCancel: "cancelled"}[in.Update]
-		fmt.Fprintf(s.stdout, "%s %s change %s.\n", provenAs(p, c.Who), past, in.ChangeID)
-	}
-	return s.afterDecision(ctx, p, in.Wait)
-}
-
 // decide sends a decision to a change that must be running, and returns
 // its progress after the decision. An ended or unknown change and a refusal
 // each come back as a clear usage error.
@@ -327,4 +163,32 @@ func (s *session) afterDecision(ctx context.Context, p workflows.ChangeProgress,
 		return outcomeError(final)
 	}
 	return nil
+}
+
+func newDecisionCommand(update string, open openSession) *cobra.Command {
+	in := DecisionCommandInput{Update: update}
+	short := "Approve the wave of a change that awaits approval"
+	if update == workflows.UpdateReject {
+		short = "Reject a change at its gate; nothing more is changed"
+	}
+	cmd := &cobra.Command{
+		Use:   update + " <change-id>",
+		Short: short,
+		Long: withIdentityHelp(short + `.
+
+The proof names the wave decided on: --wave, else the wave the change is at
+when the command asks it. The worker applies the gate policy in force for the
+change to the person it proves.`),
+		Example: fmt.Sprintf("  trailgate %s enable-20260101-020000-ab12 --profile alice --comment \"CAB approved\"", update),
+		Args:    changeIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.ChangeID = args[0]
+			return run(cmd, open, func(ctx context.Context, s *session) error { return Decide(ctx, s, in) })
+		},
+	}
+	cmd.Flags().IntVar(&in.Wave, "wave", 0, "the wave decided on (default: the wave the change is at)")
+	cmd.Flags().StringVar(&in.Comment, "comment", "", "comment for the record")
+	addIdentityFlags(cmd.Flags(), &in.Identity, "approver")
+	cmd.Flags().BoolVar(&in.Wait, "wait", false, "then follow the change until its next gate or its end")
+	return cmd
 }

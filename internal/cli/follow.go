@@ -309,39 +309,6 @@ func entryLine(e workflows.RecordEntry) string {
 	return line
 }
 
-// statusLine is where a change stands, in one line.
-func statusLine(p workflows.ChangeProgress) string {
-	parts := []string{string(p.Phase)}
-	if len(p.Waves) > 0 {
-		parts = append(parts, fmt.Sprintf("wave %d/%d", min(max(p.CurrentWave, 1), len(p.Waves)), len(p.Waves)))
-	}
-	parts = append(parts, fmt.Sprintf("%d/%d organizations done", p.Done(), len(p.Targets)))
-	if p.Failed > 0 {
-		parts = append(parts, fmt.Sprintf("%d failed (budget %d)", p.Failed, p.FailureBudget))
-	}
-	if p.Paused != nil {
-		parts = append(parts, fmt.Sprintf("paused by %s: %s", personName(p.Paused.Who), p.Paused.Reason))
-	}
-	switch {
-	case p.Awaiting == nil || p.Phase.Final():
-	case p.Phase == workflows.PhaseAwaitingWindow:
-		parts = append(parts, "mutations wait for the maintenance window opening at "+minute(p.Awaiting.Expires))
-	default:
-		parts = append(parts, "awaiting "+p.Awaiting.What+whoSuffix(p.Awaiting.Who))
-		if w := p.CurrentWave; p.Phase == workflows.PhaseAwaitingApproval && w >= 1 && w <= len(p.Waves) && len(p.Waves[w-1].Approvals) > 0 {
-			parts = append(parts, "approved so far by "+approvers(p.Waves[w-1].Approvals))
-		}
-	}
-	return strings.Join(parts, " · ")
-}
-
-func whoSuffix(who []string) string {
-	if len(who) == 0 {
-		return ""
-	}
-	return " from " + strings.Join(who, ", ")
-}
-
 // awaitingLine says what a change waits for, from whom and since when.
 func awaitingLine(p workflows.ChangeProgress) string {
 	a := p.Awaiting

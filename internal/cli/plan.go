@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -97,4 +99,27 @@ func writePlan(w io.Writer, res workflows.PlanResult) {
 			}
 		}
 	}
+}
+
+func newPlanCommand(open openSession) *cobra.Command {
+	var in PlanCommandInput
+	cmd := &cobra.Command{
+		Use:   "plan enable|disable (--org NAME ... | --all)",
+		Short: "Show what enable or disable would change in each organization; reads only, never mutates",
+		Example: "  trailgate plan enable --all\n" +
+			"  trailgate plan disable --org acme-prod --json",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{string(workflows.ActionEnable), string(workflows.ActionDisable)},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := workflows.ParseAction(args[0])
+			if err != nil || a == workflows.ActionRollback {
+				return usage(fmt.Errorf("plan what? write `trailgate plan enable` or `trailgate plan disable`, not %q", args[0]))
+			}
+			in.Action = a
+			return run(cmd, open, func(ctx context.Context, s *session) error { return Plan(ctx, s, in) })
+		},
+	}
+	cmd.Flags().StringArrayVar(&in.Organizations, "org", nil, "organization to plan, by its name in the worker's configuration (repeatable)")
+	cmd.Flags().BoolVar(&in.All, "all", false, "plan every organization of the configuration")
+	return cmd
 }

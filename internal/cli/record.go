@@ -6,6 +6,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -250,3 +253,69 @@ func oneLine(s string) string {
 
 // code marks an identifier as code in Markdown.
 func code(s string) string { return "`" + s + "`" }
+
+// ChangeRecord is a change's full record: where the change stands, each
+// organization's own progress (plan, inventory, approvals, evidence), and
+// every record entry of the change and its organizations, by time. It is
+// what `trailgate record --format json` prints.
+type ChangeRecord struct {
+	Change workflows.ChangeProgress `json:"change"`
+	// Targets are the organizations' workflows that started, in the
+	// change's order.
+	Targets []workflows.TargetProgress `json:"targets"`
+	// Entries are the change's and its organizations' record entries,
+	// oldest first.
+	Entries     []workflows.RecordEntry `json:"entries"`
+	TemporalURL string                  `json:"temporal_url,omitempty"`
+	Started     time.Time               `json:"started,omitzero"`
+	Ended       time.Time               `json:"ended,omitzero"`
+	ExportedAt  time.Time               `json:"exported_at"`
+}
+
+// changeRecord gathers a change's record from the change and each of its
+// organizations' workflows.
+func (s *session) changeRecord(ctx context.Context, changeID string) (ChangeRecord, error) {
+	p, e, err := s.progress(ctx, changeID)
+	if err != nil {
+		return ChangeRecord{}, err
+	}
+	rec := ChangeRecord{
+		Change: p, Targets: []workflows.TargetProgress{}, TemporalURL: s.changeURL(changeID),
+		Started: e.Started, Ended: e.Closed, ExportedAt: s.now().UTC(),
+	}
+	for _, t := range p.Targets {
+		if t.Phase == workflows.PhasePending && !p.Phase.Final() {
+			continue
+		}
+		tp, ok, err := s.targetProgress(ctx, t.WorkflowID)
+		if err != nil {
+			return rec, fmt.Errorf("record of change %s: %w", changeID, err)
+		}
+		if ok {
+			rec.Targets = append(rec.Targets, tp)
+		}
+	}
+	rec.Entries = mergeEntries(p.Record, rec.Targets)
+	return rec, nil
+}
+
+func newRecordCommand(open openSession) *cobra.Command {
+	var in RecordCommandInput
+	cmd := &cobra.Command{
+		Use:   "record <change-id>",
+		Short: "Export a change record (every gate, decision, mutation and piece of evidence) as JSON or Markdown",
+		Example: "  trailgate record enable-20260101-020000-ab12 --format markdown -o CHG-1234.md\n" +
+			"  trailgate record enable-20260101-020000-ab12 --format json",
+		Args: changeIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.ChangeID = args[0]
+			if in.Format == "md" {
+				in.Format = FormatMarkdown
+			}
+			return run(cmd, open, func(ctx context.Context, s *session) error { return Record(ctx, s, in) })
+		},
+	}
+	cmd.Flags().StringVar(&in.Format, "format", FormatMarkdown, "json or markdown")
+	cmd.Flags().StringVarP(&in.Output, "output", "o", "", "write to this file (default standard output)")
+	return cmd
+}

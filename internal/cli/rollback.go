@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -72,4 +74,25 @@ func Rollback(ctx context.Context, s *session, in RollbackCommandInput) error {
 		return err
 	}
 	return s.startChange(ctx, requester, ci, in.Wait)
+}
+
+func newRollbackCommand(open openSession) *cobra.Command {
+	var in RollbackCommandInput
+	short := "Roll back an ended disable: a new change re-enables trusted access on its organizations and verifies logging"
+	cmd := &cobra.Command{
+		Use:     "rollback <change-id>",
+		Short:   short,
+		Long:    withIdentityHelp(short + ".\n\nThe rollback is a change of its own, with its own gates, requested by you."),
+		Example: "  trailgate rollback disable-20260101-020000-ab12 --reason \"member accounts need their trails\" --profile dave",
+		Args:    changeIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.ChangeID = args[0]
+			return run(cmd, open, func(ctx context.Context, s *session) error { return Rollback(ctx, s, in) })
+		},
+	}
+	cmd.Flags().StringVar(&in.RollbackID, "change-id", "", "ID of the rollback change (default <change-id>-rollback)")
+	cmd.Flags().StringVar(&in.Reason, "reason", "", "why, for the record")
+	addIdentityFlags(cmd.Flags(), &in.Identity, "requester")
+	cmd.Flags().BoolVar(&in.Wait, "wait", false, "follow the rollback until it ends")
+	return cmd
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -132,50 +131,4 @@ func configSource(cmd *cobra.Command) string {
 		return config.DefaultFile
 	}
 	return ""
-}
-
-func newDoctorCommand(stderr io.Writer) *cobra.Command {
-	in := DoctorInput{Timeout: 10 * time.Second}
-	cmd := &cobra.Command{
-		Use:   "doctor",
-		Short: "Check that Temporal, the worker and every organization's AWS access are ready",
-		Long: `Check, in order: identity.worker_key parses (decisions are sealed to it);
-whether claims are accepted (identity.allow_claims: a warning, not a failure);
-Temporal answers; the namespace exists; trailgate's search attributes are
-registered with their types; a worker polls the task queue; and, for each
-organization, its credentials (role_arn or the default chain) reach its
-management account, which runs all features.
-
-Prints a table (CHECK, STATUS, DETAIL, FIX) or, with --json:
-  {"ok": bool, "checks": [{"name": string, "ok": bool, "warn"?: bool, "detail": string, "fix": string}]}
-Check names: configuration, identity, claims, temporal, namespace,
-search-attributes, worker, aws/<organization> (or organizations when none is
-configured).
-
-Exit status: 0 every check passed, 1 a check failed, 2 usage or configuration error.`,
-		Example: "  trailgate doctor\n  trailgate --config .trailgate/trailgate.yaml doctor --json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(config.LoadOptions{Flags: cmd.Flags()})
-			if err != nil {
-				return err
-			}
-			if in.Logger, err = cliLogger(cfg, stderr); err != nil {
-				return err
-			}
-			in.Config, in.Source = cfg, configSource(cmd)
-			report, err := Doctor(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
-				err = writeJSON(cmd.OutOrStdout(), report)
-			} else {
-				err = writeDoctorTable(cmd.OutOrStdout(), report)
-			}
-			return errors.Join(err, failedChecks(report))
-		},
-	}
-	cmd.Flags().DurationVar(&in.Timeout, "timeout", in.Timeout, "how long each check may take")
-	return cmd
 }

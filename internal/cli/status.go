@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
+	"github.com/spf13/cobra"
 
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -236,112 +233,53 @@ func planSummary(p workflows.Plan) string {
 	return "plan: " + strings.Join(kinds, ", ")
 }
 
-// ListCommandInput lists changes: `trailgate list`.
-type ListCommandInput struct {
-	// Limit caps how many changes are listed, newest first; zero means 100.
-	Limit int
+func newStatusCommand(open openSession) *cobra.Command {
+	var in StatusCommandInput
+	cmd := &cobra.Command{
+		Use:   "status <change-id>",
+		Short: "Show where a change stands: phase, waves, organizations and what it awaits from whom",
+		Example: "  trailgate status enable-20260101-020000-ab12 --watch\n" +
+			"  trailgate status enable-20260101-020000-ab12 --json",
+		Args: changeIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.ChangeID = args[0]
+			return run(cmd, open, func(ctx context.Context, s *session) error { return Status(ctx, s, in) })
+		},
+	}
+	cmd.Flags().BoolVarP(&in.Watch, "watch", "w", false, "follow the change until it ends; the exit status says how it ended")
+	cmd.Flags().BoolVar(&in.UntilGate, "until-gate", false, "with --watch, stop also when the change waits for people at a gate")
+	return cmd
 }
 
-func (in ListCommandInput) validate() error {
-	if in.Limit < 0 {
-		return usage(fmt.Errorf("--limit must be 1 or more (0: 100)"))
+// statusLine is where a change stands, in one line.
+func statusLine(p workflows.ChangeProgress) string {
+	parts := []string{string(p.Phase)}
+	if len(p.Waves) > 0 {
+		parts = append(parts, fmt.Sprintf("wave %d/%d", min(max(p.CurrentWave, 1), len(p.Waves)), len(p.Waves)))
 	}
-	return nil
-}
-
-// ChangeListing is one line of `trailgate list`, and its JSON shape.
-type ChangeListing struct {
-	ChangeID string    `json:"change_id"`
-	Action   string    `json:"action"`
-	Phase    string    `json:"phase"`
-	Status   string    `json:"status"`
-	Started  time.Time `json:"started"`
-	Ended    time.Time `json:"ended,omitzero"`
-}
-
-// List lists the changes Temporal knows, newest first.
-func List(ctx context.Context, s *session, in ListCommandInput) error {
-	if err := in.validate(); err != nil {
-		return err
+	parts = append(parts, fmt.Sprintf("%d/%d organizations done", p.Done(), len(p.Targets)))
+	if p.Failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed (budget %d)", p.Failed, p.FailureBudget))
 	}
-	limit := in.Limit
-	if limit == 0 {
-		limit = 100
+	if p.Paused != nil {
+		parts = append(parts, fmt.Sprintf("paused by %s: %s", personName(p.Paused.Who), p.Paused.Reason))
 	}
-	changes, err := s.listChanges(ctx, limit)
-	if err != nil {
-		return err
-	}
-	if s.json {
-		return writeJSON(s.stdout, changes)
-	}
-	if len(changes) == 0 {
-		fmt.Fprintln(s.stdout, "No changes yet; start one with `trailgate enable` or `trailgate disable`.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(s.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHANGE\tACTION\tPHASE\tSTARTED")
-	for _, c := range changes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ChangeID, orDash(c.Action), orDash(c.Phase), orDash(stamp(c.Started)))
-	}
-	return tw.Flush()
-}
-
-func (s *session) listChanges(ctx context.Context, limit int) ([]ChangeListing, error) {
-	var (
-		changes    []ChangeListing
-		firstStart = map[string]time.Time{}
-		token      []byte
-	)
-	for len(changes) < limit {
-		resp, err := s.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query:         fmt.Sprintf("WorkflowType = '%s'", workflows.ChangeWorkflowName),
-			NextPageToken: token,
-			PageSize:      int32(min(limit, 1000)),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list changes in namespace %s: %w", s.cfg.Temporal.Namespace, err)
-		}
-		for _, info := range resp.GetExecutions() {
-			id := info.GetExecution().GetWorkflowId()
-			started := info.GetStartTime().AsTime().UTC()
-			if t, ok := firstStart[id]; !ok || started.Before(t) {
-				firstStart[id] = started
-			}
-			// A change that continued as new appears once per run; its
-			// latest run says where it stands.
-			if info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
-				continue
-			}
-			fields := info.GetSearchAttributes().GetIndexedFields()
-			c := ChangeListing{
-				ChangeID: id,
-				Action:   keyword(fields[workflows.ActionKey.GetName()]),
-				Phase:    keyword(fields[workflows.PhaseKey.GetName()]),
-				Status:   strings.ToLower(strings.TrimPrefix(info.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")),
-			}
-			if t := info.GetCloseTime(); t != nil {
-				c.Ended = t.AsTime().UTC()
-			}
-			if info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_TERMINATED {
-				c.Phase = string(workflows.PhaseTerminated)
-			}
-			changes = append(changes, c)
-		}
-		token = resp.GetNextPageToken()
-		if len(token) == 0 {
-			break
+	switch {
+	case p.Awaiting == nil || p.Phase.Final():
+	case p.Phase == workflows.PhaseAwaitingWindow:
+		parts = append(parts, "mutations wait for the maintenance window opening at "+minute(p.Awaiting.Expires))
+	default:
+		parts = append(parts, "awaiting "+p.Awaiting.What+whoSuffix(p.Awaiting.Who))
+		if w := p.CurrentWave; p.Phase == workflows.PhaseAwaitingApproval && w >= 1 && w <= len(p.Waves) && len(p.Waves[w-1].Approvals) > 0 {
+			parts = append(parts, "approved so far by "+approvers(p.Waves[w-1].Approvals))
 		}
 	}
-	for i := range changes {
-		changes[i].Started = firstStart[changes[i].ChangeID]
+	return strings.Join(parts, " · ")
+}
+
+func whoSuffix(who []string) string {
+	if len(who) == 0 {
+		return ""
 	}
-	sort.SliceStable(changes, func(i, j int) bool { return changes[i].Started.After(changes[j].Started) })
-	if len(changes) > limit {
-		changes = changes[:limit]
-	}
-	if changes == nil {
-		changes = []ChangeListing{}
-	}
-	return changes, nil
+	return " from " + strings.Join(who, ", ")
 }

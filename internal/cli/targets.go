@@ -45,51 +45,6 @@ func (s *session) targetProgress(ctx context.Context, workflowID string) (tp wor
 	return tp, false, fmt.Errorf("ask %s where it stands: %w", workflowID, err)
 }
 
-// ChangeRecord is a change's full record: where the change stands, each
-// organization's own progress (plan, inventory, approvals, evidence), and
-// every record entry of the change and its organizations, by time. It is
-// what `trailgate record --format json` prints.
-type ChangeRecord struct {
-	Change workflows.ChangeProgress `json:"change"`
-	// Targets are the organizations' workflows that started, in the
-	// change's order.
-	Targets []workflows.TargetProgress `json:"targets"`
-	// Entries are the change's and its organizations' record entries,
-	// oldest first.
-	Entries     []workflows.RecordEntry `json:"entries"`
-	TemporalURL string                  `json:"temporal_url,omitempty"`
-	Started     time.Time               `json:"started,omitzero"`
-	Ended       time.Time               `json:"ended,omitzero"`
-	ExportedAt  time.Time               `json:"exported_at"`
-}
-
-// changeRecord gathers a change's record from the change and each of its
-// organizations' workflows.
-func (s *session) changeRecord(ctx context.Context, changeID string) (ChangeRecord, error) {
-	p, e, err := s.progress(ctx, changeID)
-	if err != nil {
-		return ChangeRecord{}, err
-	}
-	rec := ChangeRecord{
-		Change: p, Targets: []workflows.TargetProgress{}, TemporalURL: s.changeURL(changeID),
-		Started: e.Started, Ended: e.Closed, ExportedAt: s.now().UTC(),
-	}
-	for _, t := range p.Targets {
-		if t.Phase == workflows.PhasePending && !p.Phase.Final() {
-			continue
-		}
-		tp, ok, err := s.targetProgress(ctx, t.WorkflowID)
-		if err != nil {
-			return rec, fmt.Errorf("record of change %s: %w", changeID, err)
-		}
-		if ok {
-			rec.Targets = append(rec.Targets, tp)
-		}
-	}
-	rec.Entries = mergeEntries(p.Record, rec.Targets)
-	return rec, nil
-}
-
 // mergeEntries puts the change's and its organizations' entries in one
 // timeline.
 func mergeEntries(change []workflows.RecordEntry, targets []workflows.TargetProgress) []workflows.RecordEntry {
