@@ -42,22 +42,32 @@ func (a *Activities) Preflight(ctx context.Context, in OrgInput) (Identity, erro
 		ManagementAccountID: aws.ToString(out.Organization.MasterAccountId),
 		FeatureSet:          string(out.Organization.FeatureSet),
 	}
+	return id, CheckManagementAccount(org, id)
+}
+
+// CheckManagementAccount checks what GetCallerIdentity and
+// DescribeOrganization returned, id: the caller acts in the management
+// account of its organization, that account is org's configured one (when
+// org names one), and the organization has all features. Anything else is a
+// non-retryable error of type ErrNotManagementAccount or ErrNotAllFeatures
+// that says what to fix.
+func CheckManagementAccount(org OrgInput, id Identity) error {
 	if id.AccountID != id.ManagementAccountID {
-		return id, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"preflight of organization %s: the caller %s acts in account %s, not in the management account %s of %s; set role_arn to a role in the management account",
 			orgLabel(org), id.ARN, id.AccountID, id.ManagementAccountID, id.OrganizationID), ErrNotManagementAccount, nil)
 	}
 	if org.ManagementAccountID != "" && org.ManagementAccountID != id.ManagementAccountID {
-		return id, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"preflight of organization %s: configured management account %s, but AWS says the management account of %s is %s; fix management_account_id or role_arn",
 			org.Organization, org.ManagementAccountID, id.OrganizationID, id.ManagementAccountID), ErrNotManagementAccount, nil)
 	}
 	if id.FeatureSet != "ALL" {
-		return id, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"preflight of organization %s: feature set is %s; trusted access needs all features (aws organizations enable-all-features)",
 			orgLabel(org), id.FeatureSet), ErrNotAllFeatures, nil)
 	}
-	return id, nil
+	return nil
 }
 
 // ReadState reads the organization's CloudTrail integration: trusted access

@@ -18,7 +18,6 @@ import (
 	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
@@ -27,7 +26,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
 	shippediam "github.com/trailgate/trailgate/iam"
 	"github.com/trailgate/trailgate/internal/awsclient"
@@ -361,17 +362,23 @@ func organizationCheck(ctx context.Context, f *awsclient.Factory, org config.Org
 	}
 	o := desc.Organization
 	master := aws.ToString(o.MasterAccountId)
+	// account is the configured management account here: the check refuses
+	// an organization managed from another account, or without all features.
+	err = activities.CheckManagementAccount(
+		activities.OrgInput{Organization: org.Name, ManagementAccountID: org.ManagementAccountID},
+		activities.Identity{AccountID: account, ARN: arn, OrganizationID: aws.ToString(o.Id), ManagementAccountID: master, FeatureSet: string(o.FeatureSet)})
+	var refused *temporal.ApplicationError
 	switch {
-	case master != org.ManagementAccountID:
-		check.Detail = fmt.Sprintf("account %s is a member of %s, whose management account is %s", account, aws.ToString(o.Id), master)
-		check.Fix = fmt.Sprintf("set management_account_id to %s and reach it (role_arn) there: trusted access is changed from the management account only", master)
-	case o.FeatureSet != orgtypes.OrganizationFeatureSetAll:
-		check.Detail = fmt.Sprintf("%s has feature set %s", aws.ToString(o.Id), o.FeatureSet)
-		check.Fix = "enable all features in the organization; trusted access needs them"
-	default:
+	case err == nil:
 		check.OK = true
 		check.Detail = fmt.Sprintf("%s is management account %s of %s (all features)", arn, account, aws.ToString(o.Id))
 		permissionCheck(ctx, clients.IAM, policySource(org, arn), &check)
+	case errors.As(err, &refused) && refused.Type() == activities.ErrNotAllFeatures:
+		check.Detail = fmt.Sprintf("%s has feature set %s", aws.ToString(o.Id), o.FeatureSet)
+		check.Fix = "enable all features in the organization; trusted access needs them"
+	default:
+		check.Detail = fmt.Sprintf("account %s is a member of %s, whose management account is %s", account, aws.ToString(o.Id), master)
+		check.Fix = fmt.Sprintf("set management_account_id to %s and reach it (role_arn) there: trusted access is changed from the management account only", master)
 	}
 	return check
 }
