@@ -17,14 +17,25 @@ import (
 // only a nudge: the receiver reads what the sender says through the
 // sender's own query, answered by the sender's code (versionVerifiedSignals).
 
-// ask reads another workflow's answer to a query, through a local
-// activity, into out.
+// ask reads another workflow's answer to a query into out. Since
+// versionAskByActivity it asks through an activity: a local activity holds
+// the asker's workflow task open, and Temporal holds queries to a workflow
+// until its task completes, so a change and a target asking each other at
+// once each waited for the other's query to time out.
 func ask(ctx workflow.Context, workflowID, query, arg string, out any) error {
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		ScheduleToCloseTimeout: 5 * time.Minute,
-		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
-	})
-	return workflow.ExecuteLocalActivity(lctx, a.AskWorkflow, activities.QueryInput{WorkflowID: workflowID, Query: query, Arg: arg}).Get(ctx, out)
+	in := activities.QueryInput{WorkflowID: workflowID, Query: query, Arg: arg}
+	retry := &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second}
+	if workflow.GetVersion(ctx, versionAskByActivity, workflow.DefaultVersion, 1) == 1 {
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			Summary:                "Ask " + workflowID + " (" + query + ")",
+			StartToCloseTimeout:    30 * time.Second,
+			ScheduleToCloseTimeout: 5 * time.Minute,
+			RetryPolicy:            retry,
+		})
+		return workflow.ExecuteActivity(actx, a.AskWorkflow, in).Get(ctx, out)
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{ScheduleToCloseTimeout: 5 * time.Minute, RetryPolicy: retry})
+	return workflow.ExecuteLocalActivity(lctx, a.AskWorkflow, in).Get(ctx, out)
 }
 
 // fromChange reports whether the change this target belongs to told it d:

@@ -26,6 +26,11 @@ const (
 	// an enable or rollback probes a member account. A change takes its
 	// targets back to a gate after their release (change.regate).
 	versionAWSDepth = "aws-depth"
+
+	// versionAskByActivity: a change and its targets read each other's
+	// queries through an activity, not a local activity, so that neither
+	// holds its workflow task open while the other's query waits for it.
+	versionAskByActivity = "ask-by-activity"
 )
 
 //
