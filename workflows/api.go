@@ -328,17 +328,27 @@ func (c CleanupConfirmation) Acknowledged() []Impact {
 	return out
 }
 
+// Of lists what of the kind an inventory holds: trail ARNs, event data
+// store ARNs or delegated administrators' account IDs.
+func (i Impact) Of(inv Inventory) []string {
+	switch i {
+	case ImpactOrganizationTrails:
+		return inv.TrailARNs()
+	case ImpactEventDataStores:
+		return inv.EventDataStores
+	case ImpactDelegatedAdministrators:
+		return inv.DelegatedAdministrators
+	}
+	return nil
+}
+
 // Impacts lists the kinds of impact an inventory holds, in a fixed order.
 func Impacts(inv Inventory) []Impact {
 	var out []Impact
-	if len(inv.OrganizationTrails) > 0 {
-		out = append(out, ImpactOrganizationTrails)
-	}
-	if len(inv.EventDataStores) > 0 {
-		out = append(out, ImpactEventDataStores)
-	}
-	if len(inv.DelegatedAdministrators) > 0 {
-		out = append(out, ImpactDelegatedAdministrators)
+	for _, i := range []Impact{ImpactOrganizationTrails, ImpactEventDataStores, ImpactDelegatedAdministrators} {
+		if len(i.Of(inv)) > 0 {
+			out = append(out, i)
+		}
 	}
 	return out
 }

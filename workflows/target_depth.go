@@ -60,13 +60,14 @@ func unacknowledged(inv Inventory, d ParentDecision) string {
 			continue
 		}
 		flags = append(flags, i.Flag())
+		of := strings.Join(i.Of(inv), ", ")
 		switch i {
 		case ImpactOrganizationTrails:
-			parts = append(parts, fmt.Sprintf("%d organization trail(s) stop logging for member accounts (%s)", len(inv.OrganizationTrails), strings.Join(inv.TrailARNs(), ", ")))
+			parts = append(parts, fmt.Sprintf("%d organization trail(s) stop logging for member accounts (%s)", len(inv.OrganizationTrails), of))
 		case ImpactEventDataStores:
-			parts = append(parts, fmt.Sprintf("%d organization event data store(s) stop collecting member accounts' events (%s)", len(inv.EventDataStores), strings.Join(inv.EventDataStores, ", ")))
+			parts = append(parts, fmt.Sprintf("%d organization event data store(s) stop collecting member accounts' events (%s)", len(inv.EventDataStores), of))
 		case ImpactDelegatedAdministrators:
-			parts = append(parts, fmt.Sprintf("CloudTrail delegated administrator(s) %s lose their organization-wide access", strings.Join(inv.DelegatedAdministrators, ", ")))
+			parts = append(parts, fmt.Sprintf("CloudTrail delegated administrator(s) %s lose their organization-wide access", of))
 		}
 	}
 	if len(parts) == 0 {

@@ -90,6 +90,13 @@ func inventories(p workflows.ChangeProgress, org string) []workflows.Inventory {
 	return out
 }
 
+// impactNouns name each kind of impact in the CLI's notes.
+var impactNouns = map[workflows.Impact]string{
+	workflows.ImpactOrganizationTrails:      "organization trails",
+	workflows.ImpactEventDataStores:         "organization event data stores",
+	workflows.ImpactDelegatedAdministrators: "delegated administrators",
+}
+
 // unacknowledged says what the last inventories found that a confirmation
 // acknowledging ack leaves unacknowledged.
 func unacknowledged(p workflows.ChangeProgress, org string, ack []workflows.Impact) []string {
@@ -99,14 +106,7 @@ func unacknowledged(p workflows.ChangeProgress, org string, ack []workflows.Impa
 			if slices.Contains(ack, k) {
 				continue
 			}
-			switch k {
-			case workflows.ImpactOrganizationTrails:
-				out = append(out, "organization trails "+strings.Join(inv.TrailARNs(), ", "))
-			case workflows.ImpactEventDataStores:
-				out = append(out, "organization event data stores "+strings.Join(inv.EventDataStores, ", "))
-			case workflows.ImpactDelegatedAdministrators:
-				out = append(out, "delegated administrators "+strings.Join(inv.DelegatedAdministrators, ", "))
-			}
+			out = append(out, impactNouns[k]+" "+strings.Join(k.Of(inv), ", "))
 		}
 	}
 	return out
