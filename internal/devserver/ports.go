@@ -3,6 +3,7 @@ package devserver
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -61,10 +62,21 @@ func CheckPorts(host string, ports ...Port) error {
 	return errors.Join(errs...)
 }
 
-// FreePort asks the kernel for a TCP port that is free on host right now.
-// Another process may take it before it is used; the embedded default only
-// uses it for the Temporal server's internal services.
+// FreePort finds a TCP port that is free on host right now. Another
+// process may take it before it is used; the embedded default only uses it
+// for the Temporal server's internal services.
 func FreePort(host string) (int, error) {
+	// A port the kernel hands out for :0 comes from the ephemeral range,
+	// where outgoing connections take theirs: between this check and the
+	// server's bind, one may take it, and Temporal's services then fail to
+	// listen. Ports below that range are tried first.
+	for range 64 {
+		port := freePortLow + rand.IntN(freePortHigh-freePortLow)
+		if l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port))); err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("find a free port on %s: %w", host, err)
@@ -72,3 +84,10 @@ func FreePort(host string) (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// FreePort tries ports in [freePortLow, freePortHigh), below Linux's
+// default ephemeral range (32768-60999).
+const (
+	freePortLow  = 20000
+	freePortHigh = 32768
+)
