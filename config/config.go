@@ -263,7 +263,17 @@ type Dev struct {
 	TemporalPort int    `mapstructure:"temporal_port" yaml:"temporal_port" json:"temporal_port"`
 	UIPort       int    `mapstructure:"ui_port" yaml:"ui_port" json:"ui_port"`
 	SandboxPort  int    `mapstructure:"sandbox_port" yaml:"sandbox_port" json:"sandbox_port"`
+	// Organizations is how many sandbox organizations a fresh data
+	// directory is seeded with, each with its role and members.
+	Organizations int `mapstructure:"organizations" yaml:"organizations" json:"organizations"`
+	// Trail says whether the embedded default manages its demo
+	// organization trail when trail.name names none.
+	Trail bool `mapstructure:"trail" yaml:"trail" json:"trail"`
 }
+
+// MaxDevOrganizations bounds dev.organizations: enough for trying
+// trailgate at production scale on one machine.
+const MaxDevOrganizations = 10000
 
 // Default returns the configuration used when nothing else is said: the
 // embedded default's addresses and a conservative approval policy.
@@ -289,10 +299,12 @@ func Default() Config {
 		Audit:         Audit{Every: 6 * time.Hour},
 		Log:           Log{Level: "info", Format: "text"},
 		Dev: Dev{
-			DataDir:      ".trailgate",
-			TemporalPort: 7233,
-			UIPort:       8233,
-			SandboxPort:  4566,
+			DataDir:       ".trailgate",
+			TemporalPort:  7233,
+			UIPort:        8233,
+			SandboxPort:   4566,
+			Organizations: 3,
+			Trail:         true,
 		},
 	}
 }

@@ -277,6 +277,9 @@ func (c Config) Validate() error {
 	if d.DataDir == "" {
 		add("dev.data_dir is empty; set the directory where the embedded default keeps its state, such as .trailgate")
 	}
+	if d.Organizations < 1 || d.Organizations > MaxDevOrganizations {
+		add("dev.organizations is %d; seed from 1 to %d sandbox organizations", d.Organizations, MaxDevOrganizations)
+	}
 	ports := map[int]string{}
 	for _, port := range []struct {
 		key   string

@@ -59,6 +59,8 @@ func main() {
 	cmd.Flags().Int("dev-temporal-port", d.TemporalPort, "Temporal frontend port of the embedded default")
 	cmd.Flags().Int("dev-ui-port", d.UIPort, "Temporal UI port of the embedded default")
 	cmd.Flags().Int("dev-sandbox-port", d.SandboxPort, "AWS sandbox port of the embedded default")
+	cmd.Flags().Int("dev-organizations", d.Organizations, "how many sandbox organizations a fresh embedded default is seeded with")
+	cmd.Flags().Bool("dev-trail", d.Trail, "manage the embedded default's demo organization trail when trail.name names none")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &config.ValidationError{Problems: []string{err.Error()}}
 	})

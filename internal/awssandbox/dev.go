@@ -31,8 +31,21 @@ const (
 	devPeopleName   = "trailgate-people"
 )
 
-// devOrganizationNames are the dev default's organizations.
+// devOrganizationNames are the dev default's first organizations.
 var devOrganizationNames = []string{"acme-prod", "acme-staging", "globex"}
+
+// DevOrganizations is how many organizations a dev default has unless it
+// is asked for another number.
+const DevOrganizations = 3
+
+// DevOrganizationName names the dev default's i-th organization (from 0):
+// the named ones first, then org-0004 onwards.
+func DevOrganizationName(i int) string {
+	if i < len(devOrganizationNames) {
+		return devOrganizationNames[i]
+	}
+	return fmt.Sprintf("org-%04d", i+1)
+}
 
 // DevPeopleNames are the people of the dev default: each is an IAM user of
 // the people account, and the name of the AWS profile that signs as them.
@@ -80,51 +93,73 @@ func (l *DevLayout) lacksPeople() bool {
 	return !slices.ContainsFunc(DevPeopleNames, l.hasPerson)
 }
 
-// seedDefault builds the default layout: three organizations with all
-// features and no trusted access, each a management account and two
-// members, and an operator account outside them that may assume
-// TrailgateOperator in each management account. seedPeople adds the people.
-func (s *Sandbox) seedDefault() (*DevLayout, error) {
-	operator, err := s.createAccountNamed(devOperatorName, devOperatorName)
-	if err != nil {
-		return nil, err
-	}
-	layout := &DevLayout{OperatorAccountID: operator.ID}
-	for _, name := range devOrganizationNames {
-		org, err := s.CreateOrganization(OrganizationSpec{Name: name, FeatureSet: "ALL", Members: 2})
-		if err != nil {
-			return nil, err
-		}
-		externalID := "trailgate-" + name
-		arn, err := s.CreateRole(RoleSpec{
-			AccountID:   org.Management.ID,
-			Name:        DevRoleName,
-			TrustPolicy: iam.TrustPolicyFor("arn:aws:iam::"+operator.ID+":root", externalID),
-			Description: "Lets the trailgate operator account manage CloudTrail trusted access.",
-		})
-		if err != nil {
-			return nil, err
-		}
-		d := DevOrganization{
-			Name:                name,
-			OrganizationID:      org.ID,
-			ManagementAccountID: org.Management.ID,
-			RoleARN:             arn,
-			ExternalID:          externalID,
-		}
-		for _, m := range org.Members {
-			d.MemberAccountIDs = append(d.MemberAccountIDs, m.ID)
-		}
-		layout.Organizations = append(layout.Organizations, d)
-	}
+// seedOrganizations builds the default layout, or grows it, to n
+// organizations with all features and no trusted access, each a management
+// account and two members, and an operator account outside them that may
+// assume TrailgateOperator in each management account. It saves the state
+// once, at the end, so that seeding thousands takes seconds. seedPeople
+// adds the people.
+func (s *Sandbox) seedOrganizations(layout *DevLayout, n int) (*DevLayout, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.st.Dev = layout
+	var next DevLayout
+	if layout == nil {
+		next.OperatorAccountID = s.createAccountLocked(devOperatorName, devOperatorName).ID
+	} else {
+		next = *layout
+		next.Organizations = slices.Clone(layout.Organizations)
+	}
+	for i := len(next.Organizations); i < n; i++ {
+		d, err := s.seedOrganizationLocked(DevOrganizationName(i), next.OperatorAccountID)
+		if err != nil {
+			return nil, err
+		}
+		next.Organizations = append(next.Organizations, d)
+	}
+	s.st.Dev = &next
 	s.dirty = true
 	if err := s.commit(); err != nil {
 		return nil, err
 	}
-	return layout, nil
+	return &next, nil
+}
+
+// seedOrganizationLocked creates one organization of the dev default and
+// the role the operator account assumes in its management account.
+func (s *Sandbox) seedOrganizationLocked(name, operatorID string) (DevOrganization, error) {
+	mgmt := s.createAccountLocked(name+"-management", administratorUser)
+	o := s.createOrganizationLocked(mgmt, "ALL")
+	o.Label = name
+	var members []*account
+	for i := 1; i <= 2; i++ {
+		m := s.createAccountLocked(fmt.Sprintf("%s-member-%d", name, i), administratorUser)
+		s.joinLocked(o, m, "CREATED")
+		members = append(members, m)
+	}
+	for _, m := range members {
+		if err := s.createMemberAccessRoleLocked(m, mgmt.ID); err != nil {
+			return DevOrganization{}, fmt.Errorf("seed organization %s: %w", name, err)
+		}
+	}
+	externalID := "trailgate-" + name
+	trust := iam.TrustPolicyFor("arn:aws:iam::"+operatorID+":root", externalID)
+	r, aerr := s.createRoleLocked(mgmt, DevRoleName, "/", trust, "Lets the trailgate operator account manage CloudTrail trusted access.", 3600, nil, "")
+	if aerr != nil {
+		return DevOrganization{}, fmt.Errorf("seed organization %s: %w", name, aerr)
+	}
+	d := DevOrganization{
+		Name:                name,
+		OrganizationID:      o.ID,
+		ManagementAccountID: mgmt.ID,
+		RoleARN:             roleARN(mgmt.ID, r),
+		ExternalID:          externalID,
+	}
+	for _, id := range o.Members {
+		if id != mgmt.ID {
+			d.MemberAccountIDs = append(d.MemberAccountIDs, id)
+		}
+	}
+	return d, nil
 }
 
 func (s *Sandbox) createAccountNamed(name, userName string) (Account, error) {
@@ -170,15 +205,30 @@ func (s *Sandbox) seedPeople(layout *DevLayout) (*DevLayout, error) {
 	return &next, nil
 }
 
-// DevDefault returns the dev default's layout, seeding it first when the
-// state has none and adding the people when it has none of them.
+// DevDefault returns the dev default's layout with DevOrganizations
+// organizations; see DevDefaultOf.
 func (s *Sandbox) DevDefault() (*DevLayout, error) {
+	return s.DevDefaultOf(DevOrganizations)
+}
+
+// DevDefaultOf returns the dev default's layout, seeding it with n
+// organizations first when the state has none, adding organizations when
+// it has fewer than n, and adding the people when it has none of them. A
+// state with more than n organizations is refused, unchanged: the
+// organizations of a data directory are never removed.
+func (s *Sandbox) DevDefaultOf(n int) (*DevLayout, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("seed the sandbox organizations: %d organizations asked for; ask for at least one", n)
+	}
 	s.mu.Lock()
 	layout := s.st.Dev
 	s.mu.Unlock()
-	if layout == nil {
+	if layout != nil && len(layout.Organizations) > n {
+		return nil, fmt.Errorf("the sandbox state already holds %d organizations and %d were asked for: organizations are never removed; ask for %d or more (dev.organizations), or use a fresh data directory", len(layout.Organizations), n, len(layout.Organizations))
+	}
+	if layout == nil || len(layout.Organizations) < n {
 		var err error
-		if layout, err = s.seedDefault(); err != nil {
+		if layout, err = s.seedOrganizations(layout, n); err != nil {
 			return nil, fmt.Errorf("seed the default sandbox organizations: %w", err)
 		}
 	}
@@ -278,10 +328,17 @@ type DevEnvironment struct {
 	Close func(ctx context.Context) error
 }
 
-// StartDev starts the dev default sandbox: it loads the state at
-// <dataDir>/aws-sandbox.json or seeds it, listens on addr, writes the AWS
-// shared config and credentials files under dataDir and serves until Close.
+// StartDev starts the dev default sandbox with DevOrganizations
+// organizations; see StartDevOf.
 func StartDev(ctx context.Context, dataDir, addr string) (*DevEnvironment, error) {
+	return StartDevOf(ctx, dataDir, addr, DevOrganizations)
+}
+
+// StartDevOf starts the dev default sandbox: it loads the state at
+// <dataDir>/aws-sandbox.json or seeds it with organizations organizations
+// (see DevDefaultOf), listens on addr, writes the AWS shared config and
+// credentials files under dataDir and serves until Close.
+func StartDevOf(ctx context.Context, dataDir, addr string, organizations int) (*DevEnvironment, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("start aws sandbox: create data directory %s: %w", dataDir, err)
 	}
@@ -289,7 +346,7 @@ func StartDev(ctx context.Context, dataDir, addr string) (*DevEnvironment, error
 	if err != nil {
 		return nil, err
 	}
-	layout, err := s.DevDefault()
+	layout, err := s.DevDefaultOf(organizations)
 	if err != nil {
 		return nil, fmt.Errorf("start aws sandbox: %w", err)
 	}

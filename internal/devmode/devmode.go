@@ -94,7 +94,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Enviro
 	if err != nil {
 		return nil, fmt.Errorf("start the embedded default: %w", err)
 	}
-	env.AWS, err = awssandbox.StartDev(ctx, dataDir, net.JoinHostPort(Host, strconv.Itoa(cfg.Dev.SandboxPort)))
+	env.AWS, err = awssandbox.StartDevOf(ctx, dataDir, net.JoinHostPort(Host, strconv.Itoa(cfg.Dev.SandboxPort)), cfg.Dev.Organizations)
 	if err != nil {
 		_ = env.Close(ctx)
 		return nil, fmt.Errorf("start the embedded default: %w", err)
@@ -185,7 +185,7 @@ func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *a
 	if len(c.Approvals.CloudTrailAdmins) == 0 {
 		c.Approvals.CloudTrailAdmins = append([]string(nil), demoCloudTrailAdmins...)
 	}
-	if c.Trail.Name == "" {
+	if c.Trail.Name == "" && c.Dev.Trail {
 		// A bucket belongs to one account: each organization's trail logs to
 		// a bucket of its own management account.
 		c.Trail.Name = DemoTrailName
