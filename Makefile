@@ -16,7 +16,7 @@ TEST_TIMEOUT ?= 20m
 TESTFLAGS ?=
 TOOL := $(GO) tool -modfile=tools/go.mod
 
-.PHONY: all build test lint fmt fmt-check vet staticcheck workflowcheck dev demo bench chaos mutants clean
+.PHONY: all build test lint fmt fmt-check vet staticcheck workflowcheck dev demo bench bench-scale chaos mutants clean
 
 all: build
 
@@ -59,7 +59,14 @@ demo:
 
 ## bench: benchmarks only, with allocations
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v /internal/benchscale)
+
+## bench-scale: one table from one run: a change over BENCH_N organizations
+## (default 10,100,1000), with and without the managed trail, on the dev
+## default; raw Temporal of the same shape; the sequential AWS CLI baseline.
+BENCH_N ?= 10,100,1000
+bench-scale:
+	BENCH_N="$(BENCH_N)" $(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 120m ./internal/benchscale
 
 ## chaos: SIGKILL the dev default at random points of rollouts over many
 ## organizations with AWS made slow, restart it each time, print the figures.
