@@ -475,7 +475,7 @@ func (w *world) snapshot(gates ...string) worldState {
 	}
 	slices.Sort(s.workflows)
 	for _, id := range gates {
-		p, err := (&session{cfg: w.cfg, client: w.env.Client}).query(context.Background(), id)
+		p, err := changes{client: w.env.Client}.query(context.Background(), id)
 		if err != nil {
 			w.t.Fatalf("progress of %s: %v", id, err)
 		}
