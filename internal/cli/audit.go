@@ -213,10 +213,8 @@ restore the desired state, and prints their IDs.
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return run(cmd, open, func(ctx context.Context, s *session) error { return Audit(ctx, s, in) })
-		},
 	}
+	runs(cmd, open, func(ctx context.Context, s *session) error { return Audit(ctx, s, in) })
 	cmd.Flags().BoolVar(&in.Remediate, "remediate", false, "request changes (with plan, gates and record) that restore the desired state where it drifted")
 	cmd.Flags().StringVar(&in.Reason, "reason", "", "with --remediate: why, for the change's record")
 	addIdentityFlags(cmd.Flags(), &in.Identity, "with --remediate, requester")
@@ -234,10 +232,8 @@ restore the desired state, and prints their IDs.
 			Use:   do,
 			Short: short,
 			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				return run(cmd, open, func(ctx context.Context, s *session) error { return AuditSchedule(ctx, s, sin) })
-			},
 		}
+		runs(sub, open, func(ctx context.Context, s *session) error { return AuditSchedule(ctx, s, sin) })
 		if do != "schedule" {
 			sub.Flags().StringVar(&sin.Reason, "reason", "", "why, for the schedule's note (required)")
 		}

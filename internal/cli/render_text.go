@@ -13,13 +13,59 @@ import (
 
 // Text for people: what each command prints without --json.
 
-// actionPhrase says what a change of the action does, for people.
-func actionPhrase(a workflows.Action) string {
-	if a == workflows.ActionRollback {
-		return "roll back: re-enable CloudTrail trusted access"
-	}
-	return string(a) + " CloudTrail trusted access"
+// What a command says it did.
+
+// writeStarted says what change started, on what and for whom.
+func writeStarted(w io.Writer, st startedJSON) {
+	fmt.Fprintf(w, "Change %s started: %s on %s, requested by %s.\n", st.ChangeID, actionPhrase(st.Action), strings.Join(st.organizations, ", "), st.RequestedBy)
 }
+
+// writeDecided says who decided what on a change, as the worker proved
+// them; sent is who the decision was sent as.
+func writeDecided(w io.Writer, p workflows.ChangeProgress, sent workflows.Who, past, change string) {
+	fmt.Fprintf(w, "%s %s change %s.\n", provenAs(p, sent), past, change)
+}
+
+// provenAs names the person behind the decision a change just took, as the
+// worker proved them: "alice (arn:…)", or "alice (claimed, not verified)".
+func provenAs(p workflows.ChangeProgress, sent workflows.Who) string {
+	if who, ok := lastDecider(p); ok {
+		return who.String()
+	}
+	return sent.By
+}
+
+func waveSuffix(wave int, p workflows.ChangeProgress) string {
+	if wave == 0 || len(p.Waves) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (wave %d of %d)", wave, len(p.Waves))
+}
+
+// writeCleanupConfirmed says who confirmed cleanup for what, acknowledging
+// which impacts, and notes what the last inventories found that the
+// confirmation leaves unacknowledged.
+func writeCleanupConfirmed(w io.Writer, p workflows.ChangeProgress, changeID string, c workflows.CleanupConfirmation) {
+	scope := "every organization awaiting it"
+	if c.Organization != "" {
+		scope = c.Organization
+	}
+	ack := ""
+	if kinds := c.Acknowledged(); len(kinds) > 0 {
+		names := make([]string, 0, len(kinds))
+		for _, k := range kinds {
+			names = append(names, string(k))
+		}
+		ack = ", acknowledging what stops: " + strings.Join(names, ", ")
+	}
+	fmt.Fprintf(w, "%s confirmed cleanup for change %s on %s%s.\n", provenAs(p, c.Who), changeID, scope, ack)
+	if missing := unacknowledged(p, c.Organization, c.Acknowledged()); len(missing) > 0 {
+		fmt.Fprintf(w, "Note: the last inventory found %s. If they still remain, the change keeps waiting for a confirmation with %s.\n",
+			strings.Join(missing, "; "), strings.Join(ackFlags(p, c.Organization), " "))
+	}
+}
+
+// Plans, changes and their status.
 
 // writePlan prints a plan for people, organization by organization.
 func writePlan(w io.Writer, res workflows.PlanResult) {
@@ -120,60 +166,6 @@ func targetDetail(t workflows.TargetSummary) string {
 	return ""
 }
 
-func approvers(ds []workflows.Decision) string {
-	if len(ds) == 0 {
-		return "-"
-	}
-	names := make([]string, 0, len(ds))
-	for _, d := range ds {
-		names = append(names, personName(d.Who))
-	}
-	return strings.Join(names, ", ")
-}
-
-// personName is a person as status lines show them: their name, marked
-// when it was claimed rather than proven.
-func personName(w workflows.Who) string {
-	if w.Claimed {
-		return w.By + " (claimed)"
-	}
-	return w.By
-}
-
-// requestedBy is the requester of a change as the worker proved them:
-// "dave (arn:…)", or "dave (claimed, not verified)".
-func requestedBy(p workflows.ChangeProgress) string {
-	if p.RequestedBy.By != "" {
-		return p.RequestedBy.String()
-	}
-	return orDash(p.Requester)
-}
-
-// policyText is the gate policy in force, in one line: approvals, from
-// whom, the CloudTrail administrators, and whether claims are accepted.
-func policyText(p workflows.GatePolicy) string {
-	approvers := "any proven person but the requester"
-	if len(p.Approvers) > 0 {
-		approvers = strings.Join(p.Approvers, ", ")
-	}
-	claims := "claims not accepted (every decision is proven)"
-	if p.AllowClaims {
-		claims = "claims accepted (--as without proof, marked claimed, not verified)"
-	}
-	text := fmt.Sprintf("%d approval(s) from %s; CloudTrail administrators: %s; %s", p.RequiredApprovals, approvers, orDash(strings.Join(p.CloudTrailAdmins, ", ")), claims)
-	if p.Timeout > 0 {
-		text += "; gates expire after " + shortDuration(p.Timeout)
-	}
-	return text
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 func planSummary(p workflows.Plan) string {
 	if p.Empty() {
 		return "nothing to do"
@@ -211,12 +203,44 @@ func statusLine(p workflows.ChangeProgress) string {
 	return strings.Join(parts, " · ")
 }
 
-func whoSuffix(who []string) string {
-	if len(who) == 0 {
-		return ""
+// writeRetrying lists the AWS calls a change's organizations are retrying.
+func writeRetrying(w io.Writer, retrying []Retry) {
+	if len(retrying) == 0 {
+		return
 	}
-	return " from " + strings.Join(who, ", ")
+	fmt.Fprintln(w, "\nRetrying")
+	for _, r := range retrying {
+		fmt.Fprintf(w, "  %s  %s\n", r.Organization, r.describe())
+	}
 }
+
+// describe says a retry in one line.
+func (r Retry) describe() string {
+	s := fmt.Sprintf("%s: attempt %d", r.Call, r.Attempt)
+	if !r.NextAttempt.IsZero() {
+		s += ", next at " + clock(r.NextAttempt) + " UTC"
+	}
+	if r.LastError != "" {
+		s += "; last error: " + r.LastError
+	}
+	return s
+}
+
+// writeChangeList lists changes, one a line, or says there are none yet.
+func writeChangeList(w io.Writer, listed []ChangeListing) error {
+	if len(listed) == 0 {
+		_, err := fmt.Fprintln(w, "No changes yet; start one with `trailgate enable` or `trailgate disable`.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHANGE\tACTION\tPHASE\tSTARTED")
+	for _, c := range listed {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ChangeID, orDash(c.Action), orDash(c.Phase), orDash(stamp(c.Started)))
+	}
+	return tw.Flush()
+}
+
+// Who, audits, doctor.
 
 // writeIdentity prints who a proof proves, for people.
 func writeIdentity(w io.Writer, id workflows.Identity) {
@@ -260,61 +284,22 @@ func writeAudit(w io.Writer, r workflows.AuditReport) {
 	}
 }
 
-// describe says a retry in one line.
-func (r Retry) describe() string {
-	s := fmt.Sprintf("%s: attempt %d", r.Call, r.Attempt)
-	if !r.NextAttempt.IsZero() {
-		s += ", next at " + clock(r.NextAttempt) + " UTC"
+// writeSchedule shows the drift audit's schedule.
+func writeSchedule(w io.Writer, sc scheduleJSON) {
+	state := "active"
+	if sc.Paused {
+		state = "paused"
 	}
-	if r.LastError != "" {
-		s += "; last error: " + r.LastError
+	fmt.Fprintf(w, "Schedule %s: %s, every %s, overlaps %s, catch-up window %s\n", sc.ID, state, strings.Join(sc.Every, ", "), sc.Overlap, sc.CatchupWindow)
+	if sc.Note != "" {
+		fmt.Fprintf(w, "Note: %s\n", sc.Note)
 	}
-	return s
-}
-
-func byWhom(identity string) string {
-	if identity == "" {
-		return ""
+	for _, t := range sc.NextRuns {
+		fmt.Fprintf(w, "Next: %s\n", instant(t))
 	}
-	return " by " + identity
-}
-
-func comment(s string) string {
-	if s == "" {
-		return ""
+	for _, r := range sc.Recent {
+		fmt.Fprintf(w, "Ran: %s %s\n", instant(r.ScheduledAt), r.WorkflowID)
 	}
-	return ": " + s
-}
-
-// entryPeople are the people of a record entry, each as show says: as
-// proven (name and verified ARN, or marked claimed) where the entry keeps
-// identities, else by name.
-func entryPeople(e workflows.RecordEntry, show func(workflows.Who) string) []string {
-	if len(e.Identities) == 0 {
-		return e.People
-	}
-	people := make([]string, 0, len(e.Identities))
-	for _, w := range e.Identities {
-		people = append(people, show(w))
-	}
-	return people
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// shortDuration writes 24h rather than 24h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	if s == "" {
-		return "0s"
-	}
-	return s
 }
 
 // writeDoctorTable prints the report as a table; a failed check's fix is
@@ -358,6 +343,8 @@ func warned(r DoctorReport) int {
 	}
 	return n
 }
+
+// Following a change: its record entries as lines, and a status line redrawn in place on a terminal.
 
 // progressView draws a followed change: new record entries as lines, and a
 // status line (redrawn in place on a terminal).
@@ -456,6 +443,10 @@ func (v *progressView) final(p workflows.ChangeProgress) {
 
 func (v *progressView) close() { v.clearBar() }
 
+func entryKey(e workflows.RecordEntry) string {
+	return exact(e.At) + "|" + e.Organization + "|" + string(e.Kind) + "|" + e.Detail
+}
+
 // entryLine is one record entry as a line: time, organization, kind, detail
 // and people.
 func entryLine(e workflows.RecordEntry) string {
@@ -505,6 +496,109 @@ func bar(p workflows.ChangeProgress) string {
 	return "[" + strings.Repeat("█", filled) + strings.Repeat("░", width-filled) + "]"
 }
 
+// Words.
+
+// actionPhrase says what a change of the action does, for people.
+func actionPhrase(a workflows.Action) string {
+	if a == workflows.ActionRollback {
+		return "roll back: re-enable CloudTrail trusted access"
+	}
+	return string(a) + " CloudTrail trusted access"
+}
+
+// personName is a person as status lines show them: their name, marked
+// when it was claimed rather than proven.
+func personName(w workflows.Who) string {
+	if w.Claimed {
+		return w.By + " (claimed)"
+	}
+	return w.By
+}
+
+func approvers(ds []workflows.Decision) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	names := make([]string, 0, len(ds))
+	for _, d := range ds {
+		names = append(names, personName(d.Who))
+	}
+	return strings.Join(names, ", ")
+}
+
+// requestedBy is the requester of a change as the worker proved them:
+// "dave (arn:…)", or "dave (claimed, not verified)".
+func requestedBy(p workflows.ChangeProgress) string {
+	if p.RequestedBy.By != "" {
+		return p.RequestedBy.String()
+	}
+	return orDash(p.Requester)
+}
+
+// policyText is the gate policy in force, in one line: approvals, from
+// whom, the CloudTrail administrators, and whether claims are accepted.
+func policyText(p workflows.GatePolicy) string {
+	approvers := "any proven person but the requester"
+	if len(p.Approvers) > 0 {
+		approvers = strings.Join(p.Approvers, ", ")
+	}
+	claims := "claims not accepted (every decision is proven)"
+	if p.AllowClaims {
+		claims = "claims accepted (--as without proof, marked claimed, not verified)"
+	}
+	text := fmt.Sprintf("%d approval(s) from %s; CloudTrail administrators: %s; %s", p.RequiredApprovals, approvers, orDash(strings.Join(p.CloudTrailAdmins, ", ")), claims)
+	if p.Timeout > 0 {
+		text += "; gates expire after " + shortDuration(p.Timeout)
+	}
+	return text
+}
+
+func whoSuffix(who []string) string {
+	if len(who) == 0 {
+		return ""
+	}
+	return " from " + strings.Join(who, ", ")
+}
+
+// entryPeople are the people of a record entry, each as show says: as
+// proven (name and verified ARN, or marked claimed) where the entry keeps
+// identities, else by name.
+func entryPeople(e workflows.RecordEntry, show func(workflows.Who) string) []string {
+	if len(e.Identities) == 0 {
+		return e.People
+	}
+	people := make([]string, 0, len(e.Identities))
+	for _, w := range e.Identities {
+		people = append(people, show(w))
+	}
+	return people
+}
+
+func byWhom(identity string) string {
+	if identity == "" {
+		return ""
+	}
+	return " by " + identity
+}
+
+func comment(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
 var temporalErrorPrefix = regexp.MustCompile(`((activity|child workflow execution) error \([^)]*\): )+`)
 
 // shortError keeps, of an error that crossed Temporal, what a person acts
@@ -528,99 +622,15 @@ func fit(line string, width int) string {
 	return string(r[:width-2]) + "…"
 }
 
-func entryKey(e workflows.RecordEntry) string {
-	return exact(e.At) + "|" + e.Organization + "|" + string(e.Kind) + "|" + e.Detail
-}
-
-// writeStarted says what change started, on what and for whom.
-func writeStarted(w io.Writer, st startedJSON) {
-	fmt.Fprintf(w, "Change %s started: %s on %s, requested by %s.\n", st.ChangeID, actionPhrase(st.Action), strings.Join(st.organizations, ", "), st.RequestedBy)
-}
-
-// provenAs names the person behind the decision a change just took, as the
-// worker proved them: "alice (arn:…)", or "alice (claimed, not verified)".
-func provenAs(p workflows.ChangeProgress, sent workflows.Who) string {
-	if who, ok := lastDecider(p); ok {
-		return who.String()
+// shortDuration writes 24h rather than 24h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
 	}
-	return sent.By
-}
-
-func waveSuffix(wave int, p workflows.ChangeProgress) string {
-	if wave == 0 || len(p.Waves) < 2 {
-		return ""
+	if s == "" {
+		return "0s"
 	}
-	return fmt.Sprintf(" (wave %d of %d)", wave, len(p.Waves))
-}
-
-// writeDecided says who decided what on a change, as the worker proved
-// them; sent is who the decision was sent as.
-func writeDecided(w io.Writer, p workflows.ChangeProgress, sent workflows.Who, past, change string) {
-	fmt.Fprintf(w, "%s %s change %s.\n", provenAs(p, sent), past, change)
-}
-
-// writeCleanupConfirmed says who confirmed cleanup for what, acknowledging
-// which impacts, and notes what the last inventories found that the
-// confirmation leaves unacknowledged.
-func writeCleanupConfirmed(w io.Writer, p workflows.ChangeProgress, changeID string, c workflows.CleanupConfirmation) {
-	scope := "every organization awaiting it"
-	if c.Organization != "" {
-		scope = c.Organization
-	}
-	ack := ""
-	if kinds := c.Acknowledged(); len(kinds) > 0 {
-		names := make([]string, 0, len(kinds))
-		for _, k := range kinds {
-			names = append(names, string(k))
-		}
-		ack = ", acknowledging what stops: " + strings.Join(names, ", ")
-	}
-	fmt.Fprintf(w, "%s confirmed cleanup for change %s on %s%s.\n", provenAs(p, c.Who), changeID, scope, ack)
-	if missing := unacknowledged(p, c.Organization, c.Acknowledged()); len(missing) > 0 {
-		fmt.Fprintf(w, "Note: the last inventory found %s. If they still remain, the change keeps waiting for a confirmation with %s.\n",
-			strings.Join(missing, "; "), strings.Join(ackFlags(p, c.Organization), " "))
-	}
-}
-
-// writeRetrying lists the AWS calls a change's organizations are retrying.
-func writeRetrying(w io.Writer, retrying []Retry) {
-	if len(retrying) == 0 {
-		return
-	}
-	fmt.Fprintln(w, "\nRetrying")
-	for _, r := range retrying {
-		fmt.Fprintf(w, "  %s  %s\n", r.Organization, r.describe())
-	}
-}
-
-// writeChangeList lists changes, one a line, or says there are none yet.
-func writeChangeList(w io.Writer, listed []ChangeListing) error {
-	if len(listed) == 0 {
-		_, err := fmt.Fprintln(w, "No changes yet; start one with `trailgate enable` or `trailgate disable`.")
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHANGE\tACTION\tPHASE\tSTARTED")
-	for _, c := range listed {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ChangeID, orDash(c.Action), orDash(c.Phase), orDash(stamp(c.Started)))
-	}
-	return tw.Flush()
-}
-
-// writeSchedule shows the drift audit's schedule.
-func writeSchedule(w io.Writer, sc scheduleJSON) {
-	state := "active"
-	if sc.Paused {
-		state = "paused"
-	}
-	fmt.Fprintf(w, "Schedule %s: %s, every %s, overlaps %s, catch-up window %s\n", sc.ID, state, strings.Join(sc.Every, ", "), sc.Overlap, sc.CatchupWindow)
-	if sc.Note != "" {
-		fmt.Fprintf(w, "Note: %s\n", sc.Note)
-	}
-	for _, t := range sc.NextRuns {
-		fmt.Fprintf(w, "Next: %s\n", instant(t))
-	}
-	for _, r := range sc.Recent {
-		fmt.Fprintf(w, "Ran: %s %s\n", instant(r.ScheduledAt), r.WorkflowID)
-	}
+	return s
 }
