@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -42,13 +40,6 @@ func (in AuditCommandInput) validate() error {
 // auditTimeout bounds an audit: a few reads per organization.
 const auditTimeout = 10 * time.Minute
 
-// auditJSON is what `trailgate audit --json` prints: the audit's report
-// and the changes --remediate opened.
-type auditJSON struct {
-	workflows.AuditReport
-	Remediation []startedJSON `json:"remediation,omitempty"`
-}
-
 // Audit runs a drift audit now, on the worker, and prints its findings.
 // It exits with ExitDrift when some organization drifted. With Remediate
 // it requests, as the person who proves it, one ordinary change per
@@ -59,7 +50,7 @@ func Audit(ctx context.Context, s *session, in AuditCommandInput) error {
 		return err
 	}
 	var report workflows.AuditReport
-	if err := s.ask(ctx, question{
+	if err := s.changes.ask(ctx, question{
 		workflowID: newChangeID("audit", s.now()),
 		workflow:   workflows.AuditWorkflowName,
 		input:      workflows.AuditInput{Trigger: workflows.AuditByCLI},
@@ -70,8 +61,8 @@ func Audit(ctx context.Context, s *session, in AuditCommandInput) error {
 		return err
 	}
 	out := auditJSON{AuditReport: report}
-	if !s.json {
-		writeAudit(s.stdout, report)
+	if !s.out.json {
+		writeAudit(s.out.stdout, report)
 	}
 	if in.Remediate && report.Drift {
 		started, err := s.remediate(ctx, in, report)
@@ -80,8 +71,8 @@ func Audit(ctx context.Context, s *session, in AuditCommandInput) error {
 			return err
 		}
 	}
-	if s.json {
-		if err := writeJSON(s.stdout, out); err != nil {
+	if s.out.json {
+		if err := writeJSON(s.out.stdout, out); err != nil {
 			return err
 		}
 	}
@@ -114,27 +105,17 @@ func (s *session) remediate(ctx context.Context, in AuditCommandInput, report wo
 			continue
 		}
 		change := ChangeCommandInput{Action: action, Organizations: orgs, Reason: reason, Identity: in.Identity}
-		if !s.json {
-			if err := StartChange(ctx, s, change); err != nil {
-				return started, err
-			}
-			continue
-		}
-		// StartChange prints what it started as JSON; here it becomes part
-		// of the audit's one JSON document.
-		var buf bytes.Buffer
-		stdout := s.stdout
-		s.stdout = &buf
-		err := StartChange(ctx, s, change)
-		s.stdout = stdout
+		st, err := s.requestChange(ctx, change)
 		if err != nil {
 			return started, err
 		}
-		var st startedJSON
-		if err := json.Unmarshal(buf.Bytes(), &st); err != nil {
-			return started, fmt.Errorf("read the change started to remediate: %w", err)
-		}
 		started = append(started, st)
+		// With --json, what started is part of the audit's one document.
+		if !s.out.json {
+			if err := s.reportStart(ctx, st, false); err != nil {
+				return started, err
+			}
+		}
 	}
 	return started, nil
 }
@@ -145,36 +126,6 @@ func orgNames(orgs []workflows.OrgAudit) []string {
 		names = append(names, o.Organization)
 	}
 	return names
-}
-
-// writeAudit prints an audit for people, organization by organization.
-func writeAudit(w io.Writer, r workflows.AuditReport) {
-	fmt.Fprintf(w, "Drift audit %s (read-only; nothing was changed)\n", r.AuditID)
-	for _, o := range r.Organizations {
-		fmt.Fprintf(w, "\n%s: desired %s (%s)\n", o.Organization, o.Desired, o.DesiredFrom)
-		n := 0
-		for _, f := range r.Findings {
-			if f.Organization != o.Organization {
-				continue
-			}
-			n++
-			label := "drift"
-			if !f.Kind.Drift() {
-				label = "note"
-			}
-			fmt.Fprintf(w, "  %s: %s", label, f.Kind)
-			if f.Subject != "" {
-				fmt.Fprintf(w, " %s", f.Subject)
-			}
-			fmt.Fprintf(w, ": expected %s, found %s (since %s)\n", f.Expected, f.Actual, instant(f.Since))
-		}
-		if n == 0 {
-			fmt.Fprintln(w, "  matches")
-		}
-	}
-	if len(r.Appeared) > 0 || len(r.Resolved) > 0 {
-		fmt.Fprintf(w, "\nSince the previous audit: %d appeared, %d resolved (announced).\n", len(r.Appeared), len(r.Resolved))
-	}
 }
 
 // AuditScheduleInput controls the drift audit's schedule: show, pause or
@@ -192,29 +143,12 @@ func (in AuditScheduleInput) validate() error {
 	return nil
 }
 
-// scheduleJSON is what `trailgate audit schedule --json` prints.
-type scheduleJSON struct {
-	ID            string        `json:"id"`
-	Every         []string      `json:"every"`
-	Paused        bool          `json:"paused"`
-	Note          string        `json:"note,omitempty"`
-	Overlap       string        `json:"overlap"`
-	CatchupWindow string        `json:"catchup_window"`
-	NextRuns      []time.Time   `json:"next_runs"`
-	Recent        []auditRunRef `json:"recent"`
-}
-
-type auditRunRef struct {
-	ScheduledAt time.Time `json:"scheduled_at"`
-	WorkflowID  string    `json:"workflow_id"`
-}
-
 // AuditSchedule shows the drift audit's schedule, or pauses or resumes it.
 func AuditSchedule(ctx context.Context, s *session, in AuditScheduleInput) error {
 	if err := in.validate(); err != nil {
 		return err
 	}
-	h := s.client.ScheduleClient().GetHandle(ctx, workflows.AuditScheduleID)
+	h := s.changes.auditSchedule(ctx)
 	var err error
 	switch in.Do {
 	case "pause":
@@ -249,24 +183,7 @@ func AuditSchedule(ctx context.Context, s *session, in AuditScheduleInput) error
 		}
 		out.Recent = append(out.Recent, ref)
 	}
-	if s.json {
-		return writeJSON(s.stdout, out)
-	}
-	state := "active"
-	if out.Paused {
-		state = "paused"
-	}
-	fmt.Fprintf(s.stdout, "Schedule %s: %s, every %s, overlaps %s, catch-up window %s\n", out.ID, state, strings.Join(out.Every, ", "), out.Overlap, out.CatchupWindow)
-	if out.Note != "" {
-		fmt.Fprintf(s.stdout, "Note: %s\n", out.Note)
-	}
-	for _, t := range out.NextRuns {
-		fmt.Fprintf(s.stdout, "Next: %s\n", instant(t))
-	}
-	for _, r := range out.Recent {
-		fmt.Fprintf(s.stdout, "Ran: %s %s\n", instant(r.ScheduledAt), r.WorkflowID)
-	}
-	return nil
+	return s.out.print(out, func(w io.Writer) { writeSchedule(w, out) })
 }
 
 func scheduleError(err error, doing string) error {
@@ -296,10 +213,8 @@ restore the desired state, and prints their IDs.
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return run(cmd, open, func(ctx context.Context, s *session) error { return Audit(ctx, s, in) })
-		},
 	}
+	runs(cmd, open, func(ctx context.Context, s *session) error { return Audit(ctx, s, in) })
 	cmd.Flags().BoolVar(&in.Remediate, "remediate", false, "request changes (with plan, gates and record) that restore the desired state where it drifted")
 	cmd.Flags().StringVar(&in.Reason, "reason", "", "with --remediate: why, for the change's record")
 	addIdentityFlags(cmd.Flags(), &in.Identity, "with --remediate, requester")
@@ -317,10 +232,8 @@ restore the desired state, and prints their IDs.
 			Use:   do,
 			Short: short,
 			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				return run(cmd, open, func(ctx context.Context, s *session) error { return AuditSchedule(ctx, s, sin) })
-			},
 		}
+		runs(sub, open, func(ctx context.Context, s *session) error { return AuditSchedule(ctx, s, sin) })
 		if do != "schedule" {
 			sub.Flags().StringVar(&sin.Reason, "reason", "", "why, for the schedule's note (required)")
 		}

@@ -3,15 +3,11 @@ package cli
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
-
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/spf13/cobra"
 
@@ -41,60 +37,47 @@ type ChangeCommandInput struct {
 }
 
 // validate says what is wrong with the input, all at once, before anything
-// starts. Which organizations exist is the worker's to say.
+// starts: what changeInput says.
 func (in ChangeCommandInput) validate(cfg config.Config) error {
-	var problems []string
-	if in.Action != workflows.ActionEnable && in.Action != workflows.ActionDisable && in.Action != workflows.ActionRollback {
-		problems = append(problems, fmt.Sprintf("unknown action %q", in.Action))
-	}
-	problems = append(problems, selectionProblems(cfg, in.Organizations, in.All)...)
-	if in.ChangeID != "" {
-		if err := workflows.ValidateChangeID(in.ChangeID); err != nil {
-			problems = append(problems, err.Error())
-		}
-	}
-	n := len(cfg.Organizations)
-	if !in.All {
-		n = len(in.Organizations)
-	}
-	if _, err := workflows.PlanWaves(in.Waves, max(n, 1)); err != nil {
-		problems = append(problems, "--waves: "+err.Error())
-	}
-	if in.Concurrency < 0 {
-		problems = append(problems, "--concurrency must be 0 (all of a wave at once) or more")
-	}
-	if in.FailureBudget < 0 {
-		problems = append(problems, "--failure-budget must be 0 (halt at the first failure) or more")
-	}
-	for _, w := range in.Windows {
-		if _, err := workflows.ParseWindow(w); err != nil {
-			problems = append(problems, "--window: "+err.Error())
-		}
-	}
-	problems = append(problems, in.Identity.problems()...)
-	return problemsError(problems)
+	_, err := in.changeInput(cfg, time.Now())
+	return err
 }
 
-// selectionProblems checks --org and --all. The worker says whether it
-// knows the organizations named; --all takes those of the CLI's
-// configuration.
+// What is wrong with a selection of organizations (--org, --all), in the
+// words of the flags. Which organizations exist is the worker's to say.
+const (
+	bothSelected = "give --org or --all, not both"
+	emptyOrg     = "--org is given an empty name"
+)
+
+// noneSelected says that no organization was selected: with --all, the
+// CLI's configuration lists none.
+func noneSelected(cfg config.Config, all bool) string {
+	if all {
+		return "--all: the configuration lists no organizations; name them with --org, or list them under organizations: in the configuration"
+	}
+	return "no organizations: name some with --org" + configuredSuffix(cfg) + ", or use --all"
+}
+
+func orgTwice(name string) string { return fmt.Sprintf("--org %s is given twice", name) }
+
+// selectionProblems checks --org and --all of a command whose input the
+// workflows do not validate themselves (a plan).
 func selectionProblems(cfg config.Config, names []string, all bool) []string {
 	var problems []string
 	switch {
 	case all && len(names) > 0:
-		problems = append(problems, "give --org or --all, not both")
-	case !all && len(names) == 0:
-		problems = append(problems, "no organizations: name some with --org"+configuredSuffix(cfg)+", or use --all")
-	case all && len(cfg.Organizations) == 0:
-		problems = append(problems, "--all: the configuration lists no organizations; name them with --org, or list them under organizations: in the configuration")
+		problems = append(problems, bothSelected)
+	case !all && len(names) == 0, all && len(cfg.Organizations) == 0:
+		problems = append(problems, noneSelected(cfg, all))
 	}
 	seen := map[string]bool{}
 	for _, name := range names {
 		switch {
 		case strings.TrimSpace(name) == "":
-			problems = append(problems, "--org is given an empty name")
+			problems = append(problems, emptyOrg)
 		case seen[name]:
-			problems = append(problems, fmt.Sprintf("--org %s is given twice", name))
+			problems = append(problems, orgTwice(name))
 		}
 		seen[name] = true
 	}
@@ -138,24 +121,39 @@ func problemsError(problems []string) error {
 }
 
 // changeInput is the workflow input the command asks for, complete but
-// for the requester, whose proof is bound to all the rest.
+// for the requester, whose proof is bound to all the rest. The input is
+// validated once, by workflows.ChangeInput.Validate, whose problems are said
+// in the words of the flags, with those of the flags that do not make it
+// into the input: all problems at once, before anything starts.
 func (in ChangeCommandInput) changeInput(cfg config.Config, now time.Time) (workflows.ChangeInput, error) {
-	id := in.ChangeID
-	if id == "" {
-		id = newChangeID(in.Action, now)
+	var problems []string
+	organizations := make([]string, 0, len(in.Organizations))
+	for _, name := range in.Organizations {
+		organizations = append(organizations, strings.TrimSpace(name))
+	}
+	switch {
+	case in.All && len(organizations) > 0:
+		problems = append(problems, bothSelected)
+	case in.All:
+		organizations = configuredNames(cfg)
 	}
 	var windows []workflows.MaintenanceWindow
 	for _, s := range in.Windows {
 		w, err := workflows.ParseWindow(s)
 		if err != nil {
-			return workflows.ChangeInput{}, usage(err)
+			problems = append(problems, "--window: "+err.Error())
+			continue
 		}
 		windows = append(windows, w)
+	}
+	id := in.ChangeID
+	if id == "" {
+		id = newChangeID(in.Action, now)
 	}
 	ci := workflows.ChangeInput{
 		ChangeID:         id,
 		Action:           in.Action,
-		Organizations:    selectedNames(cfg, in.Organizations, in.All),
+		Organizations:    organizations,
 		Waves:            in.Waves,
 		Concurrency:      in.Concurrency,
 		FailureBudget:    in.FailureBudget,
@@ -163,10 +161,75 @@ func (in ChangeCommandInput) changeInput(cfg config.Config, now time.Time) (work
 		Windows:          windows,
 		Reason:           strings.TrimSpace(in.Reason),
 	}
-	if err := ci.Validate(); err != nil {
-		return ci, usage(err)
+	problems = append(problems, in.flagProblems(cfg, ci.Validate())...)
+	problems = append(problems, in.Identity.problems()...)
+	return ci, problemsError(problems)
+}
+
+// inputProblemOpenings are the words each of Validate's problems with a
+// change input begins with, naming what it is about; a "; " followed by
+// other words is inside a problem.
+var inputProblemOpenings = []string{"change ID ", "unknown action ", "no organizations", "an organization name ", "organization ", "wave ", "concurrency ", "the failure budget ", "maintenance window ", "the reason "}
+
+// flagProblems says the problems of workflows.ChangeInput.Validate's error
+// in the words of the command's flags. Problems that no one flag fixes (an
+// organization name no configuration has, a reason too long) keep
+// Validate's words, after "invalid change: ".
+func (in ChangeCommandInput) flagProblems(cfg config.Config, invalid error) []string {
+	if invalid == nil {
+		return nil
 	}
-	return ci, nil
+	text, ok := strings.CutPrefix(invalid.Error(), "invalid change: ")
+	if !ok {
+		return []string{invalid.Error()}
+	}
+	// Validate joins its problems with "; ", which some problems hold too.
+	var problems []string
+	for _, part := range strings.Split(text, "; ") {
+		opens := slices.ContainsFunc(inputProblemOpenings, func(o string) bool { return strings.HasPrefix(part, o) })
+		if opens || len(problems) == 0 {
+			problems = append(problems, part)
+		} else {
+			problems[len(problems)-1] += "; " + part
+		}
+	}
+	var said, unsaid []string
+	for _, p := range problems {
+		if f, ok := in.flagProblem(cfg, p); ok {
+			said = append(said, f)
+		} else {
+			unsaid = append(unsaid, p)
+		}
+	}
+	if len(unsaid) > 0 {
+		said = append(said, "invalid change: "+strings.Join(unsaid, "; "))
+	}
+	return said
+}
+
+// flagProblem says one of Validate's problems with a change input in the
+// words of the flag that fixes it; ok is false when no one flag does.
+func (in ChangeCommandInput) flagProblem(cfg config.Config, problem string) (string, bool) {
+	twice, isTwice := strings.CutSuffix(problem, " is named twice")
+	switch {
+	case strings.HasPrefix(problem, "change ID "):
+		return problem, true
+	case strings.HasPrefix(problem, "no organizations"):
+		return noneSelected(cfg, in.All), true
+	case problem == "an organization name is empty":
+		return emptyOrg, true
+	case isTwice && strings.HasPrefix(twice, "organization "):
+		return orgTwice(strings.TrimPrefix(twice, "organization ")), true
+	case strings.HasPrefix(problem, "wave "):
+		return "--waves: " + problem, true
+	case strings.HasPrefix(problem, "concurrency "):
+		return "--concurrency must be 0 (all of a wave at once) or more", true
+	case strings.HasPrefix(problem, "the failure budget "):
+		return "--failure-budget must be 0 (halt at the first failure) or more", true
+	case strings.HasPrefix(problem, "maintenance window "):
+		return "--window: " + problem, true
+	}
+	return problem, false
 }
 
 // request is the change input with its requester, proven: the requester's
@@ -195,69 +258,55 @@ func newChangeID(action workflows.Action, now time.Time) string {
 // StartChange starts a change (enable, disable or rollback), requested by
 // the person who proves it, and, with Wait, follows it to its end.
 func StartChange(ctx context.Context, s *session, in ChangeCommandInput) error {
-	if err := in.validate(s.cfg); err != nil {
-		return err
-	}
-	ci, err := in.changeInput(s.cfg, s.now())
+	st, err := s.requestChange(ctx, in)
 	if err != nil {
 		return err
+	}
+	return s.reportStart(ctx, st, in.Wait)
+}
+
+// requestChange reads the change's input, finds who requests it and
+// starts it.
+func (s *session) requestChange(ctx context.Context, in ChangeCommandInput) (startedJSON, error) {
+	ci, err := in.changeInput(s.cfg, s.now())
+	if err != nil {
+		return startedJSON{}, err
 	}
 	requester, err := s.person(ctx, in.Identity)
 	if err != nil {
-		return err
+		return startedJSON{}, err
 	}
-	return s.startChange(ctx, requester, ci, in.Wait)
+	return s.startChange(ctx, requester, ci)
 }
 
-// startChange proves the request, starts the change workflow (ID = change
-// ID), waits until the worker has verified who requested it, and reports
-// it.
-func (s *session) startChange(ctx context.Context, requester person, ci workflows.ChangeInput, wait bool) error {
+// startChange proves the request, starts the change workflow and waits
+// until the worker has verified who requested it.
+func (s *session) startChange(ctx context.Context, requester person, ci workflows.ChangeInput) (startedJSON, error) {
 	ci, err := requester.request(ctx, ci)
 	if err != nil {
-		return err
+		return startedJSON{}, err
 	}
-	opts := client.StartWorkflowOptions{
-		ID:                                       ci.ChangeID,
-		TaskQueue:                                s.cfg.Temporal.TaskQueue,
-		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.ChangeIDKey.ValueSet(ci.ChangeID),
-			workflows.ActionKey.ValueSet(string(ci.Action)),
-			workflows.PhaseKey.ValueSet(string(workflows.PhasePending)),
-		),
-		StaticSummary: changeSummary(ci),
-	}
-	if _, err := s.client.ExecuteWorkflow(ctx, opts, workflows.ChangeWorkflowName, ci); err != nil {
-		return explain(err, ci.ChangeID, "start")
+	if err := s.changes.start(ctx, ci); err != nil {
+		return startedJSON{}, err
 	}
 	p, err := s.verifiedRequest(ctx, ci.ChangeID)
 	if err != nil {
-		return err
+		return startedJSON{}, err
 	}
-	if !s.json {
-		fmt.Fprintf(s.stdout, "Change %s started: %s on %s, requested by %s.\n", ci.ChangeID, actionPhrase(ci.Action), strings.Join(ci.Organizations, ", "), p.RequestedBy)
-		s.printLink(ci.ChangeID)
+	return startedJSON{ChangeID: ci.ChangeID, Action: ci.Action, Requester: p.RequestedBy.By, RequestedBy: p.RequestedBy,
+		URL: s.out.changeURL(ci.ChangeID), organizations: ci.Organizations}, nil
+}
+
+// reportStart says what started and, with wait, follows it to its end.
+func (s *session) reportStart(ctx context.Context, st startedJSON, wait bool) error {
+	if !s.out.json {
+		writeStarted(s.out.stdout, st)
+		s.out.printLink(st.ChangeID)
 	}
 	if !wait {
-		if s.json {
-			return writeJSON(s.stdout, startedJSON{ChangeID: ci.ChangeID, Action: ci.Action, Requester: p.RequestedBy.By, RequestedBy: p.RequestedBy, URL: s.changeURL(ci.ChangeID)})
-		}
-		fmt.Fprintf(s.stdout, "Follow it with: trailgate status %s --watch\n", ci.ChangeID)
-		return nil
+		return s.out.print(st, func(w io.Writer) { fmt.Fprintf(w, "Follow it with: trailgate status %s --watch\n", st.ChangeID) })
 	}
-	p, err = s.follow(ctx, ci.ChangeID, followOptions{until: followToEnd})
-	if err != nil {
-		return err
-	}
-	if s.json {
-		if err := writeJSON(s.stdout, p); err != nil {
-			return err
-		}
-	}
-	return outcomeError(p)
+	return s.followAndReport(ctx, st.ChangeID, followOptions{until: followToEnd})
 }
 
 // verifiedRequest waits, briefly, until the worker has verified who
@@ -272,12 +321,12 @@ func (s *session) verifiedRequest(ctx context.Context, changeID string) (workflo
 	for {
 		// Until the worker has verified the request, the change answers no
 		// query.
-		p, err := s.query(vctx, changeID)
+		p, err := s.changes.query(vctx, changeID)
 		if err == nil && p.RequestedBy.By != "" {
 			return p, nil
 		}
-		if e, err := s.describe(vctx, changeID); err == nil && !e.Running() {
-			return s.startFailure(vctx, changeID)
+		if e, err := s.changes.describe(vctx, changeID); err == nil && !e.Running() {
+			return s.changes.startFailure(vctx, changeID)
 		}
 		select {
 		case <-vctx.Done():
@@ -288,31 +337,6 @@ func (s *session) verifiedRequest(ctx context.Context, changeID string) (workflo
 		case <-tick.C:
 		}
 	}
-}
-
-// startFailure says why a change ended as soon as it started.
-func (s *session) startFailure(ctx context.Context, changeID string) (workflows.ChangeProgress, error) {
-	var p workflows.ChangeProgress
-	err := s.client.GetWorkflow(ctx, changeID, "").Get(ctx, &p)
-	if err == nil {
-		return p, nil
-	}
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		return p, &refusal{by: "the worker", reason: fmt.Sprintf("change %s: %s", changeID, app.Message())}
-	}
-	return p, fmt.Errorf("change %s ended as it started: %w", changeID, err)
-}
-
-// startedJSON is what a change command prints with --json and without
-// --wait.
-type startedJSON struct {
-	ChangeID  string           `json:"change_id"`
-	Action    workflows.Action `json:"action"`
-	Requester string           `json:"requester"`
-	// RequestedBy is the requester as the worker proved them.
-	RequestedBy workflows.Who `json:"requested_by"`
-	URL         string        `json:"url,omitempty"`
 }
 
 // changeSummary is the change's summary in the Temporal UI; who requested
@@ -336,14 +360,6 @@ func parseWaves(values []string) []string {
 		}
 	}
 	return waves
-}
-
-// actionPhrase says what a change of the action does, for people.
-func actionPhrase(a workflows.Action) string {
-	if a == workflows.ActionRollback {
-		return "roll back: re-enable CloudTrail trusted access"
-	}
-	return string(a) + " CloudTrail trusted access"
 }
 
 func newChangeCommand(action workflows.Action, open openSession) *cobra.Command {
@@ -381,7 +397,6 @@ has verified who requested the change.`),
 	f.StringArrayVar(&in.Windows, "window", nil, "maintenance window in UTC in which mutations may start, such as \"sat,sun 02:00+6h\" (repeatable)")
 	f.BoolVar(&in.ApproveEveryWave, "approve-every-wave", false, "every wave waits for approvers (default: only the first)")
 	f.StringVar(&in.Reason, "reason", "", "why the change is made, for the record (a ticket number, for example)")
-	addIdentityFlags(f, &in.Identity, "requester")
-	f.BoolVar(&in.Wait, "wait", false, "follow the change until it ends; the exit status says how it ended")
+	addDeciderFlags(f, &in.Identity, "requester", &in.Wait, "follow the change until it ends; the exit status says how it ended")
 	return cmd
 }

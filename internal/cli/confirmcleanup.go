@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -33,10 +32,7 @@ func (in CleanupCommandInput) validate() error {
 // ConfirmCleanup confirms CloudTrail-side cleanup as the person who proves
 // it.
 func ConfirmCleanup(ctx context.Context, s *session, in CleanupCommandInput) error {
-	if err := in.validate(); err != nil {
-		return err
-	}
-	admin, err := s.person(ctx, in.Identity)
+	admin, err := s.decider(ctx, in.validate(), in.Identity)
 	if err != nil {
 		return err
 	}
@@ -51,28 +47,12 @@ func ConfirmCleanup(ctx context.Context, s *session, in CleanupCommandInput) err
 	if c.Who, err = admin.prove(ctx, c.Binding(in.ChangeID)); err != nil {
 		return err
 	}
-	p, err := s.decide(ctx, in.ChangeID, workflows.UpdateConfirmCleanup, "confirm cleanup for", c)
+	p, err := s.changes.decide(ctx, in.ChangeID, workflows.UpdateConfirmCleanup, "confirm cleanup for", c)
 	if err != nil {
 		return err
 	}
-	if !s.json {
-		scope := "every organization awaiting it"
-		if in.Organization != "" {
-			scope = in.Organization
-		}
-		ack := ""
-		if kinds := c.Acknowledged(); len(kinds) > 0 {
-			names := make([]string, 0, len(kinds))
-			for _, k := range kinds {
-				names = append(names, string(k))
-			}
-			ack = ", acknowledging what stops: " + strings.Join(names, ", ")
-		}
-		fmt.Fprintf(s.stdout, "%s confirmed cleanup for change %s on %s%s.\n", provenAs(p, c.Who), in.ChangeID, scope, ack)
-		if missing := unacknowledged(p, in.Organization, c.Acknowledged()); len(missing) > 0 {
-			fmt.Fprintf(s.stdout, "Note: the last inventory found %s. If they still remain, the change keeps waiting for a confirmation with %s.\n",
-				strings.Join(missing, "; "), strings.Join(ackFlags(p, in.Organization), " "))
-		}
+	if !s.out.json {
+		writeCleanupConfirmed(s.out.stdout, p, in.ChangeID, c)
 	}
 	return s.afterDecision(ctx, p, in.Wait)
 }
@@ -141,18 +121,13 @@ the inventory found, because disabling stops each for the member accounts:
 Right before disabling, trailgate takes the inventory again; anything new since
 the confirmation brings the change back here, with nothing disabled.`),
 		Example: "  trailgate confirm-cleanup disable-20260101-020000-ab12 --profile carol --acknowledge-member-logging-stops",
-		Args:    changeIDArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in.ChangeID = args[0]
-			return run(cmd, open, func(ctx context.Context, s *session) error { return ConfirmCleanup(ctx, s, in) })
-		},
 	}
+	aboutChange(cmd, open, &in.ChangeID, func(ctx context.Context, s *session) error { return ConfirmCleanup(ctx, s, in) })
 	cmd.Flags().StringVar(&in.Organization, "org", "", "confirm for this organization only (default: every organization awaiting it)")
 	cmd.Flags().BoolVar(&in.AcknowledgeMemberLoggingStops, "acknowledge-member-logging-stops", false, "acknowledge that remaining organization trails stop logging for member accounts")
 	cmd.Flags().BoolVar(&in.AcknowledgeEventDataStores, "acknowledge-event-data-stores", false, "acknowledge that organization event data stores stop collecting member accounts' events")
 	cmd.Flags().BoolVar(&in.AcknowledgeDelegatedAdministrators, "acknowledge-delegated-administrators", false, "acknowledge that CloudTrail's delegated administrators lose their organization-wide access")
 	cmd.Flags().StringVar(&in.Comment, "comment", "", "comment for the record")
-	addIdentityFlags(cmd.Flags(), &in.Identity, "CloudTrail administrator")
-	cmd.Flags().BoolVar(&in.Wait, "wait", false, "then follow the change until its next gate or its end")
+	addDeciderFlags(cmd.Flags(), &in.Identity, "CloudTrail administrator", &in.Wait, followToGateHelp)
 	return cmd
 }

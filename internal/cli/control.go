@@ -38,10 +38,7 @@ func (in ControlCommandInput) validate() error {
 
 // Control pauses, resumes or cancels a change as the person who proves it.
 func Control(ctx context.Context, s *session, in ControlCommandInput) error {
-	if err := in.validate(); err != nil {
-		return err
-	}
-	steerer, err := s.person(ctx, in.Identity)
+	steerer, err := s.decider(ctx, in.validate(), in.Identity)
 	if err != nil {
 		return err
 	}
@@ -49,13 +46,13 @@ func Control(ctx context.Context, s *session, in ControlCommandInput) error {
 	if c.Who, err = steerer.prove(ctx, c.Binding(in.ChangeID, workflows.DecisionKind(in.Update))); err != nil {
 		return err
 	}
-	p, err := s.decide(ctx, in.ChangeID, in.Update, in.Update, c)
+	p, err := s.changes.decide(ctx, in.ChangeID, in.Update, in.Update, c)
 	if err != nil {
 		return err
 	}
-	if !s.json {
+	if !s.out.json {
 		past := map[string]string{workflows.UpdatePause: "paused", workflows.UpdateResume: "resumed", workflows.UpdateCancel: "cancelled"}[in.Update]
-		fmt.Fprintf(s.stdout, "%s %s change %s.\n", provenAs(p, c.Who), past, in.ChangeID)
+		writeDecided(s.out.stdout, p, c.Who, past, in.ChangeID)
 	}
 	return s.afterDecision(ctx, p, in.Wait)
 }
@@ -72,14 +69,9 @@ func newControlCommand(update string, open openSession) *cobra.Command {
 		Short:   short,
 		Long:    withIdentityHelp(short + ".\n\nThe requester and approvers steer a change."),
 		Example: fmt.Sprintf("  trailgate %s enable-20260101-020000-ab12 --reason \"incident INC-42\" --profile alice", update),
-		Args:    changeIDArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in.ChangeID = args[0]
-			return run(cmd, open, func(ctx context.Context, s *session) error { return Control(ctx, s, in) })
-		},
 	}
+	aboutChange(cmd, open, &in.ChangeID, func(ctx context.Context, s *session) error { return Control(ctx, s, in) })
 	cmd.Flags().StringVar(&in.Reason, "reason", "", "why, for the record (required to pause or cancel)")
-	addIdentityFlags(cmd.Flags(), &in.Identity, "requester or approver")
-	cmd.Flags().BoolVar(&in.Wait, "wait", false, "then follow the change until its next gate or its end")
+	addDeciderFlags(cmd.Flags(), &in.Identity, "requester or approver", &in.Wait, followToGateHelp)
 	return cmd
 }

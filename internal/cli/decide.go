@@ -3,9 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
-
-	"go.temporal.io/sdk/client"
 
 	"github.com/spf13/cobra"
 
@@ -53,18 +52,15 @@ func changeIDProblems(id string) []string {
 // names the wave it decides on: the one asked for, else the one the change
 // is at. A refusal comes back with the worker's reason (exit status 2).
 func Decide(ctx context.Context, s *session, in DecisionCommandInput) error {
-	if err := in.validate(); err != nil {
-		return err
-	}
 	verb := map[string]string{workflows.UpdateApprove: "approve", workflows.UpdateReject: "reject"}[in.Update]
-	decider, err := s.person(ctx, in.Identity)
+	decider, err := s.decider(ctx, in.validate(), in.Identity)
 	if err != nil {
 		return err
 	}
-	if err := s.requireRunning(ctx, in.ChangeID, verb); err != nil {
+	if err := s.changes.requireRunning(ctx, in.ChangeID, verb); err != nil {
 		return err
 	}
-	now, err := s.query(ctx, in.ChangeID)
+	now, err := s.changes.query(ctx, in.ChangeID)
 	if err != nil {
 		return err
 	}
@@ -81,88 +77,25 @@ func Decide(ctx context.Context, s *session, in DecisionCommandInput) error {
 	if d.Who, err = decider.prove(ctx, d.Binding(in.ChangeID, workflows.DecisionKind(in.Update))); err != nil {
 		return err
 	}
-	p, err := s.update(ctx, in.ChangeID, in.Update, verb, d)
+	p, err := s.changes.update(ctx, in.ChangeID, in.Update, verb, d)
 	if err != nil {
 		return err
 	}
-	if !s.json {
+	if !s.out.json {
 		past := map[string]string{workflows.UpdateApprove: "approved", workflows.UpdateReject: "rejected"}[in.Update]
-		fmt.Fprintf(s.stdout, "%s %s change %s%s.\n", provenAs(p, d.Who), past, in.ChangeID, waveSuffix(wave, p))
+		writeDecided(s.out.stdout, p, d.Who, past, in.ChangeID+waveSuffix(wave, p))
 	}
 	return s.afterDecision(ctx, p, in.Wait)
-}
-
-// provenAs names the person behind the decision a change just took, as the
-// worker proved them: "alice (arn:…)", or "alice (claimed, not verified)".
-func provenAs(p workflows.ChangeProgress, sent workflows.Who) string {
-	if who, ok := lastDecider(p); ok {
-		return who.String()
-	}
-	return sent.By
-}
-
-func waveSuffix(wave int, p workflows.ChangeProgress) string {
-	if wave == 0 || len(p.Waves) < 2 {
-		return ""
-	}
-	return fmt.Sprintf(" (wave %d of %d)", wave, len(p.Waves))
-}
-
-// decide sends a decision to a change that must be running, and returns
-// its progress after the decision. An ended or unknown change and a refusal
-// each come back as a clear usage error.
-func (s *session) decide(ctx context.Context, changeID, name, doing string, arg any) (workflows.ChangeProgress, error) {
-	if err := s.requireRunning(ctx, changeID, doing); err != nil {
-		return workflows.ChangeProgress{}, err
-	}
-	return s.update(ctx, changeID, name, doing, arg)
-}
-
-// update sends a decision to a change and returns its progress after the
-// decision.
-func (s *session) update(ctx context.Context, changeID, name, doing string, arg any) (workflows.ChangeProgress, error) {
-	var p workflows.ChangeProgress
-	uctx, cancel := context.WithTimeout(ctx, decisionTimeout)
-	defer cancel()
-	h, err := s.client.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
-		WorkflowID:   changeID,
-		UpdateName:   name,
-		Args:         []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return p, explain(err, changeID, doing)
-	}
-	if err := h.Get(uctx, &p); err != nil {
-		return p, explain(err, changeID, doing)
-	}
-	return p, nil
 }
 
 // afterDecision prints where the change stands after a decision and, with
 // wait, follows it to its next gate or its end.
 func (s *session) afterDecision(ctx context.Context, p workflows.ChangeProgress, wait bool) error {
 	if !wait {
-		if s.json {
-			return writeJSON(s.stdout, p)
-		}
-		fmt.Fprintln(s.stdout, "  "+statusLine(p))
-		return nil
+		return s.out.print(p, func(w io.Writer) { fmt.Fprintln(w, "  "+statusLine(p)) })
 	}
-	s.printLink(p.ChangeID)
-	final, err := s.follow(ctx, p.ChangeID, followOptions{until: followToGate, from: &p})
-	if err != nil {
-		return err
-	}
-	if s.json {
-		if err := writeJSON(s.stdout, final); err != nil {
-			return err
-		}
-	}
-	if final.Phase.Final() {
-		return outcomeError(final)
-	}
-	return nil
+	s.out.printLink(p.ChangeID)
+	return s.followAndReport(ctx, p.ChangeID, followOptions{until: followToGate, from: &p})
 }
 
 func newDecisionCommand(update string, open openSession) *cobra.Command {
@@ -180,15 +113,10 @@ The proof names the wave decided on: --wave, else the wave the change is at
 when the command asks it. The worker applies the gate policy in force for the
 change to the person it proves.`),
 		Example: fmt.Sprintf("  trailgate %s enable-20260101-020000-ab12 --profile alice --comment \"CAB approved\"", update),
-		Args:    changeIDArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in.ChangeID = args[0]
-			return run(cmd, open, func(ctx context.Context, s *session) error { return Decide(ctx, s, in) })
-		},
 	}
+	aboutChange(cmd, open, &in.ChangeID, func(ctx context.Context, s *session) error { return Decide(ctx, s, in) })
 	cmd.Flags().IntVar(&in.Wave, "wave", 0, "the wave decided on (default: the wave the change is at)")
 	cmd.Flags().StringVar(&in.Comment, "comment", "", "comment for the record")
-	addIdentityFlags(cmd.Flags(), &in.Identity, "approver")
-	cmd.Flags().BoolVar(&in.Wait, "wait", false, "then follow the change until its next gate or its end")
+	addDeciderFlags(cmd.Flags(), &in.Identity, "approver", &in.Wait, followToGateHelp)
 	return cmd
 }

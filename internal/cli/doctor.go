@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -268,19 +266,6 @@ func workerCheck(ctx context.Context, c client.Client, taskQueue string) Check {
 	return check
 }
 
-// shortDuration writes 24h rather than 24h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	if s == "" {
-		return "0s"
-	}
-	return s
-}
-
 func awsChecks(ctx context.Context, cfg config.Config, timeout time.Duration) []Check {
 	if len(cfg.Organizations) == 0 {
 		return []Check{{
@@ -460,48 +445,6 @@ func awsMessage(err error) string {
 	return err.Error()
 }
 
-// writeDoctorTable prints the report as a table; a failed check's fix is
-// on the line below its detail.
-func writeDoctorTable(w io.Writer, r DoctorReport) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tSTATUS\tDETAIL")
-	for _, c := range r.Checks {
-		status := "ok"
-		switch {
-		case !c.OK:
-			status = "FAIL"
-		case c.Warn:
-			status = "warn"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, status, c.Detail)
-		if (!c.OK || c.Warn) && c.Fix != "" {
-			fmt.Fprintf(tw, "\t\tfix: %s\n", c.Fix)
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write doctor report: %w", err)
-	}
-	if r.OK {
-		warnings := ""
-		if n := warned(r); n > 0 {
-			warnings = fmt.Sprintf(" (%d with a warning)", n)
-		}
-		_, err := fmt.Fprintf(w, "\nAll %d checks passed%s.\n", len(r.Checks), warnings)
-		return err
-	}
-	return nil
-}
-
-func warned(r DoctorReport) int {
-	n := 0
-	for _, c := range r.Checks {
-		if c.Warn {
-			n++
-		}
-	}
-	return n
-}
-
 // failedChecks is the error of a doctor run that found something off:
 // exit status 1.
 func failedChecks(r DoctorReport) error {
@@ -517,7 +460,7 @@ func failedChecks(r DoctorReport) error {
 	return &exitError{code: ExitChangeFailed, err: fmt.Errorf("doctor: %d of %d checks failed", failed, len(r.Checks))}
 }
 
-func newDoctorCommand(stderr io.Writer) *cobra.Command {
+func newDoctorCommand() *cobra.Command {
 	in := DoctorInput{Timeout: 10 * time.Second}
 	cmd := &cobra.Command{
 		Use:   "doctor",
@@ -543,7 +486,7 @@ Exit status: 0 every check passed, 1 a check failed, 2 usage or configuration er
 			if err != nil {
 				return err
 			}
-			if in.Logger, err = cliLogger(cfg, stderr); err != nil {
+			if in.Logger, err = cliLogger(cfg, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
 			in.Config, in.Source = cfg, configSource(cmd)

@@ -185,10 +185,6 @@ func TestDoctorConfigurationErrorsExit2(t *testing.T) {
 // whether each organization's role may do what the shipped policy allows,
 // names what it may not, and warns when it cannot ask.
 func TestDoctorNamesMissingPermission(t *testing.T) {
-	for _, v := range []string{"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
-		t.Setenv(v, "")
-	}
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	env := sandboxtest.Start(t, awssandbox.Options{Seed: 50})
 	staging, globex := env.Orgs[1], env.Orgs[2]
 	if err := env.Sandbox.PutRolePolicy(staging.ManagementAccountID, awssandbox.DevRoleName, awssandbox.DevRolePolicyName, shippedPolicyWithout(t, "organizations:EnableAWSServiceAccess")); err != nil {
@@ -198,34 +194,11 @@ func TestDoctorNamesMissingPermission(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Temporal.Address = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg.AWS = config.AWS{
-		Region: env.Sandbox.Region(), EndpointURL: env.URL, Profile: "operator",
-		ConfigFile: filepath.Join(dir, "config"), CredentialsFile: filepath.Join(dir, "credentials"),
-	}
-	files := map[string]string{
-		cfg.AWS.ConfigFile:      "[profile operator]\nregion = " + env.Sandbox.Region() + "\n",
-		cfg.AWS.CredentialsFile: "[operator]\naws_access_key_id = " + env.Operator.AccessKeyID + "\naws_secret_access_key = " + env.Operator.SecretAccessKey + "\n",
-	}
-	for path, text := range files {
-		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	var orgs []config.Organization
 	for _, o := range env.Orgs {
-		cfg.Organizations = append(cfg.Organizations, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
+		orgs = append(orgs, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
 	}
-
-	report, err := cli.Doctor(context.Background(), cli.DoctorInput{Config: cfg, Timeout: 10 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checks := map[string]cli.Check{}
-	for _, c := range report.Checks {
-		checks[c.Name] = c
-	}
+	report, checks := doctorInSandbox(t, env, env.Operator, orgs...)
 	if c := checks["aws/acme-prod"]; !c.OK || c.Warn {
 		t.Errorf("the role with the shipped policy: %+v", c)
 	}
@@ -242,6 +215,78 @@ func TestDoctorNamesMissingPermission(t *testing.T) {
 	if report.OK {
 		t.Error("doctor's report is ok with a permission missing")
 	}
+}
+
+// TestDoctorRefusesWhatPreflightRefuses checks that doctor answers through
+// the management-account check of the Preflight activity: an account that
+// is a member of another organization, and an organization without all
+// features, each fail with what to do.
+func TestDoctorRefusesWhatPreflightRefuses(t *testing.T) {
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: 51})
+	billing, err := env.Sandbox.CreateOrganization(awssandbox.OrganizationSpec{Name: "billing", FeatureSet: "CONSOLIDATED_BILLING"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	initech, err := env.Sandbox.CreateOrganization(awssandbox.OrganizationSpec{Name: "initech", Members: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := initech.Members[0]
+	for _, c := range []struct {
+		name        string
+		account     awssandbox.Account
+		detail, fix string
+	}{
+		{"billing", billing.Management, billing.ID + " has feature set CONSOLIDATED_BILLING", "enable all features in the organization; trusted access needs them"},
+		{"initech-member", member, fmt.Sprintf("account %s is a member of %s, whose management account is %s", member.ID, initech.ID, initech.Management.ID),
+			fmt.Sprintf("set management_account_id to %s and reach it (role_arn) there", initech.Management.ID)},
+	} {
+		report, checks := doctorInSandbox(t, env, c.account, config.Organization{Name: c.name, ManagementAccountID: c.account.ID})
+		got := checks["aws/"+c.name]
+		if got.OK || !strings.Contains(got.Detail, c.detail) || !strings.Contains(got.Fix, c.fix) {
+			t.Errorf("%s: want a failed check that says %q and %q, got %+v", c.name, c.detail, c.fix, got)
+		}
+		if report.OK {
+			t.Errorf("%s: doctor's report is ok", c.name)
+		}
+	}
+}
+
+// doctorInSandbox runs doctor for orgs with the AWS sandbox of env, its
+// calls signed by the default chain with the access key of account, and
+// Temporal unreachable; it returns the report and its checks by name.
+func doctorInSandbox(t *testing.T, env *sandboxtest.Env, account awssandbox.Account, orgs ...config.Organization) (cli.DoctorReport, map[string]cli.Check) {
+	t.Helper()
+	for _, v := range []string{"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Temporal.Address = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg.AWS = config.AWS{
+		Region: env.Sandbox.Region(), EndpointURL: env.URL, Profile: "operator",
+		ConfigFile: filepath.Join(dir, "config"), CredentialsFile: filepath.Join(dir, "credentials"),
+	}
+	files := map[string]string{
+		cfg.AWS.ConfigFile:      "[profile operator]\nregion = " + env.Sandbox.Region() + "\n",
+		cfg.AWS.CredentialsFile: "[operator]\naws_access_key_id = " + account.AccessKeyID + "\naws_secret_access_key = " + account.SecretAccessKey + "\n",
+	}
+	for path, text := range files {
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg.Organizations = orgs
+	report, err := cli.Doctor(context.Background(), cli.DoctorInput{Config: cfg, Timeout: 10 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string]cli.Check{}
+	for _, c := range report.Checks {
+		checks[c.Name] = c
+	}
+	return report, checks
 }
 
 // shippedPolicyWithout is iam/trailgate-role-policy.json without one action.

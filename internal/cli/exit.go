@@ -84,6 +84,15 @@ func outcomeError(p workflows.ChangeProgress) error {
 	return &changeOutcome{progress: p}
 }
 
+// endedError is outcomeError of a change that has ended, and nil for one
+// that goes on.
+func endedError(p workflows.ChangeProgress) error {
+	if !p.Phase.Final() {
+		return nil
+	}
+	return outcomeError(p)
+}
+
 // ExitStatus is the exit status for the error a command ended with: 0 for
 // nil, 2 for usage, configuration and validation errors and refusals at a
 // gate, 1 for everything else (a change that ended unsuccessfully, Temporal

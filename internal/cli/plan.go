@@ -43,7 +43,7 @@ func Plan(ctx context.Context, s *session, in PlanCommandInput) error {
 		return err
 	}
 	var res workflows.PlanResult
-	if err := s.ask(ctx, question{
+	if err := s.changes.ask(ctx, question{
 		workflowID: "plan-" + newChangeID(in.Action, s.now()),
 		workflow:   workflows.PlanWorkflowName,
 		input:      workflows.PlanInput{Action: in.Action, Organizations: selectedNames(s.cfg, in.Organizations, in.All)},
@@ -53,12 +53,8 @@ func Plan(ctx context.Context, s *session, in PlanCommandInput) error {
 	}, &res); err != nil {
 		return err
 	}
-	if s.json {
-		if err := writeJSON(s.stdout, res); err != nil {
-			return err
-		}
-	} else {
-		writePlan(s.stdout, res)
+	if err := s.out.print(res, func(w io.Writer) { writePlan(w, res) }); err != nil {
+		return err
 	}
 	var failed []string
 	for _, t := range res.Targets {
@@ -70,35 +66,6 @@ func Plan(ctx context.Context, s *session, in PlanCommandInput) error {
 		return fmt.Errorf("plan %s: could not read %s", in.Action, strings.Join(failed, ", "))
 	}
 	return nil
-}
-
-// writePlan prints a plan for people, organization by organization.
-func writePlan(w io.Writer, res workflows.PlanResult) {
-	fmt.Fprintf(w, "Plan: %s (read-only; nothing was changed)\n", actionPhrase(res.Action))
-	for _, t := range res.Targets {
-		fmt.Fprintf(w, "\n%s\n", t.Organization)
-		if t.Error != "" {
-			fmt.Fprintf(w, "  cannot plan: %s\n", shortError(t.Error))
-			continue
-		}
-		if t.Plan != nil {
-			fmt.Fprintf(w, "  now: %s\n", workflows.DescribeState(t.Plan.Current, workflows.AsIs))
-			if t.Plan.Empty() {
-				fmt.Fprintln(w, "  plan: nothing to do")
-			}
-			for i, st := range t.Plan.Steps {
-				fmt.Fprintf(w, "  %d. %s\n", i+1, st.Description)
-			}
-		}
-		if inv := t.Inventory; inv != nil {
-			if inv.Empty() {
-				fmt.Fprintf(w, "  impact: %s\n", workflows.NothingDepends)
-			}
-			for _, impact := range workflows.DescribeImpacts(*inv, workflows.AsIs) {
-				fmt.Fprintf(w, "  impact: %s\n", impact)
-			}
-		}
-	}
 }
 
 func newPlanCommand(open openSession) *cobra.Command {

@@ -36,14 +36,11 @@ func (in RollbackCommandInput) validate() error {
 // Rollback starts a change with action rollback over the organizations of
 // an ended disable change.
 func Rollback(ctx context.Context, s *session, in RollbackCommandInput) error {
-	if err := in.validate(); err != nil {
-		return err
-	}
-	requester, err := s.person(ctx, in.Identity)
+	requester, err := s.decider(ctx, in.validate(), in.Identity)
 	if err != nil {
 		return err
 	}
-	orig, e, err := s.progress(ctx, in.ChangeID)
+	orig, e, err := s.changes.progress(ctx, in.ChangeID)
 	if err != nil {
 		return err
 	}
@@ -73,7 +70,11 @@ func Rollback(ctx context.Context, s *session, in RollbackCommandInput) error {
 	if err != nil {
 		return err
 	}
-	return s.startChange(ctx, requester, ci, in.Wait)
+	st, err := s.startChange(ctx, requester, ci)
+	if err != nil {
+		return err
+	}
+	return s.reportStart(ctx, st, in.Wait)
 }
 
 func newRollbackCommand(open openSession) *cobra.Command {
@@ -84,15 +85,10 @@ func newRollbackCommand(open openSession) *cobra.Command {
 		Short:   short,
 		Long:    withIdentityHelp(short + ".\n\nThe rollback is a change of its own, with its own gates, requested by you."),
 		Example: "  trailgate rollback disable-20260101-020000-ab12 --reason \"member accounts need their trails\" --profile dave",
-		Args:    changeIDArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in.ChangeID = args[0]
-			return run(cmd, open, func(ctx context.Context, s *session) error { return Rollback(ctx, s, in) })
-		},
 	}
+	aboutChange(cmd, open, &in.ChangeID, func(ctx context.Context, s *session) error { return Rollback(ctx, s, in) })
 	cmd.Flags().StringVar(&in.RollbackID, "change-id", "", "ID of the rollback change (default <change-id>-rollback)")
 	cmd.Flags().StringVar(&in.Reason, "reason", "", "why, for the record")
-	addIdentityFlags(cmd.Flags(), &in.Identity, "requester")
-	cmd.Flags().BoolVar(&in.Wait, "wait", false, "follow the rollback until it ends")
+	addDeciderFlags(cmd.Flags(), &in.Identity, "requester", &in.Wait, "follow the rollback until it ends")
 	return cmd
 }

@@ -86,7 +86,7 @@ variables and flags.`,
 		return client.DialContext(ctx, opts)
 	}
 	addChangeCommands(root, sessionOpener(dial))
-	root.AddCommand(newDoctorCommand(stderr))
+	root.AddCommand(newDoctorCommand())
 	return root, ran
 }
 

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,10 +29,7 @@ const identifyTimeout = time.Minute
 // mapped to nobody, a claim where claims are not allowed) exits with
 // status 2 and the worker's reason.
 func Whoami(ctx context.Context, s *session, in WhoamiCommandInput) error {
-	if err := in.validate(); err != nil {
-		return err
-	}
-	p, err := s.person(ctx, in.Identity)
+	p, err := s.decider(ctx, in.validate(), in.Identity)
 	if err != nil {
 		return err
 	}
@@ -46,11 +41,7 @@ func Whoami(ctx context.Context, s *session, in WhoamiCommandInput) error {
 	if err != nil {
 		return err
 	}
-	if s.json {
-		return writeJSON(s.stdout, id)
-	}
-	writeIdentity(s.stdout, id)
-	return nil
+	return s.out.print(id, func(w io.Writer) { writeIdentity(w, id) })
 }
 
 // identify runs an IdentifyWorkflow for who and returns its answer.
@@ -60,7 +51,7 @@ func (s *session) identify(ctx context.Context, who workflows.Who) (workflows.Id
 	if nonce == "" {
 		nonce = newNonce()
 	}
-	err := s.ask(ctx, question{
+	err := s.changes.ask(ctx, question{
 		workflowID: "identify-" + nonce,
 		workflow:   workflows.IdentifyWorkflowName,
 		input:      workflows.IdentifyInput{Who: who},
@@ -69,18 +60,6 @@ func (s *session) identify(ctx context.Context, who workflows.Who) (workflows.Id
 		doing:      "ask the worker who you are",
 	}, &id)
 	return id, err
-}
-
-// writeIdentity prints who a proof proves, for people.
-func writeIdentity(w io.Writer, id workflows.Identity) {
-	principal := id.Who.ARN + " (verified by STS)"
-	if id.Who.Claimed {
-		principal = "none: " + id.Who.By + " is claimed, not verified (the worker allows claims)"
-	}
-	fmt.Fprintf(w, "Principal: %s\n", principal)
-	fmt.Fprintf(w, "Person:    %s\n", id.Who.By)
-	fmt.Fprintf(w, "Roles:     %s\n", strings.Join(id.Roles, ", "))
-	fmt.Fprintf(w, "Policy:    %s\n", policyText(id.Policy))
 }
 
 func newWhoamiCommand(open openSession) *cobra.Command {
@@ -99,10 +78,8 @@ With --json, prints {"who": {"by", "arn?", "claimed?"}, "roles": [role],
 "policy": Policy}.`),
 		Example: "  trailgate whoami --profile alice\n  AWS_PROFILE=carol trailgate whoami --json",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return run(cmd, open, func(ctx context.Context, s *session) error { return Whoami(ctx, s, in) })
-		},
 	}
+	runs(cmd, open, func(ctx context.Context, s *session) error { return Whoami(ctx, s, in) })
 	addIdentityFlags(cmd.Flags(), &in.Identity, "who you are")
 	return cmd
 }
