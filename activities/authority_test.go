@@ -8,7 +8,6 @@ import (
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
-	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
@@ -21,14 +20,14 @@ func TestResolvedChangeCarriesTheWorkersTrailAndPolicy(t *testing.T) {
 	ctx := context.Background()
 	var orgs []config.Organization
 	for _, o := range env.Orgs[:2] {
-		orgs = append(orgs, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
+		orgs = append(orgs, asConfigured(o))
 	}
 	auth := activities.Authority{
 		Organizations: orgs,
 		Trail:         config.Trail{Name: "org-trail", Bucket: "trail-" + config.BucketAccountPlaceholder, MultiRegion: true, LogFileValidation: true},
 		Approvals:     config.Approvals{Required: 2, Approvers: []string{"alice", "bob"}, CloudTrailAdmins: []string{"carol"}},
 	}
-	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig()), auth, activities.Polling{})
+	acts := worker(env, auth)
 
 	res, err := acts.ResolveChange(ctx, activities.ResolveInput{Organizations: []string{orgs[1].Name, orgs[0].Name}, ManageTrail: true})
 	if err != nil {

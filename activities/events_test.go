@@ -10,7 +10,6 @@ import (
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/internal/awssandbox"
-	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // CloudTrail's event history shows the change's calls under its session
@@ -18,9 +17,9 @@ import (
 // to its event by request ID, and leaves out calls it cannot find,
 // including another change's.
 func TestEventsOfTheChangesCallsAreFoundByRequestID(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
+	env, acts, in := inSandbox(t, awssandbox.Options{})
 	ctx := context.Background()
-	acts, in := managing(env, activities.TrailSettings{DelegatedAdministrators: []string{env.Orgs[0].MemberAccountIDs[0]}})
+	in.Trail.DelegatedAdministrators = []string{env.Orgs[0].MemberAccountIDs[0]}
 
 	if got, err := acts.FindEvents(ctx, activities.EventsInput{OrgInput: in.OrgInput}); err != nil || len(got.Found) != 0 || len(got.Missing) != 0 {
 		t.Errorf("events of no calls: %+v, %v", got, err)

@@ -2,43 +2,16 @@ package activities_test
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
-	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
-
-// reader is the activities of a worker whose configuration names one
-// organization, reached through the role given, against the sandbox.
-func reader(env *sandboxtest.Env, org config.Organization) (*activities.Activities, activities.OrgInput) {
-	auth := activities.Authority{Organizations: []config.Organization{org}}
-	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig()), auth, activities.Polling{})
-	return acts, activities.OrgInput{Organization: org.Name, ManagementAccountID: org.ManagementAccountID}
-}
-
-// refusedAs checks that err is a non-retryable application error of the
-// type, saying each of says.
-func refusedAs(t *testing.T, err error, typ string, says ...string) {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != typ || !appErr.NonRetryable() {
-		t.Fatalf("error %v; want a non-retryable %s", err, typ)
-	}
-	for _, s := range says {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not say %q", err, s)
-		}
-	}
-}
 
 func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganization(t *testing.T) {
 	env := sandboxtest.Start(t, awssandbox.Options{})
@@ -75,7 +48,7 @@ func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganizatio
 	refusedAs(t, err, activities.ErrNotAllFeatures, "feature set is CONSOLIDATED_BILLING", "enable-all-features")
 
 	// The organization as configured passes.
-	acts, in = reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
+	acts, in = reader(env, asConfigured(o))
 	if id, err := acts.Preflight(ctx, in); err != nil || id.ManagementAccountID != o.ManagementAccountID || id.FeatureSet != "ALL" {
 		t.Fatalf("preflight of %s: %+v, %v", o.Name, id, err)
 	}
@@ -84,16 +57,25 @@ func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganizatio
 // A disable stops organization event data stores and CloudTrail's
 // delegated administrators as well as organization trails: the inventory
 // names them, and leaves out an event data store of the management account
-// alone.
+// alone. Before there are any, even with trusted access enabled, the
+// inventory is empty: a disable there has nothing for a CloudTrail
+// administrator to clean up.
 func TestInventoryNamesEventDataStoresAndDelegatedAdministrators(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
+	env, acts, in := inSandbox(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
-	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
-	if _, err := acts.EnableTrustedAccess(ctx, in); err != nil {
+	if _, err := acts.EnableTrustedAccess(ctx, in.OrgInput); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := acts.EnsureServiceLinkedRole(ctx, in); err != nil {
+	inv, err := acts.TakeInventory(ctx, in.OrgInput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !inv.Empty() || len(inv.TrailARNs()) != 0 {
+		t.Errorf("inventory of %s with nothing in it: %+v, empty %v", o.Name, inv, inv.Empty())
+	}
+
+	if _, err := acts.EnsureServiceLinkedRole(ctx, in.OrgInput); err != nil {
 		t.Fatal(err)
 	}
 	ct := cloudtrail.NewFromConfig(env.ConfigFor(o.ManagementAccountID))
@@ -108,7 +90,7 @@ func TestInventoryNamesEventDataStoresAndDelegatedAdministrators(t *testing.T) {
 	if _, err := ct.RegisterOrganizationDelegatedAdmin(ctx, &cloudtrail.RegisterOrganizationDelegatedAdminInput{MemberAccountId: aws.String(delegate)}); err != nil {
 		t.Fatal(err)
 	}
-	inv, err := acts.TakeInventory(ctx, in)
+	inv, err = acts.TakeInventory(ctx, in.OrgInput)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,13 +109,12 @@ func TestInventoryNamesEventDataStoresAndDelegatedAdministrators(t *testing.T) {
 // management account changed in the worker's configuration since the
 // change started, is refused before any AWS call.
 func TestActivitiesActOnlyOnOrganizationsAsTheWorkerKnowsThem(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
+	env, acts, in := inSandbox(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
-	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
 	_, err := acts.Preflight(ctx, activities.OrgInput{Organization: "initech"})
 	refusedAs(t, err, activities.ErrUnknownOrganization, "organization initech is not in the worker's configuration", "known: "+o.Name)
-	moved := in
+	moved := in.OrgInput
 	moved.ManagementAccountID = env.Orgs[1].ManagementAccountID
 	_, err = acts.ReadState(ctx, moved)
 	refusedAs(t, err, activities.ErrUnknownOrganization, "had management account "+env.Orgs[1].ManagementAccountID+" when the change started")

@@ -9,7 +9,6 @@ import (
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/internal/awssandbox"
-	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // callsAre checks a mutation's calls, as operation@region of an event
@@ -39,10 +38,10 @@ func callsAre(t *testing.T, what string, m activities.Mutation, since time.Time,
 // Organizations and IAM, aws.region for the others), and a mutation that
 // finds its work done makes none.
 func TestTheChangesCallsAreNamedAndCarryRequestIDs(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Region: "eu-west-1"})
+	env, acts, in := inSandbox(t, awssandbox.Options{Region: "eu-west-1"})
 	ctx := context.Background()
 	o := env.Orgs[0]
-	acts, in := managing(env, activities.TrailSettings{Name: "org-trail", Bucket: "org-trail-logs", MultiRegion: true})
+	in.Trail = activities.TrailSettings{Name: "org-trail", Bucket: "org-trail-logs", MultiRegion: true}
 
 	id, err := acts.Preflight(ctx, in.OrgInput)
 	if err != nil || !strings.HasSuffix(id.ARN, ":assumed-role/"+awssandbox.DevRoleName+"/trailgate") {

@@ -7,15 +7,13 @@ import (
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/internal/awssandbox"
-	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // An error AWS gets over (here Organizations failing for longer than the
 // SDK's own retries) does not fail verification: it reads again until AWS
 // answers and shows trusted access on.
 func TestVerificationRidesOutTransientErrors(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
-	acts, in := managing(env, activities.TrailSettings{})
+	env, acts, in := inSandbox(t, awssandbox.Options{})
 	trustedAccessOn(t, acts, in.OrgInput)
 	env.Sandbox.SetFaults([]awssandbox.Fault{{Service: "organizations", Operation: "ListAWSServiceAccessForOrganization", Error: "ServiceException", Count: 4}})
 	e, err := inActivity(t, 30*time.Second, func(ctx context.Context) (activities.Evidence, error) {
