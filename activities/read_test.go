@@ -13,10 +13,21 @@ import (
 	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
+// Preflight passes the organization as configured, and refuses a
+// configuration that acts elsewhere than in the management account of an
+// organization with all features.
 func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganization(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
+	env, acts, in := inSandbox(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
+	if id, err := acts.Preflight(ctx, in.OrgInput); err != nil || id.ManagementAccountID != o.ManagementAccountID || id.FeatureSet != "ALL" {
+		t.Fatalf("preflight of %s: %+v, %v", o.Name, id, err)
+	}
+	preflight := func(org config.Organization) error {
+		acts, in := reader(env, org)
+		_, err := acts.Preflight(ctx, in)
+		return err
+	}
 
 	// A role in a member account: trailgate would act outside the
 	// management account.
@@ -25,14 +36,12 @@ func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganizatio
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: roleARN, ExternalID: "x-member"})
-	_, err = acts.Preflight(ctx, in)
-	refusedAs(t, err, activities.ErrNotManagementAccount, "acts in account "+member, "not in the management account "+o.ManagementAccountID)
+	refusedAs(t, preflight(config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: roleARN, ExternalID: "x-member"}),
+		activities.ErrNotManagementAccount, "acts in account "+member, "not in the management account "+o.ManagementAccountID)
 
 	// The configuration names another management account than AWS says.
-	acts, in = reader(env, config.Organization{Name: o.Name, ManagementAccountID: env.Orgs[1].ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
-	_, err = acts.Preflight(ctx, in)
-	refusedAs(t, err, activities.ErrNotManagementAccount, "configured management account "+env.Orgs[1].ManagementAccountID, "fix management_account_id or role_arn")
+	refusedAs(t, preflight(config.Organization{Name: o.Name, ManagementAccountID: env.Orgs[1].ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID}),
+		activities.ErrNotManagementAccount, "configured management account "+env.Orgs[1].ManagementAccountID, "fix management_account_id or role_arn")
 
 	// An organization with consolidated billing only.
 	billing, err := env.Sandbox.CreateOrganization(awssandbox.OrganizationSpec{Name: "billing-only", FeatureSet: "CONSOLIDATED_BILLING", Members: 1})
@@ -43,15 +52,8 @@ func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganizatio
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts, in = reader(env, config.Organization{Name: "billing-only", ManagementAccountID: billing.Management.ID, RoleARN: roleARN, ExternalID: "x-billing"})
-	_, err = acts.Preflight(ctx, in)
-	refusedAs(t, err, activities.ErrNotAllFeatures, "feature set is CONSOLIDATED_BILLING", "enable-all-features")
-
-	// The organization as configured passes.
-	acts, in = reader(env, asConfigured(o))
-	if id, err := acts.Preflight(ctx, in); err != nil || id.ManagementAccountID != o.ManagementAccountID || id.FeatureSet != "ALL" {
-		t.Fatalf("preflight of %s: %+v, %v", o.Name, id, err)
-	}
+	refusedAs(t, preflight(config.Organization{Name: "billing-only", ManagementAccountID: billing.Management.ID, RoleARN: roleARN, ExternalID: "x-billing"}),
+		activities.ErrNotAllFeatures, "feature set is CONSOLIDATED_BILLING", "enable-all-features")
 }
 
 // A disable stops organization event data stores and CloudTrail's
@@ -122,5 +124,21 @@ func TestActivitiesActOnlyOnOrganizationsAsTheWorkerKnowsThem(t *testing.T) {
 	refusedAs(t, err, activities.ErrUnknownOrganization, "no organization initech, hooli")
 	if len(res.Organizations) != 0 {
 		t.Errorf("a refused resolution resolved %+v", res.Organizations)
+	}
+}
+
+// BenchmarkReadState reads one organization's CloudTrail integration
+// through the real AWS SDK clients, over HTTP, from the sandbox, with the
+// organization's role assumed once and cached.
+func BenchmarkReadState(b *testing.B) {
+	env := sandboxtest.Start(b, awssandbox.Options{})
+	acts, in := reader(env, asConfigured(env.Orgs[0]))
+	in.Trail = activities.TrailSettings{Name: "org-trail", Bucket: "org-trail-bucket"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := acts.ReadState(ctx, in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

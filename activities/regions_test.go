@@ -132,27 +132,6 @@ func TestTrailHomedInAnotherRegionIsFoundConvertedAndVerified(t *testing.T) {
 	}
 }
 
-// Verification does not take a trail that logs for the management account
-// alone for an organization trail.
-func TestVerificationWantsAnOrganizationTrailNotJustALoggingOne(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
-	acts, in := managing(env, activities.TrailSettings{})
-	arn := ownTrail(t, env, "eu-west-1", "own-trail", "own-trail-logs")
-	trustedAccessOn(t, acts, in.OrgInput)
-	cfg := env.ConfigFor(env.Orgs[0].ManagementAccountID)
-	cfg.Region = "eu-west-1"
-	if _, err := cloudtrail.NewFromConfig(cfg).StartLogging(context.Background(), &cloudtrail.StartLoggingInput{Name: aws.String(arn)}); err != nil {
-		t.Fatal(err)
-	}
-	missing := "eu-west-1:" + env.Orgs[0].ManagementAccountID + ":trail/nowhere"
-	_, err := inActivity(t, 2*time.Second, func(ctx context.Context) (activities.Evidence, error) {
-		return acts.VerifyEnabled(ctx, activities.VerifyInput{OrgInput: in.OrgInput, TrailARNs: []string{arn, "arn:aws:cloudtrail:" + missing}})
-	})
-	if err == nil || !strings.Contains(err.Error(), "trail "+arn+" is not an organization trail") || !strings.Contains(err.Error(), missing+" does not exist") {
-		t.Errorf("verification of a trail that is not an organization trail: %v", err)
-	}
-}
-
 // Converting a trail keeps the bucket it logs to; when trail.bucket names
 // another, the bucket step and the trail step both stop with a message
 // that says what to do, and nothing changes: no bucket is created, the

@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
@@ -87,24 +85,4 @@ func refusedAs(t *testing.T, err error, typ string, says ...string) {
 			t.Errorf("error %q does not say %q", err, s)
 		}
 	}
-}
-
-// inActivity runs f in an activity's context that ends after d, as an
-// activity's deadline does: verification polls and heartbeats until then.
-func inActivity[T any](t *testing.T, d time.Duration, f func(context.Context) (T, error)) (T, error) {
-	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	var got T
-	var gotErr error
-	env.RegisterActivityWithOptions(func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, d)
-		defer cancel()
-		got, gotErr = f(ctx)
-		return nil
-	}, activity.RegisterOptions{Name: "under-test"})
-	if _, err := env.ExecuteActivity("under-test"); err != nil {
-		t.Fatal(err)
-	}
-	return got, gotErr
 }
