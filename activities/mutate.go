@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -20,38 +21,44 @@ import (
 // only; it never writes a list of principals. Enabling an enabled service is
 // a success.
 func (a *Activities) EnableTrustedAccess(ctx context.Context, in OrgInput) (Mutation, error) {
-	c, err := a.forOrg(ctx, in)
-	if err != nil {
-		return Mutation{}, err
-	}
-	m := newMutation()
-	call := startCall(sourceOrganizations, globalEventsRegion, "EnableAWSServiceAccess")
-	out, err := c.Organizations.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{
-		ServicePrincipal: aws.String(ServicePrincipal),
-	})
-	if err != nil {
-		return Mutation{}, awsError(fmt.Sprintf("enable trusted access for %s in organization %s", ServicePrincipal, orgLabel(in)), err)
-	}
-	m.answered(call, out.ResultMetadata)
-	return m, nil
+	return a.setTrustedAccess(ctx, in, true)
 }
 
 // DisableTrustedAccess disables trusted access for cloudtrail.amazonaws.com
 // only. Disabling a disabled service is a success.
 func (a *Activities) DisableTrustedAccess(ctx context.Context, in OrgInput) (Mutation, error) {
+	return a.setTrustedAccess(ctx, in, false)
+}
+
+// setTrustedAccess turns trusted access for cloudtrail.amazonaws.com on or
+// off with the one Organizations call that does so.
+func (a *Activities) setTrustedAccess(ctx context.Context, in OrgInput, enable bool) (Mutation, error) {
 	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return Mutation{}, err
 	}
-	m := newMutation()
-	call := startCall(sourceOrganizations, globalEventsRegion, "DisableAWSServiceAccess")
-	out, err := c.Organizations.DisableAWSServiceAccess(ctx, &organizations.DisableAWSServiceAccessInput{
-		ServicePrincipal: aws.String(ServicePrincipal),
-	})
-	if err != nil {
-		return Mutation{}, awsError(fmt.Sprintf("disable trusted access for %s in organization %s", ServicePrincipal, orgLabel(in)), err)
+	verb, operation := "disable", "DisableAWSServiceAccess"
+	if enable {
+		verb, operation = "enable", "EnableAWSServiceAccess"
 	}
-	m.answered(call, out.ResultMetadata)
+	m := newMutation()
+	call := startCall(sourceOrganizations, globalEventsRegion, operation)
+	var meta middleware.Metadata
+	if enable {
+		var out *organizations.EnableAWSServiceAccessOutput
+		if out, err = c.Organizations.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ServicePrincipal)}); err == nil {
+			meta = out.ResultMetadata
+		}
+	} else {
+		var out *organizations.DisableAWSServiceAccessOutput
+		if out, err = c.Organizations.DisableAWSServiceAccess(ctx, &organizations.DisableAWSServiceAccessInput{ServicePrincipal: aws.String(ServicePrincipal)}); err == nil {
+			meta = out.ResultMetadata
+		}
+	}
+	if err != nil {
+		return Mutation{}, awsError(fmt.Sprintf("%s trusted access for %s in organization %s", verb, ServicePrincipal, orgLabel(in)), err)
+	}
+	m.answered(call, meta)
 	return m, nil
 }
 
@@ -95,17 +102,25 @@ func (a *Activities) EnsureServiceLinkedRole(ctx context.Context, in OrgInput) (
 // when it made them. A trail that logs elsewhere than trail.bucket is
 // ErrBucketMismatch, with nothing changed.
 func (a *Activities) EnsureTrailBucket(ctx context.Context, in TrailInput) (Mutation, error) {
-	c, err := a.forOrg(ctx, in.OrgInput)
-	if err != nil {
-		return Mutation{}, err
-	}
-	_, arn, err := managedTrail(ctx, c, in)
+	c, _, arn, err := a.managedTrail(ctx, in)
 	if err != nil {
 		return Mutation{}, err
 	}
 	m := newMutation()
+	if err := ensureBucket(ctx, c, in, &m); err != nil {
+		return Mutation{}, err
+	}
+	if err := ensureBucketPolicy(ctx, c, in, arn, &m); err != nil {
+		return Mutation{}, err
+	}
+	return m, nil
+}
+
+// ensureBucket creates the trail's bucket, in the clients' region, when it
+// is missing. A bucket of another account is ErrBucketTaken.
+func ensureBucket(ctx context.Context, c *awsclient.Clients, in TrailInput, m *Mutation) error {
 	bucket := in.Trail.Bucket
-	_, err = c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	_, err := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	switch {
 	case isCode(err, "NotFound", "NoSuchBucket"):
 		create := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
@@ -118,50 +133,24 @@ func (a *Activities) EnsureTrailBucket(ctx context.Context, in TrailInput) (Muta
 		out, err := c.S3.CreateBucket(ctx, create)
 		switch {
 		case isCode(err, "BucketAlreadyExists"):
-			return Mutation{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 				"create bucket %s for the trail of organization %s: the name belongs to another account; choose another trail.bucket",
 				bucket, orgLabel(in.OrgInput)), ErrBucketTaken, err)
 		case isCode(err, "BucketAlreadyOwnedByYou"):
 			m.converged(call, err)
 		case err != nil:
-			return Mutation{}, awsError(fmt.Sprintf("create bucket %s", bucket), err)
+			return awsError(fmt.Sprintf("create bucket %s", bucket), err)
 		default:
 			m.answered(call, out.ResultMetadata)
 		}
 	case isCode(err, "Forbidden", "AccessDenied"):
-		return Mutation{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"use bucket %s for the trail of organization %s: the bucket belongs to another account or denies access; choose another trail.bucket",
 			bucket, orgLabel(in.OrgInput)), ErrBucketTaken, err)
 	case err != nil:
-		return Mutation{}, awsError(fmt.Sprintf("look up bucket %s", bucket), err)
+		return awsError(fmt.Sprintf("look up bucket %s", bucket), err)
 	}
-	current := ""
-	got, err := c.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
-	switch {
-	case isCode(err, "NoSuchBucketPolicy"):
-	case err != nil:
-		return Mutation{}, awsError(fmt.Sprintf("read the policy of bucket %s", bucket), err)
-	default:
-		current = aws.ToString(got.Policy)
-	}
-	missing, err := missingStatements(current, organizationTrailStatements(bucket, in.ManagementAccountID, in.OrganizationID, arn))
-	if err != nil {
-		return Mutation{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("bucket %s: %v; fix the bucket policy by hand", bucket, err), "MalformedPolicy", err)
-	}
-	if len(missing) == 0 {
-		return m, nil
-	}
-	policy, err := mergePolicy(current, missing)
-	if err != nil {
-		return Mutation{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("bucket %s: %v; fix the bucket policy by hand", bucket, err), "MalformedPolicy", err)
-	}
-	call := startCall(sourceS3, c.Region, "PutBucketPolicy")
-	out, err := c.S3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)})
-	if err != nil {
-		return Mutation{}, awsError(fmt.Sprintf("put the organization-trail policy on bucket %s", bucket), err)
-	}
-	m.answered(call, out.ResultMetadata)
-	return m, nil
+	return nil
 }
 
 // EnsureOrganizationTrail makes the managed trail an organization trail that
@@ -172,11 +161,7 @@ func (a *Activities) EnsureTrailBucket(ctx context.Context, in TrailInput) (Muta
 // elsewhere than trail.bucket is ErrBucketMismatch, with nothing changed.
 // Trails are addressed by ARN.
 func (a *Activities) EnsureOrganizationTrail(ctx context.Context, in TrailInput) (TrailMutation, error) {
-	c, err := a.forOrg(ctx, in.OrgInput)
-	if err != nil {
-		return TrailMutation{}, err
-	}
-	current, arn, err := managedTrail(ctx, c, in)
+	c, current, arn, err := a.managedTrail(ctx, in)
 	if err != nil {
 		return TrailMutation{}, err
 	}
@@ -234,26 +219,30 @@ func (a *Activities) EnsureOrganizationTrail(ctx context.Context, in TrailInput)
 	return TrailMutation{TrailState: *after, Mutation: m}, nil
 }
 
-// managedTrail finds the managed trail, wherever its home region is, and
-// the ARN it has or, when it does not exist yet, will have once created in
-// the clients' region. A trail that logs to another bucket than
-// trail.bucket is ErrBucketMismatch: trailgate never moves a trail's logs,
-// and giving trail.bucket the trail's statements would prepare a bucket
-// the trail does not use.
-func managedTrail(ctx context.Context, c *awsclient.Clients, in TrailInput) (*TrailState, string, error) {
+// managedTrail reaches the organization and finds its managed trail,
+// wherever its home region is, and the ARN it has or, when it does not
+// exist yet, will have once created in the clients' region. A trail that
+// logs to another bucket than trail.bucket is ErrBucketMismatch: trailgate
+// never moves a trail's logs, and giving trail.bucket the trail's
+// statements would prepare a bucket the trail does not use.
+func (a *Activities) managedTrail(ctx context.Context, in TrailInput) (*awsclient.Clients, *TrailState, string, error) {
+	c, err := a.forOrg(ctx, in.OrgInput)
+	if err != nil {
+		return nil, nil, "", err
+	}
 	t, err := findTrail(ctx, c, in.Trail.Name)
 	if err != nil {
-		return nil, "", awsError(fmt.Sprintf("find trail %s in organization %s", in.Trail.Name, orgLabel(in.OrgInput)), err)
+		return nil, nil, "", awsError(fmt.Sprintf("find trail %s in organization %s", in.Trail.Name, orgLabel(in.OrgInput)), err)
 	}
 	if t == nil {
-		return nil, trailARN(c.Region, in.ManagementAccountID, in.Trail.Name), nil
+		return c, nil, trailARN(c.Region, in.ManagementAccountID, in.Trail.Name), nil
 	}
 	if t.Bucket != in.Trail.Bucket {
-		return nil, "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return nil, nil, "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"trail %s of organization %s logs to bucket %s, but trail.bucket names %s; trailgate does not move a trail's logs: set trail.bucket to %s, or move the trail yourself",
 			t.ARN, orgLabel(in.OrgInput), t.Bucket, in.Trail.Bucket, t.Bucket), ErrBucketMismatch, nil)
 	}
-	return t, t.ARN, nil
+	return c, t, t.ARN, nil
 }
 
 func optional(s string) *string {

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"go.temporal.io/sdk/temporal"
 
@@ -316,26 +315,6 @@ func readTrail(ctx context.Context, c *awsclient.Clients, arn string) (*TrailSta
 		Bucket:              aws.ToString(t.S3BucketName),
 		OwnerHint:           ownerHint(aws.ToString(t.Name)),
 	}, nil
-}
-
-// bucketPolicyReady reports whether the bucket exists with every statement
-// an organization trail needs.
-func bucketPolicyReady(ctx context.Context, c *awsclient.Clients, bucket, mgmt, orgID, trailARN string) (bool, error) {
-	if bucket == "" {
-		return false, nil
-	}
-	out, err := c.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
-	if isCode(err, "NoSuchBucket", "NoSuchBucketPolicy", "NotFound") {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	missing, err := missingStatements(aws.ToString(out.Policy), organizationTrailStatements(bucket, mgmt, orgID, trailARN))
-	if err != nil {
-		return false, nil
-	}
-	return len(missing) == 0, nil
 }
 
 // trailARN is the ARN a trail gets when it is created in region: trailgate
