@@ -88,11 +88,7 @@ func lookupEvents(ctx context.Context, ct *cloudtrail.Client, username string, s
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyUsername, AttributeValue: aws.String(username)}},
 		StartTime:        aws.Time(since),
 	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return err
-		}
+	return eachPage(ctx, p.HasMorePages, p.NextPage, func(page *cloudtrail.LookupEventsOutput) {
 		for _, ev := range page.Events {
 			var rec cloudTrailRecord
 			if err := json.Unmarshal([]byte(aws.ToString(ev.CloudTrailEvent)), &rec); err != nil || rec.RequestID == "" {
@@ -109,8 +105,7 @@ func lookupEvents(ctx context.Context, ct *cloudtrail.Client, username string, s
 				SourceIdentity: rec.UserIdentity.SessionContext.SourceIdentity,
 			}
 		}
-	}
-	return nil
+	})
 }
 
 // usernameOf is CloudTrail's user name for a caller ARN: the session name
