@@ -27,13 +27,11 @@ func devConfig(t *testing.T) config.Config {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Dev.DataDir = t.TempDir()
-	for _, p := range []*int{&cfg.Dev.TemporalPort, &cfg.Dev.UIPort, &cfg.Dev.SandboxPort} {
-		port, err := devserver.FreePort(devmode.Host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		*p = port
+	ports, err := devserver.FreePorts(devmode.Host, 3)
+	if err != nil {
+		t.Fatal(err)
 	}
+	cfg.Dev.TemporalPort, cfg.Dev.UIPort, cfg.Dev.SandboxPort = ports[0], ports[1], ports[2]
 	return cfg
 }
 
