@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -106,16 +105,4 @@ func lookupEvents(ctx context.Context, ct *cloudtrail.Client, username string, s
 			}
 		}
 	})
-}
-
-// usernameOf is CloudTrail's user name for a caller ARN: the session name
-// of an assumed role (assumed-role/<role>/<session>), the name of a user
-// (user/<path>/<name>), root for the account itself.
-func usernameOf(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	resource := parts[len(parts)-1]
-	if i := strings.LastIndex(resource, "/"); i >= 0 {
-		return resource[i+1:]
-	}
-	return resource
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -312,41 +311,4 @@ func readTrail(ctx context.Context, c *awsclient.Clients, arn string) (*TrailSta
 		Bucket:              aws.ToString(t.S3BucketName),
 		OwnerHint:           ownerHint(aws.ToString(t.Name)),
 	}, nil
-}
-
-// trailARN is the ARN a trail gets when it is created in region: trailgate
-// builds it only for a trail it is about to create; every other trail is
-// addressed by the ARN AWS gives it.
-func trailARN(region, account, name string) string {
-	return fmt.Sprintf("arn:aws:cloudtrail:%s:%s:trail/%s", region, account, name)
-}
-
-// regionOf is the region of an ARN (arn:partition:service:region:...), or
-// empty.
-func regionOf(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 {
-		return ""
-	}
-	return parts[3]
-}
-
-// trailName is the name in a trail's ARN (...:trail/name).
-func trailName(arn string) string {
-	_, name, _ := strings.Cut(arn, ":trail/")
-	return name
-}
-
-// ownerHint names the tool that a trail's name says owns it.
-func ownerHint(name string) string {
-	n := strings.ToLower(name)
-	switch {
-	case strings.HasPrefix(n, "aws-controltower"):
-		return "AWS Control Tower"
-	case strings.Contains(n, "awsaccelerator") || strings.Contains(n, "aws-accelerator"):
-		return "Landing Zone Accelerator"
-	case strings.Contains(n, "terraform") || strings.HasPrefix(n, "tf-"):
-		return "Terraform"
-	}
-	return ""
 }
