@@ -12,9 +12,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/spf13/pflag"
 
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awssandbox"
@@ -35,14 +32,12 @@ func devConfig(t *testing.T) config.Config {
 	return cfg
 }
 
+// load loads the configuration file at path as the worker and the CLI do
+// when TRAILGATE_CONFIG names it.
 func load(t *testing.T, path string) config.Config {
 	t.Helper()
-	fs := pflag.NewFlagSet("trailgate", pflag.ContinueOnError)
-	config.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--config", path}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.LoadOptions{Flags: fs})
+	t.Setenv(config.ConfigFileEnv, path)
+	cfg, err := config.Load(config.LoadOptions{})
 	if err != nil {
 		t.Fatalf("load the written configuration %s: %v", path, err)
 	}
@@ -53,8 +48,7 @@ func TestDevDefaultWritesItsConfigurationAndKeepsItAcrossRestarts(t *testing.T) 
 	if testing.Short() {
 		t.Skip("starts Temporal's server and the AWS sandbox twice")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := t.Context()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := devConfig(t)
 
