@@ -6,94 +6,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go/middleware"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/internal/awsclient"
 )
-
-// EnableTrustedAccess enables trusted access for cloudtrail.amazonaws.com
-// only; it never writes a list of principals. Enabling an enabled service is
-// a success.
-func (a *Activities) EnableTrustedAccess(ctx context.Context, in OrgInput) (Mutation, error) {
-	return a.setTrustedAccess(ctx, in, true)
-}
-
-// DisableTrustedAccess disables trusted access for cloudtrail.amazonaws.com
-// only. Disabling a disabled service is a success.
-func (a *Activities) DisableTrustedAccess(ctx context.Context, in OrgInput) (Mutation, error) {
-	return a.setTrustedAccess(ctx, in, false)
-}
-
-// setTrustedAccess turns trusted access for cloudtrail.amazonaws.com on or
-// off with the one Organizations call that does so.
-func (a *Activities) setTrustedAccess(ctx context.Context, in OrgInput, enable bool) (Mutation, error) {
-	c, err := a.forOrg(ctx, in)
-	if err != nil {
-		return Mutation{}, err
-	}
-	verb, operation := "disable", "DisableAWSServiceAccess"
-	if enable {
-		verb, operation = "enable", "EnableAWSServiceAccess"
-	}
-	m := newMutation()
-	call := startCall(sourceOrganizations, globalEventsRegion, operation)
-	var meta middleware.Metadata
-	if enable {
-		var out *organizations.EnableAWSServiceAccessOutput
-		if out, err = c.Organizations.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ServicePrincipal)}); err == nil {
-			meta = out.ResultMetadata
-		}
-	} else {
-		var out *organizations.DisableAWSServiceAccessOutput
-		if out, err = c.Organizations.DisableAWSServiceAccess(ctx, &organizations.DisableAWSServiceAccessInput{ServicePrincipal: aws.String(ServicePrincipal)}); err == nil {
-			meta = out.ResultMetadata
-		}
-	}
-	if err != nil {
-		return Mutation{}, awsError(fmt.Sprintf("%s trusted access for %s in organization %s", verb, ServicePrincipal, orgLabel(in)), err)
-	}
-	m.answered(call, meta)
-	return m, nil
-}
-
-// EnsureServiceLinkedRole creates AWSServiceRoleForCloudTrail when it is
-// missing; its mutation has no call when the role was there. A role name
-// that "has been taken" means the role exists: that is convergence, not
-// failure.
-func (a *Activities) EnsureServiceLinkedRole(ctx context.Context, in OrgInput) (Mutation, error) {
-	c, err := a.forOrg(ctx, in)
-	if err != nil {
-		return Mutation{}, err
-	}
-	doing := fmt.Sprintf("create role %s in organization %s", ServiceLinkedRoleName, orgLabel(in))
-	exists, err := roleExists(ctx, c)
-	if err != nil {
-		return Mutation{}, awsError(doing, err)
-	}
-	m := newMutation()
-	if exists {
-		return m, nil
-	}
-	call := startCall(sourceIAM, globalEventsRegion, "CreateServiceLinkedRole")
-	out, err := c.IAM.CreateServiceLinkedRole(ctx, &iam.CreateServiceLinkedRoleInput{
-		AWSServiceName: aws.String(ServicePrincipal),
-	})
-	switch {
-	case isCode(err, "InvalidInput") && hasBeenTaken(err):
-		m.converged(call, err)
-	case err != nil:
-		return Mutation{}, awsError(doing, err)
-	default:
-		m.answered(call, out.ResultMetadata)
-	}
-	return m, nil
-}
 
 // EnsureTrailBucket makes the managed trail's bucket exist with the
 // organization-trail bucket policy for the trail (by its own ARN, in its

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"go.temporal.io/sdk/temporal"
@@ -255,34 +253,6 @@ func findTrail(ctx context.Context, c *awsclient.Clients, name string) (*TrailSt
 		}
 	}
 	return readTrail(ctx, c, named[0])
-}
-
-// trustedAccess reports whether cloudtrail.amazonaws.com is a trusted service
-// of the organization, following every page.
-func trustedAccess(ctx context.Context, c *awsclient.Clients) (bool, *time.Time, error) {
-	p := organizations.NewListAWSServiceAccessForOrganizationPaginator(c.Organizations,
-		&organizations.ListAWSServiceAccessForOrganizationInput{})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return false, nil, err
-		}
-		for _, s := range page.EnabledServicePrincipals {
-			if aws.ToString(s.ServicePrincipal) == ServicePrincipal {
-				return true, s.DateEnabled, nil
-			}
-		}
-	}
-	return false, nil, nil
-}
-
-// roleExists reports whether AWSServiceRoleForCloudTrail exists.
-func roleExists(ctx context.Context, c *awsclient.Clients) (bool, error) {
-	_, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ServiceLinkedRoleName)})
-	if isCode(err, "NoSuchEntity") {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // readTrail reads a trail and its logging status by ARN, in the trail's
