@@ -43,23 +43,31 @@ func (a *Activities) setTrustedAccess(ctx context.Context, in OrgInput, enable b
 	}
 	m := newMutation()
 	call := startCall(sourceOrganizations, globalEventsRegion, operation)
-	var meta middleware.Metadata
-	if enable {
-		var out *organizations.EnableAWSServiceAccessOutput
-		if out, err = c.Organizations.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ServicePrincipal)}); err == nil {
-			meta = out.ResultMetadata
-		}
-	} else {
-		var out *organizations.DisableAWSServiceAccessOutput
-		if out, err = c.Organizations.DisableAWSServiceAccess(ctx, &organizations.DisableAWSServiceAccessInput{ServicePrincipal: aws.String(ServicePrincipal)}); err == nil {
-			meta = out.ResultMetadata
-		}
-	}
+	meta, err := serviceAccess(ctx, c.Organizations, enable)
 	if err != nil {
 		return Mutation{}, awsError(fmt.Sprintf("%s trusted access for %s in organization %s", verb, ServicePrincipal, orgLabel(in)), err)
 	}
 	m.answered(call, meta)
 	return m, nil
+}
+
+// serviceAccess makes the Organizations call that turns trusted access for
+// cloudtrail.amazonaws.com on or off, and returns the metadata of its
+// answer.
+func serviceAccess(ctx context.Context, org *organizations.Client, enable bool) (middleware.Metadata, error) {
+	principal := aws.String(ServicePrincipal)
+	if enable {
+		out, err := org.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{ServicePrincipal: principal})
+		if err != nil {
+			return middleware.Metadata{}, err
+		}
+		return out.ResultMetadata, nil
+	}
+	out, err := org.DisableAWSServiceAccess(ctx, &organizations.DisableAWSServiceAccessInput{ServicePrincipal: principal})
+	if err != nil {
+		return middleware.Metadata{}, err
+	}
+	return out.ResultMetadata, nil
 }
 
 // trustedAccess reports whether cloudtrail.amazonaws.com is a trusted service
