@@ -88,11 +88,7 @@ func (auth Authority) organization(in OrgInput) (config.Organization, error) {
 }
 
 func (auth Authority) names() []string {
-	names := make([]string, 0, len(auth.Organizations))
-	for _, o := range auth.Organizations {
-		names = append(names, o.Name)
-	}
-	return names
+	return mapped(auth.Organizations, func(o config.Organization) string { return o.Name })
 }
 
 // ResolveInput names the organizations of a change, as its requester chose

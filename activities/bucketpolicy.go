@@ -1,9 +1,17 @@
 package activities
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"go.temporal.io/sdk/temporal"
+
+	shippediam "github.com/trailgate/trailgate/iam"
+	"github.com/trailgate/trailgate/internal/awsclient"
 )
 
 // policyStatement is one statement of an S3 bucket policy. Action and
@@ -21,46 +29,12 @@ type bucketPolicy struct {
 	Statement statementList `json:"Statement"`
 }
 
-// statementList reads a policy's Statement written as one object or a list.
-type statementList []policyStatement
-
-func (l *statementList) UnmarshalJSON(b []byte) error {
-	var one policyStatement
-	if err := json.Unmarshal(b, &one); err == nil {
-		*l = []policyStatement{one}
-		return nil
-	}
-	var many []policyStatement
-	if err := json.Unmarshal(b, &many); err != nil {
-		return err
-	}
-	*l = many
-	return nil
-}
-
-// stringOrList reads a policy element written as "x" or ["x", "y"].
-type stringOrList []string
-
-func (s *stringOrList) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*s = []string{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return err
-	}
-	*s = many
-	return nil
-}
-
-func (s stringOrList) MarshalJSON() ([]byte, error) {
-	if len(s) == 1 {
-		return json.Marshal(s[0])
-	}
-	return json.Marshal([]string(s))
-}
+// A policy's Statement may be one object or a list, and a statement's
+// Action and Resource one string or a list.
+type (
+	statementList = shippediam.OneOrMany[policyStatement]
+	stringOrList  = shippediam.OneOrMany[string]
+)
 
 // organizationTrailStatements are the three statements an organization
 // trail's bucket needs: CloudTrail may read the bucket ACL, and write log
@@ -178,4 +152,65 @@ func mergePolicy(policy string, missing []policyStatement) (string, error) {
 	doc["Statement"] = all
 	b, err := json.Marshal(doc)
 	return string(b), err
+}
+
+// bucketPolicyOf reads the bucket's policy: empty when it has none.
+func bucketPolicyOf(ctx context.Context, c *awsclient.Clients, bucket string) (string, error) {
+	out, err := c.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+	switch {
+	case isCode(err, "NoSuchBucketPolicy"):
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	return aws.ToString(out.Policy), nil
+}
+
+// bucketPolicyReady reports whether the bucket exists with every statement
+// an organization trail needs.
+func bucketPolicyReady(ctx context.Context, c *awsclient.Clients, bucket, mgmt, orgID, trailARN string) (bool, error) {
+	if bucket == "" {
+		return false, nil
+	}
+	policy, err := bucketPolicyOf(ctx, c, bucket)
+	if isCode(err, "NoSuchBucket", "NotFound") {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	missing, err := missingStatements(policy, organizationTrailStatements(bucket, mgmt, orgID, trailARN))
+	return err == nil && len(missing) == 0, nil
+}
+
+// ensureBucketPolicy gives the trail's bucket the organization-trail
+// statements for the trail that its policy lacks, keeping every statement
+// it has. A policy trailgate cannot read is left for a person to fix.
+func ensureBucketPolicy(ctx context.Context, c *awsclient.Clients, in TrailInput, trailARN string, m *Mutation) error {
+	bucket := in.Trail.Bucket
+	current, err := bucketPolicyOf(ctx, c, bucket)
+	if err != nil {
+		return awsError(fmt.Sprintf("read the policy of bucket %s", bucket), err)
+	}
+	malformed := func(err error) error {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("bucket %s: %v; fix the bucket policy by hand", bucket, err), "MalformedPolicy", err)
+	}
+	missing, err := missingStatements(current, organizationTrailStatements(bucket, in.ManagementAccountID, in.OrganizationID, trailARN))
+	if err != nil {
+		return malformed(err)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	policy, err := mergePolicy(current, missing)
+	if err != nil {
+		return malformed(err)
+	}
+	call := startCall(sourceS3, c.Region, "PutBucketPolicy")
+	out, err := c.S3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)})
+	if err != nil {
+		return awsError(fmt.Sprintf("put the organization-trail policy on bucket %s", bucket), err)
+	}
+	m.answered(call, out.ResultMetadata)
+	return nil
 }

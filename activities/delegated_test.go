@@ -8,20 +8,29 @@ import (
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/internal/awssandbox"
-	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
+
+// delegating starts the sandbox with opts and turns trusted access on in its
+// first organization. It returns the activities of a worker that knows the
+// organization, the input of a change acting there whose trail names the
+// organization's first member account as delegated administrator, and that
+// account.
+func delegating(t *testing.T, opts awssandbox.Options) (*activities.Activities, activities.TrailInput, string) {
+	t.Helper()
+	env, acts, in := inSandbox(t, opts)
+	delegate := env.Orgs[0].MemberAccountIDs[0]
+	in.Trail.DelegatedAdministrators = []string{delegate}
+	trustedAccessOn(t, acts, in.OrgInput)
+	return acts, in, delegate
+}
 
 // The delegated administrators of trail.delegated_administrators are
 // registered once, through CloudTrail, each call with its request ID;
 // Organizations then lists them, the state and verification see them, and
 // registering again makes no call.
 func TestDelegatedAdministratorsAreRegisteredOnceAndVerified(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
+	acts, in, delegate := delegating(t, awssandbox.Options{})
 	ctx := context.Background()
-	o := env.Orgs[0]
-	delegate := o.MemberAccountIDs[0]
-	acts, in := managing(env, activities.TrailSettings{DelegatedAdministrators: []string{delegate}})
-	trustedAccessOn(t, acts, in.OrgInput)
 
 	_, err := inActivity(t, 2*time.Second, func(ctx context.Context) (activities.Evidence, error) {
 		return acts.VerifyEnabled(ctx, activities.VerifyInput{OrgInput: in.OrgInput, DelegatedAdministrators: []string{delegate}})
@@ -54,11 +63,8 @@ func TestDelegatedAdministratorsAreRegisteredOnceAndVerified(t *testing.T) {
 // meets AccountRegisteredException: that is convergence, and the call is
 // still recorded, with the request ID of the refusal.
 func TestDelegatedAdministratorAlreadyRegisteredConverges(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{PropagationDelay: time.Hour})
+	acts, in, _ := delegating(t, awssandbox.Options{PropagationDelay: time.Hour})
 	ctx := context.Background()
-	delegate := env.Orgs[0].MemberAccountIDs[0]
-	acts, in := managing(env, activities.TrailSettings{DelegatedAdministrators: []string{delegate}})
-	trustedAccessOn(t, acts, in.OrgInput)
 	first, err := acts.RegisterDelegatedAdministrators(ctx, in.OrgInput)
 	if err != nil {
 		t.Fatal(err)
@@ -75,9 +81,10 @@ func TestDelegatedAdministratorAlreadyRegisteredConverges(t *testing.T) {
 // An account AWS will not take as delegated administrator fails at once,
 // saying what to change in trail.delegated_administrators.
 func TestDelegatedAdministratorsAWSRefusesSayWhatToFix(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
+	env, acts, in := inSandbox(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
+	trustedAccessOn(t, acts, in.OrgInput)
 	for _, c := range []struct {
 		account, code string
 		says          []string
@@ -85,8 +92,7 @@ func TestDelegatedAdministratorsAWSRefusesSayWhatToFix(t *testing.T) {
 		{o.ManagementAccountID, "CannotDelegateManagementAccountException", []string{"register account " + o.ManagementAccountID, "remove it from trail.delegated_administrators"}},
 		{env.Orgs[1].MemberAccountIDs[0], "AccountNotFoundException", []string{"register account " + env.Orgs[1].MemberAccountIDs[0], "not a member of the organization: fix trail.delegated_administrators"}},
 	} {
-		acts, in := managing(env, activities.TrailSettings{DelegatedAdministrators: []string{c.account}})
-		trustedAccessOn(t, acts, in.OrgInput)
+		in.Trail.DelegatedAdministrators = []string{c.account}
 		_, err := acts.RegisterDelegatedAdministrators(ctx, in.OrgInput)
 		refusedAs(t, err, c.code, c.says...)
 	}

@@ -50,47 +50,50 @@ func sandboxOrg(env *sandboxtest.Env) config.Organization {
 	return config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID}
 }
 
-// The calls whose errors the tests classify, one per service and protocol.
-func createRole(ctx context.Context, c *awsclient.Clients) error {
-	_, err := c.IAM.CreateServiceLinkedRole(ctx, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ServicePrincipal)})
-	return err
+// awsCall is one of the calls whose errors the tests classify, one per
+// service and protocol, with the service whose faults answer it.
+type awsCall struct {
+	service string
+	make    func(context.Context, *awsclient.Clients) error
 }
 
-func getRole(ctx context.Context, c *awsclient.Clients) error {
-	_, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ServiceLinkedRoleName)})
-	return err
-}
-
-func enableAccess(ctx context.Context, c *awsclient.Clients) error {
-	_, err := c.Organizations.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ServicePrincipal)})
-	return err
-}
-
-func describeOrg(ctx context.Context, c *awsclient.Clients) error {
-	_, err := c.Organizations.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
-	return err
-}
-
-func describeTrails(ctx context.Context, c *awsclient.Clients) error {
-	_, err := c.CloudTrail.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{})
-	return err
-}
-
-func listBuckets(ctx context.Context, c *awsclient.Clients) error {
-	_, err := c.S3.ListBuckets(ctx, &s3.ListBucketsInput{})
-	return err
-}
+var (
+	createRole = awsCall{"iam", func(ctx context.Context, c *awsclient.Clients) error {
+		_, err := c.IAM.CreateServiceLinkedRole(ctx, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ServicePrincipal)})
+		return err
+	}}
+	getRole = awsCall{"iam", func(ctx context.Context, c *awsclient.Clients) error {
+		_, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ServiceLinkedRoleName)})
+		return err
+	}}
+	enableAccess = awsCall{"organizations", func(ctx context.Context, c *awsclient.Clients) error {
+		_, err := c.Organizations.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ServicePrincipal)})
+		return err
+	}}
+	describeOrg = awsCall{"organizations", func(ctx context.Context, c *awsclient.Clients) error {
+		_, err := c.Organizations.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+		return err
+	}}
+	describeTrails = awsCall{"cloudtrail", func(ctx context.Context, c *awsclient.Clients) error {
+		_, err := c.CloudTrail.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{})
+		return err
+	}}
+	listBuckets = awsCall{"s3", func(ctx context.Context, c *awsclient.Clients) error {
+		_, err := c.S3.ListBuckets(ctx, &s3.ListBucketsInput{})
+		return err
+	}}
+)
 
 // classified runs call and returns the application error that the activity
 // border makes of its error.
-func classified(t *testing.T, c *awsclient.Clients, call func(context.Context, *awsclient.Clients) error) *temporal.ApplicationError {
+func classified(t *testing.T, c *awsclient.Clients, call awsCall) *temporal.ApplicationError {
 	t.Helper()
 	return classifiedCtx(t, context.Background(), c, call)
 }
 
-func classifiedCtx(t *testing.T, ctx context.Context, c *awsclient.Clients, call func(context.Context, *awsclient.Clients) error) *temporal.ApplicationError {
+func classifiedCtx(t *testing.T, ctx context.Context, c *awsclient.Clients, call awsCall) *temporal.ApplicationError {
 	t.Helper()
-	err := call(ctx, c)
+	err := call.make(ctx, c)
 	if err == nil {
 		t.Fatal("the call succeeded; the test needs it to fail")
 	}
@@ -112,78 +115,55 @@ func wantMessage(t *testing.T, appErr *temporal.ApplicationError, parts ...strin
 
 func TestAWSErrorsRetriedOnlyWhenTransient(t *testing.T) {
 	endpointFix := "point aws.endpoint_url at AWS or at an AWS implementation that has it"
+	// Each case's fault answers its call's service.
 	cases := []struct {
 		name      string
+		call      awsCall
 		fault     awssandbox.Fault
-		call      func(context.Context, *awsclient.Clients) error
 		retryable bool
 		code      string
 		message   []string
 	}{
 		// An AWS implementation without the API call: no retry can help.
-		{name: "IAM call that does not exist",
-			fault: awssandbox.Fault{Service: "iam", Operation: "CreateServiceLinkedRole", Error: "InvalidAction",
-				Message: "Could not find operation CreateServiceLinkedRole for version 2010-05-08"},
-			call: createRole, code: "InvalidAction",
+		{name: "IAM call that does not exist", call: createRole,
+			fault: awssandbox.Fault{Operation: "CreateServiceLinkedRole", Error: "InvalidAction", Message: "Could not find operation CreateServiceLinkedRole for version 2010-05-08"}, code: "InvalidAction",
 			message: []string{"act on organization acme-prod: iam:CreateServiceLinkedRole answered InvalidAction (HTTP 400): Could not find operation CreateServiceLinkedRole", endpointFix}},
-		{name: "Organizations call that does not exist",
-			fault: awssandbox.Fault{Service: "organizations", Operation: "EnableAWSServiceAccess", Error: "UnknownOperationException"},
-			call:  enableAccess, code: "UnknownOperationException",
+		{name: "Organizations call that does not exist", call: enableAccess,
+			fault: awssandbox.Fault{Operation: "EnableAWSServiceAccess", Error: "UnknownOperationException"}, code: "UnknownOperationException",
 			message: []string{"organizations:EnableAWSServiceAccess answered UnknownOperationException (HTTP 400)", endpointFix}},
 		// A client error trailgate knows nothing about fails too.
-		{name: "unknown client error",
-			fault: awssandbox.Fault{Service: "cloudtrail", Operation: "DescribeTrails", Error: "NeverHeardOfException", Message: "something new"},
-			call:  describeTrails, code: "NeverHeardOfException",
+		{name: "unknown client error", call: describeTrails,
+			fault: awssandbox.Fault{Operation: "DescribeTrails", Error: "NeverHeardOfException", Message: "something new"}, code: "NeverHeardOfException",
 			message: []string{"cloudtrail:DescribeTrails answered NeverHeardOfException (HTTP 400): something new (not retried)"}},
-		{name: "Organizations access denied",
-			fault: awssandbox.Fault{Service: "organizations", Operation: "DescribeOrganization", Error: "AccessDeniedException"},
-			call:  describeOrg, code: "AccessDeniedException",
+		{name: "Organizations access denied", call: describeOrg,
+			fault: awssandbox.Fault{Operation: "DescribeOrganization", Error: "AccessDeniedException"}, code: "AccessDeniedException",
 			message: []string{"organizations:DescribeOrganization answered AccessDeniedException (HTTP 400)", "to fix: grant the caller the Organizations and CloudTrail permissions"}},
-		{name: "IAM access denied",
-			fault: awssandbox.Fault{Service: "iam", Operation: "GetRole", Error: "AccessDeniedException"},
-			call:  getRole, code: "AccessDenied",
+		{name: "IAM access denied", call: getRole,
+			fault: awssandbox.Fault{Operation: "GetRole", Error: "AccessDeniedException"}, code: "AccessDenied",
 			message: []string{"iam:GetRole answered AccessDenied (HTTP 403)", "to fix: check the role's trust policy"}},
 
-		{name: "Organizations throttled",
-			fault: awssandbox.Fault{Service: "organizations", Error: "TooManyRequestsException"},
-			call:  enableAccess, retryable: true, code: "TooManyRequestsException",
+		{name: "Organizations throttled", call: enableAccess, fault: awssandbox.Fault{Error: "TooManyRequestsException"}, retryable: true, code: "TooManyRequestsException",
 			message: []string{"organizations:EnableAWSServiceAccess answered TooManyRequestsException"}},
-		{name: "CloudTrail throttled",
-			fault: awssandbox.Fault{Service: "cloudtrail", Error: "ThrottlingException"},
-			call:  describeTrails, retryable: true, code: "ThrottlingException"},
-		{name: "IAM throttled",
-			fault: awssandbox.Fault{Service: "iam", Error: "ThrottlingException"},
-			call:  createRole, retryable: true, code: "Throttling"},
-		{name: "S3 slowed down",
-			fault: awssandbox.Fault{Service: "s3", Error: "ThrottlingException"},
-			call:  listBuckets, retryable: true, code: "SlowDown"},
-		{name: "HTTP 500",
-			fault: awssandbox.Fault{Service: "organizations", Error: "ServiceException"},
-			call:  describeOrg, retryable: true, code: "ServiceException",
+		{name: "CloudTrail throttled", call: describeTrails, fault: awssandbox.Fault{Error: "ThrottlingException"}, retryable: true, code: "ThrottlingException"},
+		{name: "IAM throttled", call: createRole, fault: awssandbox.Fault{Error: "ThrottlingException"}, retryable: true, code: "Throttling"},
+		{name: "S3 slowed down", call: listBuckets, fault: awssandbox.Fault{Error: "ThrottlingException"}, retryable: true, code: "SlowDown"},
+		{name: "HTTP 500", call: describeOrg, fault: awssandbox.Fault{Error: "ServiceException"}, retryable: true, code: "ServiceException",
 			message: []string{"answered ServiceException (HTTP 500)"}},
-		{name: "HTTP 503",
-			fault: awssandbox.Fault{Service: "iam", Error: "ServiceUnavailable"},
-			call:  createRole, retryable: true, code: "ServiceUnavailable",
+		{name: "HTTP 503", call: createRole, fault: awssandbox.Fault{Error: "ServiceUnavailable"}, retryable: true, code: "ServiceUnavailable",
 			message: []string{"answered ServiceUnavailable (HTTP 503)"}},
 		// The status decides, whatever the code.
-		{name: "HTTP 502 with an unknown code",
-			fault: awssandbox.Fault{Service: "cloudtrail", Error: "NeverHeardOfException", Status: 502},
-			call:  describeTrails, retryable: true, code: "NeverHeardOfException"},
-		{name: "Organizations concurrent modification",
-			fault: awssandbox.Fault{Service: "organizations", Error: "ConcurrentModificationException"},
-			call:  enableAccess, retryable: true, code: "ConcurrentModificationException"},
-		{name: "IAM concurrent modification",
-			fault: awssandbox.Fault{Service: "iam", Error: "ConcurrentModificationException"},
-			call:  createRole, retryable: true, code: "ConcurrentModification"},
-		{name: "S3 conflicting operation",
-			fault: awssandbox.Fault{Service: "s3", Error: "ConcurrentModificationException"},
-			call:  listBuckets, retryable: true, code: "OperationAborted"},
+		{name: "HTTP 502 with an unknown code", call: describeTrails, fault: awssandbox.Fault{Error: "NeverHeardOfException", Status: 502}, retryable: true, code: "NeverHeardOfException"},
+		{name: "Organizations concurrent modification", call: enableAccess, fault: awssandbox.Fault{Error: "ConcurrentModificationException"}, retryable: true, code: "ConcurrentModificationException"},
+		{name: "IAM concurrent modification", call: createRole, fault: awssandbox.Fault{Error: "ConcurrentModificationException"}, retryable: true, code: "ConcurrentModification"},
+		{name: "S3 conflicting operation", call: listBuckets, fault: awssandbox.Fault{Error: "ConcurrentModificationException"}, retryable: true, code: "OperationAborted"},
 	}
 	env := sandboxtest.Start(t, awssandbox.Options{Seed: 31})
 	c := orgClients(t, env, env.OperatorConfig())
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			env.Sandbox.SetFaults([]awssandbox.Fault{tc.fault})
+			fault := tc.fault
+			fault.Service = tc.call.service
+			env.Sandbox.SetFaults([]awssandbox.Fault{fault})
 			appErr := classified(t, c, tc.call)
 			if appErr.NonRetryable() == tc.retryable {
 				t.Errorf("retryable %v, want %v: %v", !appErr.NonRetryable(), tc.retryable, appErr)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -88,11 +87,7 @@ func lookupEvents(ctx context.Context, ct *cloudtrail.Client, username string, s
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyUsername, AttributeValue: aws.String(username)}},
 		StartTime:        aws.Time(since),
 	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return err
-		}
+	return eachPage(ctx, p.HasMorePages, p.NextPage, func(page *cloudtrail.LookupEventsOutput) {
 		for _, ev := range page.Events {
 			var rec cloudTrailRecord
 			if err := json.Unmarshal([]byte(aws.ToString(ev.CloudTrailEvent)), &rec); err != nil || rec.RequestID == "" {
@@ -109,18 +104,5 @@ func lookupEvents(ctx context.Context, ct *cloudtrail.Client, username string, s
 				SourceIdentity: rec.UserIdentity.SessionContext.SourceIdentity,
 			}
 		}
-	}
-	return nil
-}
-
-// usernameOf is CloudTrail's user name for a caller ARN: the session name
-// of an assumed role (assumed-role/<role>/<session>), the name of a user
-// (user/<path>/<name>), root for the account itself.
-func usernameOf(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	resource := parts[len(parts)-1]
-	if i := strings.LastIndex(resource, "/"); i >= 0 {
-		return resource[i+1:]
-	}
-	return resource
+	})
 }

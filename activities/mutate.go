@@ -6,8 +6,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"go.temporal.io/sdk/activity"
@@ -16,78 +14,6 @@ import (
 	"github.com/trailgate/trailgate/internal/awsclient"
 )
 
-// EnableTrustedAccess enables trusted access for cloudtrail.amazonaws.com
-// only; it never writes a list of principals. Enabling an enabled service is
-// a success.
-func (a *Activities) EnableTrustedAccess(ctx context.Context, in OrgInput) (Mutation, error) {
-	c, err := a.forOrg(ctx, in)
-	if err != nil {
-		return Mutation{}, err
-	}
-	m := newMutation()
-	call := startCall(sourceOrganizations, globalEventsRegion, "EnableAWSServiceAccess")
-	out, err := c.Organizations.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{
-		ServicePrincipal: aws.String(ServicePrincipal),
-	})
-	if err != nil {
-		return Mutation{}, awsError(fmt.Sprintf("enable trusted access for %s in organization %s", ServicePrincipal, orgLabel(in)), err)
-	}
-	m.answered(call, out.ResultMetadata)
-	return m, nil
-}
-
-// DisableTrustedAccess disables trusted access for cloudtrail.amazonaws.com
-// only. Disabling a disabled service is a success.
-func (a *Activities) DisableTrustedAccess(ctx context.Context, in OrgInput) (Mutation, error) {
-	c, err := a.forOrg(ctx, in)
-	if err != nil {
-		return Mutation{}, err
-	}
-	m := newMutation()
-	call := startCall(sourceOrganizations, globalEventsRegion, "DisableAWSServiceAccess")
-	out, err := c.Organizations.DisableAWSServiceAccess(ctx, &organizations.DisableAWSServiceAccessInput{
-		ServicePrincipal: aws.String(ServicePrincipal),
-	})
-	if err != nil {
-		return Mutation{}, awsError(fmt.Sprintf("disable trusted access for %s in organization %s", ServicePrincipal, orgLabel(in)), err)
-	}
-	m.answered(call, out.ResultMetadata)
-	return m, nil
-}
-
-// EnsureServiceLinkedRole creates AWSServiceRoleForCloudTrail when it is
-// missing; its mutation has no call when the role was there. A role name
-// that "has been taken" means the role exists: that is convergence, not
-// failure.
-func (a *Activities) EnsureServiceLinkedRole(ctx context.Context, in OrgInput) (Mutation, error) {
-	c, err := a.forOrg(ctx, in)
-	if err != nil {
-		return Mutation{}, err
-	}
-	doing := fmt.Sprintf("create role %s in organization %s", ServiceLinkedRoleName, orgLabel(in))
-	exists, err := roleExists(ctx, c)
-	if err != nil {
-		return Mutation{}, awsError(doing, err)
-	}
-	m := newMutation()
-	if exists {
-		return m, nil
-	}
-	call := startCall(sourceIAM, globalEventsRegion, "CreateServiceLinkedRole")
-	out, err := c.IAM.CreateServiceLinkedRole(ctx, &iam.CreateServiceLinkedRoleInput{
-		AWSServiceName: aws.String(ServicePrincipal),
-	})
-	switch {
-	case isCode(err, "InvalidInput") && hasBeenTaken(err):
-		m.converged(call, err)
-	case err != nil:
-		return Mutation{}, awsError(doing, err)
-	default:
-		m.answered(call, out.ResultMetadata)
-	}
-	return m, nil
-}
-
 // EnsureTrailBucket makes the managed trail's bucket exist with the
 // organization-trail bucket policy for the trail (by its own ARN, in its
 // home region), adding only the statements it lacks and keeping every
@@ -95,17 +21,25 @@ func (a *Activities) EnsureServiceLinkedRole(ctx context.Context, in OrgInput) (
 // when it made them. A trail that logs elsewhere than trail.bucket is
 // ErrBucketMismatch, with nothing changed.
 func (a *Activities) EnsureTrailBucket(ctx context.Context, in TrailInput) (Mutation, error) {
-	c, err := a.forOrg(ctx, in.OrgInput)
-	if err != nil {
-		return Mutation{}, err
-	}
-	_, arn, err := managedTrail(ctx, c, in)
+	c, _, arn, err := a.managedTrail(ctx, in)
 	if err != nil {
 		return Mutation{}, err
 	}
 	m := newMutation()
+	if err := ensureBucket(ctx, c, in, &m); err != nil {
+		return Mutation{}, err
+	}
+	if err := ensureBucketPolicy(ctx, c, in, arn, &m); err != nil {
+		return Mutation{}, err
+	}
+	return m, nil
+}
+
+// ensureBucket creates the trail's bucket, in the clients' region, when it
+// is missing. A bucket of another account is ErrBucketTaken.
+func ensureBucket(ctx context.Context, c *awsclient.Clients, in TrailInput, m *Mutation) error {
 	bucket := in.Trail.Bucket
-	_, err = c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	_, err := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	switch {
 	case isCode(err, "NotFound", "NoSuchBucket"):
 		create := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
@@ -118,50 +52,24 @@ func (a *Activities) EnsureTrailBucket(ctx context.Context, in TrailInput) (Muta
 		out, err := c.S3.CreateBucket(ctx, create)
 		switch {
 		case isCode(err, "BucketAlreadyExists"):
-			return Mutation{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 				"create bucket %s for the trail of organization %s: the name belongs to another account; choose another trail.bucket",
 				bucket, orgLabel(in.OrgInput)), ErrBucketTaken, err)
 		case isCode(err, "BucketAlreadyOwnedByYou"):
 			m.converged(call, err)
 		case err != nil:
-			return Mutation{}, awsError(fmt.Sprintf("create bucket %s", bucket), err)
+			return awsError(fmt.Sprintf("create bucket %s", bucket), err)
 		default:
 			m.answered(call, out.ResultMetadata)
 		}
 	case isCode(err, "Forbidden", "AccessDenied"):
-		return Mutation{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"use bucket %s for the trail of organization %s: the bucket belongs to another account or denies access; choose another trail.bucket",
 			bucket, orgLabel(in.OrgInput)), ErrBucketTaken, err)
 	case err != nil:
-		return Mutation{}, awsError(fmt.Sprintf("look up bucket %s", bucket), err)
+		return awsError(fmt.Sprintf("look up bucket %s", bucket), err)
 	}
-	current := ""
-	got, err := c.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
-	switch {
-	case isCode(err, "NoSuchBucketPolicy"):
-	case err != nil:
-		return Mutation{}, awsError(fmt.Sprintf("read the policy of bucket %s", bucket), err)
-	default:
-		current = aws.ToString(got.Policy)
-	}
-	missing, err := missingStatements(current, organizationTrailStatements(bucket, in.ManagementAccountID, in.OrganizationID, arn))
-	if err != nil {
-		return Mutation{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("bucket %s: %v; fix the bucket policy by hand", bucket, err), "MalformedPolicy", err)
-	}
-	if len(missing) == 0 {
-		return m, nil
-	}
-	policy, err := mergePolicy(current, missing)
-	if err != nil {
-		return Mutation{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("bucket %s: %v; fix the bucket policy by hand", bucket, err), "MalformedPolicy", err)
-	}
-	call := startCall(sourceS3, c.Region, "PutBucketPolicy")
-	out, err := c.S3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)})
-	if err != nil {
-		return Mutation{}, awsError(fmt.Sprintf("put the organization-trail policy on bucket %s", bucket), err)
-	}
-	m.answered(call, out.ResultMetadata)
-	return m, nil
+	return nil
 }
 
 // EnsureOrganizationTrail makes the managed trail an organization trail that
@@ -172,11 +80,7 @@ func (a *Activities) EnsureTrailBucket(ctx context.Context, in TrailInput) (Muta
 // elsewhere than trail.bucket is ErrBucketMismatch, with nothing changed.
 // Trails are addressed by ARN.
 func (a *Activities) EnsureOrganizationTrail(ctx context.Context, in TrailInput) (TrailMutation, error) {
-	c, err := a.forOrg(ctx, in.OrgInput)
-	if err != nil {
-		return TrailMutation{}, err
-	}
-	current, arn, err := managedTrail(ctx, c, in)
+	c, current, arn, err := a.managedTrail(ctx, in)
 	if err != nil {
 		return TrailMutation{}, err
 	}
@@ -234,26 +138,30 @@ func (a *Activities) EnsureOrganizationTrail(ctx context.Context, in TrailInput)
 	return TrailMutation{TrailState: *after, Mutation: m}, nil
 }
 
-// managedTrail finds the managed trail, wherever its home region is, and
-// the ARN it has or, when it does not exist yet, will have once created in
-// the clients' region. A trail that logs to another bucket than
-// trail.bucket is ErrBucketMismatch: trailgate never moves a trail's logs,
-// and giving trail.bucket the trail's statements would prepare a bucket
-// the trail does not use.
-func managedTrail(ctx context.Context, c *awsclient.Clients, in TrailInput) (*TrailState, string, error) {
+// managedTrail reaches the organization and finds its managed trail,
+// wherever its home region is, and the ARN it has or, when it does not
+// exist yet, will have once created in the clients' region. A trail that
+// logs to another bucket than trail.bucket is ErrBucketMismatch: trailgate
+// never moves a trail's logs, and giving trail.bucket the trail's
+// statements would prepare a bucket the trail does not use.
+func (a *Activities) managedTrail(ctx context.Context, in TrailInput) (*awsclient.Clients, *TrailState, string, error) {
+	c, err := a.forOrg(ctx, in.OrgInput)
+	if err != nil {
+		return nil, nil, "", err
+	}
 	t, err := findTrail(ctx, c, in.Trail.Name)
 	if err != nil {
-		return nil, "", awsError(fmt.Sprintf("find trail %s in organization %s", in.Trail.Name, orgLabel(in.OrgInput)), err)
+		return nil, nil, "", awsError(fmt.Sprintf("find trail %s in organization %s", in.Trail.Name, orgLabel(in.OrgInput)), err)
 	}
 	if t == nil {
-		return nil, trailARN(c.Region, in.ManagementAccountID, in.Trail.Name), nil
+		return c, nil, trailARN(c.Region, in.ManagementAccountID, in.Trail.Name), nil
 	}
 	if t.Bucket != in.Trail.Bucket {
-		return nil, "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return nil, nil, "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"trail %s of organization %s logs to bucket %s, but trail.bucket names %s; trailgate does not move a trail's logs: set trail.bucket to %s, or move the trail yourself",
 			t.ARN, orgLabel(in.OrgInput), t.Bucket, in.Trail.Bucket, t.Bucket), ErrBucketMismatch, nil)
 	}
-	return t, t.ARN, nil
+	return c, t, t.ARN, nil
 }
 
 func optional(s string) *string {

@@ -37,11 +37,11 @@ func probeRole(t *testing.T, env *sandboxtest.Env, org awssandbox.DevOrganizatio
 // logs; once trusted access is off, it no longer logs for the member
 // account, and the probe says so.
 func TestProbeSeesTheOrganizationTrailFromAMemberAccount(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
+	env, acts, in := inSandbox(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
 	member := o.MemberAccountIDs[0]
-	acts, in := managing(env, activities.TrailSettings{Name: "eu-trail", Bucket: "eu-trail-logs"})
+	in.Trail = activities.TrailSettings{Name: "eu-trail", Bucket: "eu-trail-logs"}
 	arn := ownTrail(t, env, "eu-west-1", "eu-trail", "eu-trail-logs")
 	trustedAccessOn(t, acts, in.OrgInput)
 	if _, err := acts.EnsureTrailBucket(ctx, in); err != nil {
@@ -80,8 +80,7 @@ func TestProbeSeesTheOrganizationTrailFromAMemberAccount(t *testing.T) {
 // A probe role the management account cannot assume is a non-retryable
 // error that says what to do.
 func TestProbeRoleThatCannotBeAssumedSaysWhatToFix(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
-	acts, in := managing(env, activities.TrailSettings{})
+	env, acts, in := inSandbox(t, awssandbox.Options{})
 	in.ProbeRoleARN = "arn:aws:iam::" + env.Orgs[0].MemberAccountIDs[1] + ":role/NoSuchRole"
 	_, err := acts.ProbeMemberAccount(context.Background(), activities.VerifyInput{OrgInput: in.OrgInput})
 	refusedAs(t, err, activities.ErrProbeRoleRefused, "the probe role "+in.ProbeRoleARN+" cannot be assumed from the management account",

@@ -4,14 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"go.temporal.io/sdk/temporal"
 
@@ -22,18 +18,17 @@ import (
 // organization's management account, with all features enabled. Anything
 // else is a non-retryable error that says what to fix.
 func (a *Activities) Preflight(ctx context.Context, in OrgInput) (Identity, error) {
-	org := in
 	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return Identity{}, err
 	}
 	who, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return Identity{}, awsError(fmt.Sprintf("identify the caller for organization %s", orgLabel(org)), err)
+		return Identity{}, awsError(fmt.Sprintf("identify the caller for organization %s", orgLabel(in)), err)
 	}
-	out, err := c.Organizations.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	out, err := describeOrganization(ctx, c, in)
 	if err != nil {
-		return Identity{}, awsError(fmt.Sprintf("describe organization %s", orgLabel(org)), err)
+		return Identity{}, err
 	}
 	id := Identity{
 		AccountID:           aws.ToString(who.Account),
@@ -42,7 +37,16 @@ func (a *Activities) Preflight(ctx context.Context, in OrgInput) (Identity, erro
 		ManagementAccountID: aws.ToString(out.Organization.MasterAccountId),
 		FeatureSet:          string(out.Organization.FeatureSet),
 	}
-	return id, CheckManagementAccount(org, id)
+	return id, CheckManagementAccount(in, id)
+}
+
+// describeOrganization reads the organization that the clients act in.
+func describeOrganization(ctx context.Context, c *awsclient.Clients, in OrgInput) (*organizations.DescribeOrganizationOutput, error) {
+	out, err := c.Organizations.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		return nil, awsError(fmt.Sprintf("describe organization %s", orgLabel(in)), err)
+	}
+	return out, nil
 }
 
 // CheckManagementAccount checks what GetCallerIdentity and
@@ -75,33 +79,32 @@ func CheckManagementAccount(org OrgInput, id Identity) error {
 // administrators and, when a trail is managed, the trail (found by name in
 // whichever region is its home) and its bucket's policy.
 func (a *Activities) ReadState(ctx context.Context, in OrgInput) (State, error) {
-	org := in
 	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return State{}, err
 	}
-	out, err := c.Organizations.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	out, err := describeOrganization(ctx, c, in)
 	if err != nil {
-		return State{}, awsError(fmt.Sprintf("describe organization %s", orgLabel(org)), err)
+		return State{}, err
 	}
 	st := State{
 		OrganizationID:      aws.ToString(out.Organization.Id),
 		ManagementAccountID: aws.ToString(out.Organization.MasterAccountId),
 	}
 	if st.TrustedAccess, st.DateEnabled, err = trustedAccess(ctx, c); err != nil {
-		return State{}, awsError(fmt.Sprintf("list trusted services of organization %s", orgLabel(org)), err)
+		return State{}, awsError(fmt.Sprintf("list trusted services of organization %s", orgLabel(in)), err)
 	}
 	if st.ServiceLinkedRole, err = roleExists(ctx, c); err != nil {
-		return State{}, awsError(fmt.Sprintf("read role %s in organization %s", ServiceLinkedRoleName, orgLabel(org)), err)
+		return State{}, awsError(fmt.Sprintf("read role %s in organization %s", ServiceLinkedRoleName, orgLabel(in)), err)
 	}
 	if st.DelegatedAdministrators, err = delegatedAdministrators(ctx, c); err != nil {
-		return State{}, awsError(fmt.Sprintf("list CloudTrail delegated administrators of organization %s", orgLabel(org)), err)
+		return State{}, awsError(fmt.Sprintf("list CloudTrail delegated administrators of organization %s", orgLabel(in)), err)
 	}
 	if in.Trail.Name == "" {
 		return st, nil
 	}
 	if st.Trail, err = findTrail(ctx, c, in.Trail.Name); err != nil {
-		return State{}, awsError(fmt.Sprintf("find trail %s in organization %s", in.Trail.Name, orgLabel(org)), err)
+		return State{}, awsError(fmt.Sprintf("find trail %s in organization %s", in.Trail.Name, orgLabel(in)), err)
 	}
 	// The policy that matters is that of the bucket the trail logs to; a
 	// trail still to be created will log to trail.bucket.
@@ -120,7 +123,6 @@ func (a *Activities) ReadState(ctx context.Context, in OrgInput) (State, error) 
 // data stores of every region in aws.regions (and aws.region) that is
 // enabled, and CloudTrail's delegated administrators.
 func (a *Activities) TakeInventory(ctx context.Context, in OrgInput) (Inventory, error) {
-	org := in
 	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return Inventory{}, err
@@ -128,7 +130,7 @@ func (a *Activities) TakeInventory(ctx context.Context, in OrgInput) (Inventory,
 	inv := Inventory{OrganizationTrails: []TrailState{}, EventDataStores: []string{}, DelegatedAdministrators: []string{}, Regions: []string{}}
 	trails, err := listTrails(ctx, c)
 	if err != nil {
-		return Inventory{}, awsError(fmt.Sprintf("list trails of organization %s", orgLabel(org)), err)
+		return Inventory{}, awsError(fmt.Sprintf("list trails of organization %s", orgLabel(in)), err)
 	}
 	for _, arn := range trails {
 		t, err := readTrail(ctx, c, arn)
@@ -146,14 +148,14 @@ func (a *Activities) TakeInventory(ctx context.Context, in OrgInput) (Inventory,
 			continue
 		}
 		if err != nil {
-			return Inventory{}, awsError(fmt.Sprintf("list event data stores of organization %s in %s", orgLabel(org), region), err)
+			return Inventory{}, awsError(fmt.Sprintf("list event data stores of organization %s in %s", orgLabel(in), region), err)
 		}
 		inv.Regions = append(inv.Regions, region)
 		inv.EventDataStores = append(inv.EventDataStores, stores...)
 	}
 	admins, err := delegatedAdministrators(ctx, c)
 	if err != nil {
-		return Inventory{}, awsError(fmt.Sprintf("list CloudTrail delegated administrators of organization %s", orgLabel(org)), err)
+		return Inventory{}, awsError(fmt.Sprintf("list CloudTrail delegated administrators of organization %s", orgLabel(in)), err)
 	}
 	inv.DelegatedAdministrators = append(inv.DelegatedAdministrators, admins...)
 	return inv, nil
@@ -203,19 +205,14 @@ func organizationEventDataStores(ctx context.Context, c *awsclient.Clients, regi
 // delegatedAdministrators lists CloudTrail's delegated administrator
 // accounts, following every page.
 func delegatedAdministrators(ctx context.Context, c *awsclient.Clients) ([]string, error) {
-	ids := []string{}
 	p := organizations.NewListDelegatedAdministratorsPaginator(c.Organizations,
 		&organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String(ServicePrincipal)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
+	return collectPages(ctx, p.HasMorePages, p.NextPage, func(page *organizations.ListDelegatedAdministratorsOutput) (ids []string) {
 		for _, d := range page.DelegatedAdministrators {
 			ids = append(ids, aws.ToString(d.Id))
 		}
-	}
-	return ids, nil
+		return ids
+	})
 }
 
 // listTrails lists the ARNs of the account's trails of every region:
@@ -223,16 +220,12 @@ func delegatedAdministrators(ctx context.Context, c *awsclient.Clients) ([]strin
 func listTrails(ctx context.Context, c *awsclient.Clients) ([]string, error) {
 	var arns []string
 	p := cloudtrail.NewListTrailsPaginator(c.CloudTrail, &cloudtrail.ListTrailsInput{})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
+	err := eachPage(ctx, p.HasMorePages, p.NextPage, func(page *cloudtrail.ListTrailsOutput) {
 		for _, t := range page.Trails {
 			arns = append(arns, aws.ToString(t.TrailARN))
 		}
-	}
-	return arns, nil
+	})
+	return arns, err
 }
 
 // findTrail finds the account's trail with the name in whichever region is
@@ -262,34 +255,6 @@ func findTrail(ctx context.Context, c *awsclient.Clients, name string) (*TrailSt
 	return readTrail(ctx, c, named[0])
 }
 
-// trustedAccess reports whether cloudtrail.amazonaws.com is a trusted service
-// of the organization, following every page.
-func trustedAccess(ctx context.Context, c *awsclient.Clients) (bool, *time.Time, error) {
-	p := organizations.NewListAWSServiceAccessForOrganizationPaginator(c.Organizations,
-		&organizations.ListAWSServiceAccessForOrganizationInput{})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return false, nil, err
-		}
-		for _, s := range page.EnabledServicePrincipals {
-			if aws.ToString(s.ServicePrincipal) == ServicePrincipal {
-				return true, s.DateEnabled, nil
-			}
-		}
-	}
-	return false, nil, nil
-}
-
-// roleExists reports whether AWSServiceRoleForCloudTrail exists.
-func roleExists(ctx context.Context, c *awsclient.Clients) (bool, error) {
-	_, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ServiceLinkedRoleName)})
-	if isCode(err, "NoSuchEntity") {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 // readTrail reads a trail and its logging status by ARN, in the trail's
 // home region (the ARN's), where even a single-region trail answers; nil
 // when it does not exist.
@@ -316,61 +281,4 @@ func readTrail(ctx context.Context, c *awsclient.Clients, arn string) (*TrailSta
 		Bucket:              aws.ToString(t.S3BucketName),
 		OwnerHint:           ownerHint(aws.ToString(t.Name)),
 	}, nil
-}
-
-// bucketPolicyReady reports whether the bucket exists with every statement
-// an organization trail needs.
-func bucketPolicyReady(ctx context.Context, c *awsclient.Clients, bucket, mgmt, orgID, trailARN string) (bool, error) {
-	if bucket == "" {
-		return false, nil
-	}
-	out, err := c.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
-	if isCode(err, "NoSuchBucket", "NoSuchBucketPolicy", "NotFound") {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	missing, err := missingStatements(aws.ToString(out.Policy), organizationTrailStatements(bucket, mgmt, orgID, trailARN))
-	if err != nil {
-		return false, nil
-	}
-	return len(missing) == 0, nil
-}
-
-// trailARN is the ARN a trail gets when it is created in region: trailgate
-// builds it only for a trail it is about to create; every other trail is
-// addressed by the ARN AWS gives it.
-func trailARN(region, account, name string) string {
-	return fmt.Sprintf("arn:aws:cloudtrail:%s:%s:trail/%s", region, account, name)
-}
-
-// regionOf is the region of an ARN (arn:partition:service:region:...), or
-// empty.
-func regionOf(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 {
-		return ""
-	}
-	return parts[3]
-}
-
-// trailName is the name in a trail's ARN (...:trail/name).
-func trailName(arn string) string {
-	_, name, _ := strings.Cut(arn, ":trail/")
-	return name
-}
-
-// ownerHint names the tool that a trail's name says owns it.
-func ownerHint(name string) string {
-	n := strings.ToLower(name)
-	switch {
-	case strings.HasPrefix(n, "aws-controltower"):
-		return "AWS Control Tower"
-	case strings.Contains(n, "awsaccelerator") || strings.Contains(n, "aws-accelerator"):
-		return "Landing Zone Accelerator"
-	case strings.Contains(n, "terraform") || strings.HasPrefix(n, "tf-"):
-		return "Terraform"
-	}
-	return ""
 }

@@ -2,48 +2,32 @@ package activities_test
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
-	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
-// reader is the activities of a worker whose configuration names one
-// organization, reached through the role given, against the sandbox.
-func reader(env *sandboxtest.Env, org config.Organization) (*activities.Activities, activities.OrgInput) {
-	auth := activities.Authority{Organizations: []config.Organization{org}}
-	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig()), auth, activities.Polling{})
-	return acts, activities.OrgInput{Organization: org.Name, ManagementAccountID: org.ManagementAccountID}
-}
-
-// refusedAs checks that err is a non-retryable application error of the
-// type, saying each of says.
-func refusedAs(t *testing.T, err error, typ string, says ...string) {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != typ || !appErr.NonRetryable() {
-		t.Fatalf("error %v; want a non-retryable %s", err, typ)
-	}
-	for _, s := range says {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not say %q", err, s)
-		}
-	}
-}
-
+// Preflight passes the organization as configured, and refuses a
+// configuration that acts elsewhere than in the management account of an
+// organization with all features.
 func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganization(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
+	env, acts, in := inSandbox(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
+	if id, err := acts.Preflight(ctx, in.OrgInput); err != nil || id.ManagementAccountID != o.ManagementAccountID || id.FeatureSet != "ALL" {
+		t.Fatalf("preflight of %s: %+v, %v", o.Name, id, err)
+	}
+	preflight := func(org config.Organization) error {
+		acts, in := reader(env, org)
+		_, err := acts.Preflight(ctx, in)
+		return err
+	}
 
 	// A role in a member account: trailgate would act outside the
 	// management account.
@@ -52,14 +36,12 @@ func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganizatio
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: roleARN, ExternalID: "x-member"})
-	_, err = acts.Preflight(ctx, in)
-	refusedAs(t, err, activities.ErrNotManagementAccount, "acts in account "+member, "not in the management account "+o.ManagementAccountID)
+	refusedAs(t, preflight(config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: roleARN, ExternalID: "x-member"}),
+		activities.ErrNotManagementAccount, "acts in account "+member, "not in the management account "+o.ManagementAccountID)
 
 	// The configuration names another management account than AWS says.
-	acts, in = reader(env, config.Organization{Name: o.Name, ManagementAccountID: env.Orgs[1].ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
-	_, err = acts.Preflight(ctx, in)
-	refusedAs(t, err, activities.ErrNotManagementAccount, "configured management account "+env.Orgs[1].ManagementAccountID, "fix management_account_id or role_arn")
+	refusedAs(t, preflight(config.Organization{Name: o.Name, ManagementAccountID: env.Orgs[1].ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID}),
+		activities.ErrNotManagementAccount, "configured management account "+env.Orgs[1].ManagementAccountID, "fix management_account_id or role_arn")
 
 	// An organization with consolidated billing only.
 	billing, err := env.Sandbox.CreateOrganization(awssandbox.OrganizationSpec{Name: "billing-only", FeatureSet: "CONSOLIDATED_BILLING", Members: 1})
@@ -70,30 +52,32 @@ func TestPreflightRefusesWhatIsNotTheManagementAccountOfAnAllFeaturesOrganizatio
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts, in = reader(env, config.Organization{Name: "billing-only", ManagementAccountID: billing.Management.ID, RoleARN: roleARN, ExternalID: "x-billing"})
-	_, err = acts.Preflight(ctx, in)
-	refusedAs(t, err, activities.ErrNotAllFeatures, "feature set is CONSOLIDATED_BILLING", "enable-all-features")
-
-	// The organization as configured passes.
-	acts, in = reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
-	if id, err := acts.Preflight(ctx, in); err != nil || id.ManagementAccountID != o.ManagementAccountID || id.FeatureSet != "ALL" {
-		t.Fatalf("preflight of %s: %+v, %v", o.Name, id, err)
-	}
+	refusedAs(t, preflight(config.Organization{Name: "billing-only", ManagementAccountID: billing.Management.ID, RoleARN: roleARN, ExternalID: "x-billing"}),
+		activities.ErrNotAllFeatures, "feature set is CONSOLIDATED_BILLING", "enable-all-features")
 }
 
 // A disable stops organization event data stores and CloudTrail's
 // delegated administrators as well as organization trails: the inventory
 // names them, and leaves out an event data store of the management account
-// alone.
+// alone. Before there are any, even with trusted access enabled, the
+// inventory is empty: a disable there has nothing for a CloudTrail
+// administrator to clean up.
 func TestInventoryNamesEventDataStoresAndDelegatedAdministrators(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
+	env, acts, in := inSandbox(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
-	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
-	if _, err := acts.EnableTrustedAccess(ctx, in); err != nil {
+	if _, err := acts.EnableTrustedAccess(ctx, in.OrgInput); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := acts.EnsureServiceLinkedRole(ctx, in); err != nil {
+	inv, err := acts.TakeInventory(ctx, in.OrgInput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !inv.Empty() || len(inv.TrailARNs()) != 0 {
+		t.Errorf("inventory of %s with nothing in it: %+v, empty %v", o.Name, inv, inv.Empty())
+	}
+
+	if _, err := acts.EnsureServiceLinkedRole(ctx, in.OrgInput); err != nil {
 		t.Fatal(err)
 	}
 	ct := cloudtrail.NewFromConfig(env.ConfigFor(o.ManagementAccountID))
@@ -108,7 +92,7 @@ func TestInventoryNamesEventDataStoresAndDelegatedAdministrators(t *testing.T) {
 	if _, err := ct.RegisterOrganizationDelegatedAdmin(ctx, &cloudtrail.RegisterOrganizationDelegatedAdminInput{MemberAccountId: aws.String(delegate)}); err != nil {
 		t.Fatal(err)
 	}
-	inv, err := acts.TakeInventory(ctx, in)
+	inv, err = acts.TakeInventory(ctx, in.OrgInput)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,13 +111,12 @@ func TestInventoryNamesEventDataStoresAndDelegatedAdministrators(t *testing.T) {
 // management account changed in the worker's configuration since the
 // change started, is refused before any AWS call.
 func TestActivitiesActOnlyOnOrganizationsAsTheWorkerKnowsThem(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
+	env, acts, in := inSandbox(t, awssandbox.Options{})
 	ctx := context.Background()
 	o := env.Orgs[0]
-	acts, in := reader(env, config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID})
 	_, err := acts.Preflight(ctx, activities.OrgInput{Organization: "initech"})
 	refusedAs(t, err, activities.ErrUnknownOrganization, "organization initech is not in the worker's configuration", "known: "+o.Name)
-	moved := in
+	moved := in.OrgInput
 	moved.ManagementAccountID = env.Orgs[1].ManagementAccountID
 	_, err = acts.ReadState(ctx, moved)
 	refusedAs(t, err, activities.ErrUnknownOrganization, "had management account "+env.Orgs[1].ManagementAccountID+" when the change started")
@@ -141,5 +124,21 @@ func TestActivitiesActOnlyOnOrganizationsAsTheWorkerKnowsThem(t *testing.T) {
 	refusedAs(t, err, activities.ErrUnknownOrganization, "no organization initech, hooli")
 	if len(res.Organizations) != 0 {
 		t.Errorf("a refused resolution resolved %+v", res.Organizations)
+	}
+}
+
+// BenchmarkReadState reads one organization's CloudTrail integration
+// through the real AWS SDK clients, over HTTP, from the sandbox, with the
+// organization's role assumed once and cached.
+func BenchmarkReadState(b *testing.B) {
+	env := sandboxtest.Start(b, awssandbox.Options{})
+	acts, in := reader(env, asConfigured(env.Orgs[0]))
+	in.Trail = activities.TrailSettings{Name: "org-trail", Bucket: "org-trail-bucket"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := acts.ReadState(ctx, in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

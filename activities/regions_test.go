@@ -10,40 +10,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/trailgate/trailgate/activities"
-	"github.com/trailgate/trailgate/config"
-	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
-
-// managing is the activities of a worker that manages trail (bucket and
-// name) in the first sandbox organization and looks for event data stores
-// in regions, with the input of a change acting for it.
-func managing(env *sandboxtest.Env, trail activities.TrailSettings, regions ...string) (*activities.Activities, activities.TrailInput) {
-	o := env.Orgs[0]
-	org := config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID}
-	auth := activities.Authority{Organizations: []config.Organization{org}, Regions: regions}
-	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig()), auth,
-		activities.Polling{First: 10 * time.Millisecond, Max: 50 * time.Millisecond})
-	in := activities.OrgInput{Organization: o.Name, ManagementAccountID: o.ManagementAccountID, Trail: trail}
-	return acts, activities.TrailInput{OrgInput: in, OrganizationID: o.OrganizationID}
-}
-
-// trustedAccessOn enables trusted access and creates the service-linked
-// role, as an enable does before it touches the trail.
-func trustedAccessOn(t *testing.T, acts *activities.Activities, in activities.OrgInput) {
-	t.Helper()
-	if _, err := acts.EnableTrustedAccess(context.Background(), in); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := acts.EnsureServiceLinkedRole(context.Background(), in); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // ownTrail creates, as the management account, a trail of its own (not an
 // organization trail, not logging) in region, logging to bucket.
@@ -86,26 +57,6 @@ func trailAsAWSSees(t *testing.T, env *sandboxtest.Env, region, arn string) (buc
 		t.Fatal(err)
 	}
 	return aws.ToString(out.Trail.S3BucketName), aws.ToBool(out.Trail.IsOrganizationTrail)
-}
-
-// inActivity runs f in an activity's context that ends after d, as an
-// activity's deadline does: verification polls and heartbeats until then.
-func inActivity[T any](t *testing.T, d time.Duration, f func(context.Context) (T, error)) (T, error) {
-	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	var got T
-	var gotErr error
-	env.RegisterActivityWithOptions(func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, d)
-		defer cancel()
-		got, gotErr = f(ctx)
-		return nil
-	}, activity.RegisterOptions{Name: "under-test"})
-	if _, err := env.ExecuteActivity("under-test"); err != nil {
-		t.Fatal(err)
-	}
-	return got, gotErr
 }
 
 // A trail whose home region is not aws.region is found by name, read,
@@ -178,27 +129,6 @@ func TestTrailHomedInAnotherRegionIsFoundConvertedAndVerified(t *testing.T) {
 	})
 	if err != nil || len(e.Trails) != 1 || !e.Trails[0].IsOrganizationTrail || !e.Trails[0].IsLogging {
 		t.Errorf("verification: %+v, %v", e, err)
-	}
-}
-
-// Verification does not take a trail that logs for the management account
-// alone for an organization trail.
-func TestVerificationWantsAnOrganizationTrailNotJustALoggingOne(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{})
-	acts, in := managing(env, activities.TrailSettings{})
-	arn := ownTrail(t, env, "eu-west-1", "own-trail", "own-trail-logs")
-	trustedAccessOn(t, acts, in.OrgInput)
-	cfg := env.ConfigFor(env.Orgs[0].ManagementAccountID)
-	cfg.Region = "eu-west-1"
-	if _, err := cloudtrail.NewFromConfig(cfg).StartLogging(context.Background(), &cloudtrail.StartLoggingInput{Name: aws.String(arn)}); err != nil {
-		t.Fatal(err)
-	}
-	missing := "eu-west-1:" + env.Orgs[0].ManagementAccountID + ":trail/nowhere"
-	_, err := inActivity(t, 2*time.Second, func(ctx context.Context) (activities.Evidence, error) {
-		return acts.VerifyEnabled(ctx, activities.VerifyInput{OrgInput: in.OrgInput, TrailARNs: []string{arn, "arn:aws:cloudtrail:" + missing}})
-	})
-	if err == nil || !strings.Contains(err.Error(), "trail "+arn+" is not an organization trail") || !strings.Contains(err.Error(), missing+" does not exist") {
-		t.Errorf("verification of a trail that is not an organization trail: %v", err)
 	}
 }
 

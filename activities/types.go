@@ -110,11 +110,7 @@ func (i Inventory) Empty() bool {
 
 // TrailARNs lists the ARNs of the inventory's organization trails.
 func (i Inventory) TrailARNs() []string {
-	arns := make([]string, 0, len(i.OrganizationTrails))
-	for _, t := range i.OrganizationTrails {
-		arns = append(arns, t.ARN)
-	}
-	return arns
+	return mapped(i.OrganizationTrails, func(t TrailState) string { return t.ARN })
 }
 
 // Evidence is what verification read back from AWS.

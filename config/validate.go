@@ -109,7 +109,6 @@ func (c Config) Validate() error {
 		empty:  "give the organization a short name such as prod",
 		unfit:  "cannot name workflows",
 		reused: "give each organization its own name",
-		first:  map[string]int{},
 	}
 	accounts := map[string]int{}
 	for i, o := range c.Organizations {
@@ -170,7 +169,6 @@ func (c Config) Validate() error {
 		empty:  "give the person the name that approvals lists them by, such as alice",
 		unfit:  "cannot be listed in approvals or records",
 		reused: "list each person once, with all the principals that prove them",
-		first:  map[string]int{},
 	}
 	for i, person := range c.People {
 		label := entryLabel("people", i, person.Name)
@@ -354,15 +352,15 @@ func isPerson(people []Person, name string) bool {
 // and says in the list's own words how to fix them.
 type entryNames struct {
 	list   string
-	empty  string // what to do when a name is empty
-	unfit  string // why a name must fit namePattern
-	reused string // what to do when two entries share a name
-	first  map[string]int
+	empty  string         // what to do when a name is empty
+	unfit  string         // why a name must fit namePattern
+	reused string         // what to do when two entries share a name
+	first  map[string]int // the entry that first had each name
 }
 
 // check checks the name of entry i: given, fit for namePattern, and not
 // the name of an earlier entry.
-func (n entryNames) check(i int, name string) []string {
+func (n *entryNames) check(i int, name string) []string {
 	label := entryLabel(n.list, i, name)
 	switch {
 	case name == "":
@@ -372,6 +370,9 @@ func (n entryNames) check(i int, name string) []string {
 	}
 	if first, dup := n.first[name]; dup {
 		return []string{fmt.Sprintf("%s: name %q is already used by %s[%d]; %s", label, name, n.list, first, n.reused)}
+	}
+	if n.first == nil {
+		n.first = map[string]int{}
 	}
 	n.first[name] = i
 	return nil

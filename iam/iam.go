@@ -59,9 +59,9 @@ func Statements() []Statement {
 	var doc struct {
 		Statement []struct {
 			Sid       string
-			Action    oneOrMany
-			Resource  oneOrMany
-			Condition map[string]map[string]oneOrMany
+			Action    OneOrMany[string]
+			Resource  OneOrMany[string]
+			Condition map[string]map[string]OneOrMany[string]
 		}
 	}
 	if err := json.Unmarshal([]byte(RolePolicy), &doc); err != nil {
@@ -93,19 +93,31 @@ func Actions() []string {
 	return out
 }
 
-// oneOrMany is a policy value that may be one string or a list of them.
-type oneOrMany []string
+// OneOrMany is an element of a policy document that may be written as one
+// value or as a list of them: "s3:PutObject" or ["s3:PutObject"], one
+// statement or a list of statements. It reads both, and writes a single
+// value alone.
+type OneOrMany[T any] []T
 
-func (v *oneOrMany) UnmarshalJSON(data []byte) error {
-	var one string
+// UnmarshalJSON reads one value or a list.
+func (v *OneOrMany[T]) UnmarshalJSON(data []byte) error {
+	var one T
 	if err := json.Unmarshal(data, &one); err == nil {
-		*v = oneOrMany{one}
+		*v = OneOrMany[T]{one}
 		return nil
 	}
-	var many []string
+	var many []T
 	if err := json.Unmarshal(data, &many); err != nil {
 		return err
 	}
 	*v = many
 	return nil
+}
+
+// MarshalJSON writes a single value alone, and a list otherwise.
+func (v OneOrMany[T]) MarshalJSON() ([]byte, error) {
+	if len(v) == 1 {
+		return json.Marshal(v[0])
+	}
+	return json.Marshal([]T(v))
 }

@@ -70,6 +70,13 @@ refused() {
 	printf '%s  (refused as it should be: exit status 2)%s\n' "$green" "$reset"
 }
 
+# approved_by_alice_and_bob has alice approve change $1 with comment $2,
+# then bob, who follows the change to its end.
+approved_by_alice_and_bob() {
+	trailgate approve "$1" --profile alice --comment "$2"
+	trailgate approve "$1" --profile bob --wait
+}
+
 fail() {
 	printf '%sdemo: %s%s\n' "$red" "$*" "$reset" >&2
 	exit 1
@@ -244,8 +251,7 @@ say "bob approves too: the canary organization is enabled and verified, then the
 trailgate approve "$enable_id" --profile bob --comment "go" --wait
 
 say "alice and bob approve the second wave; bob follows the change to its end"
-trailgate approve "$enable_id" --profile alice --comment "canary verified"
-trailgate approve "$enable_id" --profile bob --wait
+approved_by_alice_and_bob "$enable_id" "canary verified"
 
 say "The AWS CLI agrees: every organization trusts CloudTrail, and the organization trail is there"
 aws_access on
@@ -268,8 +274,7 @@ trailgate confirm-cleanup "$disable_id" --profile carol --acknowledge-member-log
 	--comment "CloudTrail Lake and delegated administrators removed" --wait
 
 say "Now alice and bob approve, and bob follows the change to its end"
-trailgate approve "$disable_id" --profile alice --comment "cleanup confirmed by carol"
-trailgate approve "$disable_id" --profile bob --wait
+approved_by_alice_and_bob "$disable_id" "cleanup confirmed by carol"
 
 say "The AWS CLI agrees: trusted access for CloudTrail is off again; the organization trail remains"
 aws_access off

@@ -12,9 +12,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/spf13/pflag"
 
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awssandbox"
@@ -27,24 +24,20 @@ func devConfig(t *testing.T) config.Config {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Dev.DataDir = t.TempDir()
-	for _, p := range []*int{&cfg.Dev.TemporalPort, &cfg.Dev.UIPort, &cfg.Dev.SandboxPort} {
-		port, err := devserver.FreePort(devmode.Host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		*p = port
+	ports, err := devserver.FreePorts(devmode.Host, 3)
+	if err != nil {
+		t.Fatal(err)
 	}
+	cfg.Dev.TemporalPort, cfg.Dev.UIPort, cfg.Dev.SandboxPort = ports[0], ports[1], ports[2]
 	return cfg
 }
 
+// load loads the configuration file at path as the worker and the CLI do
+// when TRAILGATE_CONFIG names it.
 func load(t *testing.T, path string) config.Config {
 	t.Helper()
-	fs := pflag.NewFlagSet("trailgate", pflag.ContinueOnError)
-	config.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--config", path}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.LoadOptions{Flags: fs})
+	t.Setenv(config.ConfigFileEnv, path)
+	cfg, err := config.Load(config.LoadOptions{})
 	if err != nil {
 		t.Fatalf("load the written configuration %s: %v", path, err)
 	}
@@ -55,8 +48,7 @@ func TestDevDefaultWritesItsConfigurationAndKeepsItAcrossRestarts(t *testing.T) 
 	if testing.Short() {
 		t.Skip("starts Temporal's server and the AWS sandbox twice")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := t.Context()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := devConfig(t)
 

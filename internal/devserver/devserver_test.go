@@ -33,15 +33,6 @@ func waitForGo(ctx workflow.Context) (string, error) {
 	return "went " + word, nil
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func startServer(t *testing.T, opts devserver.Options) *devserver.Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -84,10 +75,14 @@ func TestWorkflowSurvivesRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Temporal's server twice")
 	}
+	ports, err := devserver.FreePorts("127.0.0.1", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := devserver.Options{
 		DataDir:          t.TempDir(),
-		FrontendPort:     freePort(t),
-		UIPort:           freePort(t),
+		FrontendPort:     ports[0],
+		UIPort:           ports[1],
 		Namespace:        "default",
 		SearchAttributes: workflows.SearchAttributes(),
 		Logger:           slog.New(slog.NewTextHandler(t.Output(), nil)),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -83,6 +84,26 @@ func FreePort(host string) (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// FreePorts finds n distinct TCP ports that are free on host right now,
+// as FreePort does: for servers that each need a port of their own, such
+// as a test's Temporal frontend and UI.
+func FreePorts(host string, n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 8*n {
+			return nil, fmt.Errorf("find %d free ports on %s: found %v", n, host, ports)
+		}
+		port, err := FreePort(host)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(ports, port) {
+			ports = append(ports, port)
+		}
+	}
+	return ports, nil
 }
 
 // FreePort tries ports in [freePortLow, freePortHigh), below Linux's
