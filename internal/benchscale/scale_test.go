@@ -48,11 +48,12 @@ func BenchmarkScale(b *testing.B) {
 	ns := benchNs(b)
 	bins := buildBinaries(b)
 	ctx := context.Background()
-	logFile, err := os.Create(filepath.Join(b.TempDir(), "bench-scale.log"))
+	logFile, err := os.CreateTemp("", "trailgate-bench-scale-*.log")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer logFile.Close()
+	fmt.Fprintln(os.Stderr, "bench-scale: the processes' output goes to", logFile.Name())
 	for b.Loop() {
 		var rows []benchscale.Row
 		shapes := map[int]benchscale.Shape{}
