@@ -8,24 +8,6 @@ import (
 	"strings"
 )
 
-var cloudtrailHandlers = map[string]jsonHandler{
-	"CreateTrail":                          (*Sandbox).ctCreateTrail,
-	"UpdateTrail":                          (*Sandbox).ctUpdateTrail,
-	"DeleteTrail":                          (*Sandbox).ctDeleteTrail,
-	"GetTrail":                             (*Sandbox).ctGetTrail,
-	"DescribeTrails":                       (*Sandbox).ctDescribeTrails,
-	"ListTrails":                           (*Sandbox).ctListTrails,
-	"GetTrailStatus":                       (*Sandbox).ctGetTrailStatus,
-	"StartLogging":                         (*Sandbox).ctStartLogging,
-	"StopLogging":                          (*Sandbox).ctStopLogging,
-	"RegisterOrganizationDelegatedAdmin":   (*Sandbox).ctRegisterOrganizationDelegatedAdmin,
-	"DeregisterOrganizationDelegatedAdmin": (*Sandbox).ctDeregisterOrganizationDelegatedAdmin,
-	"CreateEventDataStore":                 (*Sandbox).ctCreateEventDataStore,
-	"GetEventDataStore":                    (*Sandbox).ctGetEventDataStore,
-	"ListEventDataStores":                  (*Sandbox).ctListEventDataStores,
-	"LookupEvents":                         (*Sandbox).ctLookupEvents,
-}
-
 const (
 	maxTrailsPerRegion          = 5
 	listTrailsPageSize          = 10
@@ -236,6 +218,9 @@ func (s *Sandbox) mutableTrail(c *caller, nameOrARN string) (*trail, *apiError) 
 	return t, nil
 }
 
+// trailRequest is the input of the operations on one trail.
+type trailRequest struct{ Name string }
+
 type trailSettings struct {
 	S3BucketName               *string
 	S3KeyPrefix                *string
@@ -319,15 +304,13 @@ func (s *Sandbox) validateTrail(c *caller, t *trail) *apiError {
 	return s.checkTrailBucket(t.S3BucketName, t.S3KeyPrefix, t.arn(), t.AccountID, orgID)
 }
 
-func (s *Sandbox) ctCreateTrail(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		Name string
-		trailSettings
-		TagsList []struct{ Key, Value string }
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type createTrailInput struct {
+	Name string
+	trailSettings
+	TagsList []struct{ Key, Value string }
+}
+
+func (s *Sandbox) ctCreateTrail(c *caller, req createTrailInput) (any, *apiError) {
 	if !validTrailName(req.Name) {
 		return nil, errf("InvalidTrailNameException", "Trail name %s is not valid. Trail names must start with a letter or number, end with a letter or number, and contain only letters, numbers, periods, underscores and dashes.", req.Name)
 	}
@@ -366,14 +349,12 @@ func (s *Sandbox) ctCreateTrail(c *caller, in json.RawMessage) (any, *apiError) 
 	return exportTrail(t, false), nil
 }
 
-func (s *Sandbox) ctUpdateTrail(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		Name string
-		trailSettings
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type updateTrailInput struct {
+	Name string
+	trailSettings
+}
+
+func (s *Sandbox) ctUpdateTrail(c *caller, req updateTrailInput) (any, *apiError) {
 	t, aerr := s.mutableTrail(c, req.Name)
 	if aerr != nil {
 		return nil, aerr
@@ -393,11 +374,7 @@ func (s *Sandbox) ctUpdateTrail(c *caller, in json.RawMessage) (any, *apiError) 
 	return exportTrail(t, false), nil
 }
 
-func (s *Sandbox) ctDeleteTrail(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ Name string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctDeleteTrail(c *caller, req trailRequest) (any, *apiError) {
 	t, aerr := s.mutableTrail(c, req.Name)
 	if aerr != nil {
 		return nil, aerr
@@ -407,11 +384,7 @@ func (s *Sandbox) ctDeleteTrail(c *caller, in json.RawMessage) (any, *apiError) 
 	return map[string]any{}, nil
 }
 
-func (s *Sandbox) ctGetTrail(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ Name string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctGetTrail(c *caller, req trailRequest) (any, *apiError) {
 	t, aerr := s.findTrail(c, req.Name)
 	if aerr != nil {
 		return nil, aerr
@@ -419,14 +392,12 @@ func (s *Sandbox) ctGetTrail(c *caller, in json.RawMessage) (any, *apiError) {
 	return map[string]any{"Trail": exportTrail(t, true)}, nil
 }
 
-func (s *Sandbox) ctDescribeTrails(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		TrailNameList       []string `json:"trailNameList"`
-		IncludeShadowTrails *bool    `json:"includeShadowTrails"`
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type describeTrailsInput struct {
+	TrailNameList       []string `json:"trailNameList"`
+	IncludeShadowTrails *bool    `json:"includeShadowTrails"`
+}
+
+func (s *Sandbox) ctDescribeTrails(c *caller, req describeTrailsInput) (any, *apiError) {
 	shadows := req.IncludeShadowTrails == nil || *req.IncludeShadowTrails
 	wanted := map[string]bool{}
 	for _, n := range req.TrailNameList {
@@ -450,16 +421,14 @@ func (s *Sandbox) ctDescribeTrails(c *caller, in json.RawMessage) (any, *apiErro
 	return map[string]any{"trailList": out}, nil
 }
 
+type listTrailsInput struct{ NextToken *string }
+
 // ctListTrails lists, as AWS documents, the trails "in the current
 // account": the caller's own trails of every region, each with its home
 // region, from whichever region it is called. Organization trails of
 // another account (the copies in member accounts) are not the caller's and
 // are left out; DescribeTrails shows those.
-func (s *Sandbox) ctListTrails(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ NextToken *string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctListTrails(c *caller, req listTrailsInput) (any, *apiError) {
 	var own []*trail
 	for _, arn := range sortedKeys(s.st.Trails) {
 		if t := s.st.Trails[arn]; t.AccountID == c.account.ID {
@@ -498,11 +467,7 @@ func (s *Sandbox) effectiveLogging(c *caller, t *trail) bool {
 	return o != nil && o.hasMember(c.account.ID) && o.trustedAccess(cloudTrailPrincipal)
 }
 
-func (s *Sandbox) ctGetTrailStatus(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ Name string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctGetTrailStatus(c *caller, req trailRequest) (any, *apiError) {
 	t, aerr := s.findTrail(c, req.Name)
 	if aerr != nil {
 		return nil, aerr
@@ -521,19 +486,15 @@ func (s *Sandbox) ctGetTrailStatus(c *caller, in json.RawMessage) (any, *apiErro
 	return out, nil
 }
 
-func (s *Sandbox) ctStartLogging(c *caller, in json.RawMessage) (any, *apiError) {
-	return s.ctSetLogging(c, in, true)
+func (s *Sandbox) ctStartLogging(c *caller, req trailRequest) (any, *apiError) {
+	return s.ctSetLogging(c, req, true)
 }
 
-func (s *Sandbox) ctStopLogging(c *caller, in json.RawMessage) (any, *apiError) {
-	return s.ctSetLogging(c, in, false)
+func (s *Sandbox) ctStopLogging(c *caller, req trailRequest) (any, *apiError) {
+	return s.ctSetLogging(c, req, false)
 }
 
-func (s *Sandbox) ctSetLogging(c *caller, in json.RawMessage, on bool) (any, *apiError) {
-	var req struct{ Name string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctSetLogging(c *caller, req struct{ Name string }, on bool) (any, *apiError) {
 	t, aerr := s.mutableTrail(c, req.Name)
 	if aerr != nil {
 		return nil, aerr
@@ -569,13 +530,11 @@ func (s *Sandbox) ctDelegationContext(c *caller) (*organization, *apiError) {
 	return o, nil
 }
 
-func (s *Sandbox) ctRegisterOrganizationDelegatedAdmin(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		MemberAccountID string `json:"MemberAccountId"`
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type registerOrganizationDelegatedAdminInput struct {
+	MemberAccountID string `json:"MemberAccountId"`
+}
+
+func (s *Sandbox) ctRegisterOrganizationDelegatedAdmin(c *caller, req registerOrganizationDelegatedAdminInput) (any, *apiError) {
 	if !accountIDInput.MatchString(req.MemberAccountID) {
 		return nil, errf("InvalidParameterException", "MemberAccountId %s is not a valid account ID.", req.MemberAccountID)
 	}
@@ -609,13 +568,11 @@ func (s *Sandbox) ctRegisterOrganizationDelegatedAdmin(c *caller, in json.RawMes
 	return map[string]any{}, s.ensureCloudTrailRole(c)
 }
 
-func (s *Sandbox) ctDeregisterOrganizationDelegatedAdmin(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		DelegatedAdminAccountID string `json:"DelegatedAdminAccountId"`
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type deregisterOrganizationDelegatedAdminInput struct {
+	DelegatedAdminAccountID string `json:"DelegatedAdminAccountId"`
+}
+
+func (s *Sandbox) ctDeregisterOrganizationDelegatedAdmin(c *caller, req deregisterOrganizationDelegatedAdminInput) (any, *apiError) {
 	if !accountIDInput.MatchString(req.DelegatedAdminAccountID) {
 		return nil, errf("InvalidParameterException", "DelegatedAdminAccountId %s is not a valid account ID.", req.DelegatedAdminAccountID)
 	}
@@ -665,21 +622,19 @@ func exportEDS(e *eventDataStore) edsJSON {
 	}
 }
 
-func (s *Sandbox) ctCreateEventDataStore(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		Name                         string
-		AdvancedEventSelectors       []json.RawMessage
-		MultiRegionEnabled           *bool
-		OrganizationEnabled          *bool
-		RetentionPeriod              *int
-		TerminationProtectionEnabled *bool
-		KmsKeyID                     string `json:"KmsKeyId"`
-		BillingMode                  string
-		TagsList                     []struct{ Key, Value string }
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type createEventDataStoreInput struct {
+	Name                         string
+	AdvancedEventSelectors       []json.RawMessage
+	MultiRegionEnabled           *bool
+	OrganizationEnabled          *bool
+	RetentionPeriod              *int
+	TerminationProtectionEnabled *bool
+	KmsKeyID                     string `json:"KmsKeyId"`
+	BillingMode                  string
+	TagsList                     []struct{ Key, Value string }
+}
+
+func (s *Sandbox) ctCreateEventDataStore(c *caller, req createEventDataStoreInput) (any, *apiError) {
 	if !edsNamePattern.MatchString(req.Name) {
 		return nil, errf("InvalidParameterException", "Event data store name %s is not valid.", req.Name)
 	}
@@ -742,11 +697,9 @@ func (s *Sandbox) ctCreateEventDataStore(c *caller, in json.RawMessage) (any, *a
 	return out, nil
 }
 
-func (s *Sandbox) ctGetEventDataStore(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ EventDataStore string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type getEventDataStoreInput struct{ EventDataStore string }
+
+func (s *Sandbox) ctGetEventDataStore(c *caller, req getEventDataStoreInput) (any, *apiError) {
 	arn := req.EventDataStore
 	switch {
 	case edsARNPattern.MatchString(arn):
@@ -762,11 +715,7 @@ func (s *Sandbox) ctGetEventDataStore(c *caller, in json.RawMessage) (any, *apiE
 	return exportEDS(e), nil
 }
 
-func (s *Sandbox) ctListEventDataStores(c *caller, in json.RawMessage) (any, *apiError) {
-	var req pageRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctListEventDataStores(c *caller, req pageRequest) (any, *apiError) {
 	now := s.now()
 	var visible []*eventDataStore
 	for _, e := range s.st.EventDataStores {

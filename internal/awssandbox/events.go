@@ -448,18 +448,16 @@ type eventJSON struct {
 
 // ctLookupEvents answers from the caller's account's history in the
 // caller's region, newest first.
-func (s *Sandbox) ctLookupEvents(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		LookupAttributes []struct{ AttributeKey, AttributeValue string }
-		StartTime        *float64
-		EndTime          *float64
-		EventCategory    string
-		MaxResults       *int
-		NextToken        *string
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type lookupEventsInput struct {
+	LookupAttributes []struct{ AttributeKey, AttributeValue string }
+	StartTime        *float64
+	EndTime          *float64
+	EventCategory    string
+	MaxResults       *int
+	NextToken        *string
+}
+
+func (s *Sandbox) ctLookupEvents(c *caller, req lookupEventsInput) (any, *apiError) {
 	if len(req.LookupAttributes) > 1 {
 		return nil, errf("InvalidLookupAttributesException", "You can specify only one lookup attribute.")
 	}

@@ -9,19 +9,6 @@ import (
 	"strings"
 )
 
-var iamHandlers = map[string]queryHandler{
-	"GetRole":                            (*Sandbox).iamGetRole,
-	"CreateRole":                         (*Sandbox).iamCreateRole,
-	"CreateServiceLinkedRole":            (*Sandbox).iamCreateServiceLinkedRole,
-	"DeleteServiceLinkedRole":            (*Sandbox).iamDeleteServiceLinkedRole,
-	"GetServiceLinkedRoleDeletionStatus": (*Sandbox).iamGetServiceLinkedRoleDeletionStatus,
-	"PutRolePolicy":                      (*Sandbox).iamPutRolePolicy,
-	"GetRolePolicy":                      (*Sandbox).iamGetRolePolicy,
-	"DeleteRolePolicy":                   (*Sandbox).iamDeleteRolePolicy,
-	"ListRolePolicies":                   (*Sandbox).iamListRolePolicies,
-	"SimulatePrincipalPolicy":            (*Sandbox).iamSimulatePrincipalPolicy,
-}
-
 // serviceLinkedRoles names the service-linked role of each service that has
 // one in the sandbox.
 var serviceLinkedRoles = map[string]string{

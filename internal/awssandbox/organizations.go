@@ -9,19 +9,6 @@ import (
 	"time"
 )
 
-var organizationsHandlers = map[string]jsonHandler{
-	"CreateOrganization":                  (*Sandbox).orgCreateOrganization,
-	"DescribeOrganization":                (*Sandbox).orgDescribeOrganization,
-	"ListAccounts":                        (*Sandbox).orgListAccounts,
-	"EnableAllFeatures":                   (*Sandbox).orgEnableAllFeatures,
-	"EnableAWSServiceAccess":              (*Sandbox).orgEnableAWSServiceAccess,
-	"DisableAWSServiceAccess":             (*Sandbox).orgDisableAWSServiceAccess,
-	"ListAWSServiceAccessForOrganization": (*Sandbox).orgListAWSServiceAccess,
-	"RegisterDelegatedAdministrator":      (*Sandbox).orgRegisterDelegatedAdministrator,
-	"DeregisterDelegatedAdministrator":    (*Sandbox).orgDeregisterDelegatedAdministrator,
-	"ListDelegatedAdministrators":         (*Sandbox).orgListDelegatedAdministrators,
-}
-
 // trustedAccessPrincipals are the service principals that can be given
 // trusted access to an organization.
 var trustedAccessPrincipals = map[string]bool{
@@ -162,11 +149,9 @@ func (s *Sandbox) exportOrgJSON(o *organization) orgJSON {
 	}
 }
 
-func (s *Sandbox) orgCreateOrganization(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ FeatureSet string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type createOrganizationInput struct{ FeatureSet string }
+
+func (s *Sandbox) orgCreateOrganization(c *caller, req createOrganizationInput) (any, *apiError) {
 	if req.FeatureSet == "" {
 		req.FeatureSet = "ALL"
 	}
@@ -250,11 +235,7 @@ type accountJSON struct {
 	JoinedTimestamp *epochSeconds `json:"JoinedTimestamp,omitempty"`
 }
 
-func (s *Sandbox) orgListAccounts(c *caller, in json.RawMessage) (any, *apiError) {
-	var req pageRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) orgListAccounts(c *caller, req pageRequest) (any, *apiError) {
 	o, aerr := s.requireManagementOrDelegate(c)
 	if aerr != nil {
 		return nil, aerr
@@ -314,19 +295,15 @@ func (s *Sandbox) orgEnableAllFeatures(c *caller, in json.RawMessage) (any, *api
 
 type principalRequest struct{ ServicePrincipal string }
 
-func (s *Sandbox) orgEnableAWSServiceAccess(c *caller, in json.RawMessage) (any, *apiError) {
-	return s.orgSetServiceAccess(c, in, true)
+func (s *Sandbox) orgEnableAWSServiceAccess(c *caller, req principalRequest) (any, *apiError) {
+	return s.orgSetServiceAccess(c, req, true)
 }
 
-func (s *Sandbox) orgDisableAWSServiceAccess(c *caller, in json.RawMessage) (any, *apiError) {
-	return s.orgSetServiceAccess(c, in, false)
+func (s *Sandbox) orgDisableAWSServiceAccess(c *caller, req principalRequest) (any, *apiError) {
+	return s.orgSetServiceAccess(c, req, false)
 }
 
-func (s *Sandbox) orgSetServiceAccess(c *caller, in json.RawMessage, on bool) (any, *apiError) {
-	var req principalRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) orgSetServiceAccess(c *caller, req principalRequest, on bool) (any, *apiError) {
 	o, aerr := s.requireManagement(c)
 	if aerr != nil {
 		return nil, aerr
@@ -346,11 +323,7 @@ type enabledPrincipalJSON struct {
 	DateEnabled      *epochSeconds `json:"DateEnabled"`
 }
 
-func (s *Sandbox) orgListAWSServiceAccess(c *caller, in json.RawMessage) (any, *apiError) {
-	var req pageRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) orgListAWSServiceAccess(c *caller, req pageRequest) (any, *apiError) {
 	o, aerr := s.requireManagementOrDelegate(c)
 	if aerr != nil {
 		return nil, aerr
@@ -385,11 +358,7 @@ type delegationRequest struct {
 
 var accountIDInput = regexp.MustCompile(`^\d{12}$`)
 
-func (s *Sandbox) orgRegisterDelegatedAdministrator(c *caller, in json.RawMessage) (any, *apiError) {
-	var req delegationRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) orgRegisterDelegatedAdministrator(c *caller, req delegationRequest) (any, *apiError) {
 	o, aerr := s.requireManagement(c)
 	if aerr != nil {
 		return nil, aerr
@@ -475,11 +444,7 @@ func (s *Sandbox) setDelegationLocked(o *organization, accountID, principal stri
 	s.dirty = true
 }
 
-func (s *Sandbox) orgDeregisterDelegatedAdministrator(c *caller, in json.RawMessage) (any, *apiError) {
-	var req delegationRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) orgDeregisterDelegatedAdministrator(c *caller, req delegationRequest) (any, *apiError) {
 	o, aerr := s.requireManagement(c)
 	if aerr != nil {
 		return nil, aerr
@@ -505,14 +470,12 @@ type delegatedAdminJSON struct {
 	DelegationEnabledDate *epochSeconds `json:"DelegationEnabledDate,omitempty"`
 }
 
-func (s *Sandbox) orgListDelegatedAdministrators(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		pageRequest
-		ServicePrincipal string
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type listDelegatedAdministratorsInput struct {
+	pageRequest
+	ServicePrincipal string
+}
+
+func (s *Sandbox) orgListDelegatedAdministrators(c *caller, req listDelegatedAdministratorsInput) (any, *apiError) {
 	o, aerr := s.requireManagementOrDelegate(c)
 	if aerr != nil {
 		return nil, aerr

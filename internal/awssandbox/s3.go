@@ -27,6 +27,22 @@ func validBucketName(name string) bool {
 		net.ParseIP(name) == nil && !strings.HasPrefix(name, "xn--") && !strings.HasSuffix(name, "-s3alias")
 }
 
+// s3BucketOperations name the operations on a bucket, by the subresource
+// the query names and the method.
+var s3BucketOperations = map[string]map[string]string{
+	"policy": {
+		http.MethodPut:    "PutBucketPolicy",
+		http.MethodGet:    "GetBucketPolicy",
+		http.MethodDelete: "DeleteBucketPolicy",
+	},
+	"location": {http.MethodGet: "GetBucketLocation"},
+	"": {
+		http.MethodPut:    "CreateBucket",
+		http.MethodHead:   "HeadBucket",
+		http.MethodDelete: "DeleteBucket",
+	},
+}
+
 // s3Operation names the S3 operation of a path-style request.
 func s3Operation(r *http.Request) (bucketName, op string) {
 	path := strings.TrimPrefix(r.URL.Path, "/")
@@ -41,36 +57,20 @@ func s3Operation(r *http.Request) (bucketName, op string) {
 	if key != "" {
 		return bucketName, ""
 	}
+	sub := ""
 	switch {
 	case q.Has("policy"):
-		switch r.Method {
-		case http.MethodPut:
-			return bucketName, "PutBucketPolicy"
-		case http.MethodGet:
-			return bucketName, "GetBucketPolicy"
-		case http.MethodDelete:
-			return bucketName, "DeleteBucketPolicy"
-		}
+		sub = "policy"
 	case q.Has("location"):
-		if r.Method == http.MethodGet {
-			return bucketName, "GetBucketLocation"
-		}
+		sub = "location"
 	default:
 		for k := range q {
 			if k != "x-id" {
 				return bucketName, ""
 			}
 		}
-		switch r.Method {
-		case http.MethodPut:
-			return bucketName, "CreateBucket"
-		case http.MethodHead:
-			return bucketName, "HeadBucket"
-		case http.MethodDelete:
-			return bucketName, "DeleteBucket"
-		}
 	}
-	return bucketName, ""
+	return bucketName, s3BucketOperations[sub][r.Method]
 }
 
 func (s *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, c *caller, body []byte, reqID string) {
@@ -92,26 +92,13 @@ func (s *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, c *caller, bod
 		fail(aerr)
 		return
 	}
-	fault := s.faultFor(c, op)
-	if !fault.applied && s.answerFault(w, r, protoS3, "s3", reqID, fault) {
-		return
-	}
-	if aerr := authorize(c, op); aerr != nil {
-		fail(aerr)
-		return
-	}
-
-	s.mu.Lock()
-	status, headers, out, aerr := s.s3Dispatch(c, op, bucketName, body)
-	if cerr := s.commit(); cerr != nil && aerr == nil {
-		aerr = errStatus(500, "InternalError", "We encountered an internal error. Please try again.")
-	}
-	s.mu.Unlock()
-	if fault.applied && s.answerFault(w, r, protoS3, "s3", reqID, fault) {
-		return
-	}
-	if aerr != nil {
-		fail(aerr)
+	var status int
+	var headers map[string]string
+	var out []byte
+	if !s.runOperation(w, r, c, protoS3, reqID, op, func() (aerr *apiError) {
+		status, headers, out, aerr = s.s3Dispatch(c, op, bucketName, body)
+		return aerr
+	}) {
 		return
 	}
 	for k, v := range headers {
