@@ -235,35 +235,24 @@ type trailSettings struct {
 }
 
 func (s *Sandbox) applyTrailSettings(c *caller, t *trail, in trailSettings) {
-	if in.S3BucketName != nil {
-		t.S3BucketName = *in.S3BucketName
-	}
-	if in.S3KeyPrefix != nil {
-		t.S3KeyPrefix = *in.S3KeyPrefix
-	}
-	if in.SnsTopicName != nil {
-		t.SnsTopicName = *in.SnsTopicName
-	}
-	if in.IncludeGlobalServiceEvents != nil {
-		t.IncludeGlobalServiceEvents = *in.IncludeGlobalServiceEvents
-	}
-	if in.IsMultiRegionTrail != nil {
-		t.IsMultiRegionTrail = *in.IsMultiRegionTrail
-	}
-	if in.EnableLogFileValidation != nil {
-		t.LogFileValidationEnabled = *in.EnableLogFileValidation
-	}
-	if in.CloudWatchLogsLogGroupArn != nil {
-		t.CloudWatchLogsLogGroupArn = *in.CloudWatchLogsLogGroupArn
-	}
-	if in.CloudWatchLogsRoleArn != nil {
-		t.CloudWatchLogsRoleArn = *in.CloudWatchLogsRoleArn
-	}
+	setGiven(&t.S3BucketName, in.S3BucketName)
+	setGiven(&t.S3KeyPrefix, in.S3KeyPrefix)
+	setGiven(&t.SnsTopicName, in.SnsTopicName)
+	setGiven(&t.IncludeGlobalServiceEvents, in.IncludeGlobalServiceEvents)
+	setGiven(&t.IsMultiRegionTrail, in.IsMultiRegionTrail)
+	setGiven(&t.LogFileValidationEnabled, in.EnableLogFileValidation)
+	setGiven(&t.CloudWatchLogsLogGroupArn, in.CloudWatchLogsLogGroupArn)
+	setGiven(&t.CloudWatchLogsRoleArn, in.CloudWatchLogsRoleArn)
 	if in.KmsKeyID != nil {
 		t.KmsKeyID = qualifyKMSKey(*in.KmsKeyID, t.Region, t.AccountID)
 	}
-	if in.IsOrganizationTrail != nil {
-		t.IsOrganizationTrail = *in.IsOrganizationTrail
+	setGiven(&t.IsOrganizationTrail, in.IsOrganizationTrail)
+}
+
+// setGiven sets *dst to the value of an optional input, when it is given.
+func setGiven[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
 	}
 }
 
@@ -512,8 +501,12 @@ func (s *Sandbox) ctSetLogging(c *caller, req struct{ Name string }, on bool) (a
 }
 
 // ctDelegationContext checks what CloudTrail's delegated-administrator
-// calls need and returns the organization.
-func (s *Sandbox) ctDelegationContext(c *caller) (*organization, *apiError) {
+// calls need, the account ID given as the input's member field among them,
+// and returns the organization.
+func (s *Sandbox) ctDelegationContext(c *caller, field, accountID string) (*organization, *apiError) {
+	if !accountIDInput.MatchString(accountID) {
+		return nil, errf("InvalidParameterException", "%s %s is not a valid account ID.", field, accountID)
+	}
 	o := s.organizationOf(c.account)
 	if o == nil {
 		return nil, errf("OrganizationsNotInUseException", "This account is not a member of an organization.")
@@ -535,10 +528,7 @@ type registerOrganizationDelegatedAdminInput struct {
 }
 
 func (s *Sandbox) ctRegisterOrganizationDelegatedAdmin(c *caller, req registerOrganizationDelegatedAdminInput) (any, *apiError) {
-	if !accountIDInput.MatchString(req.MemberAccountID) {
-		return nil, errf("InvalidParameterException", "MemberAccountId %s is not a valid account ID.", req.MemberAccountID)
-	}
-	o, aerr := s.ctDelegationContext(c)
+	o, aerr := s.ctDelegationContext(c, "MemberAccountId", req.MemberAccountID)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -573,10 +563,7 @@ type deregisterOrganizationDelegatedAdminInput struct {
 }
 
 func (s *Sandbox) ctDeregisterOrganizationDelegatedAdmin(c *caller, req deregisterOrganizationDelegatedAdminInput) (any, *apiError) {
-	if !accountIDInput.MatchString(req.DelegatedAdminAccountID) {
-		return nil, errf("InvalidParameterException", "DelegatedAdminAccountId %s is not a valid account ID.", req.DelegatedAdminAccountID)
-	}
-	o, aerr := s.ctDelegationContext(c)
+	o, aerr := s.ctDelegationContext(c, "DelegatedAdminAccountId", req.DelegatedAdminAccountID)
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -72,26 +72,22 @@ func (s *Sandbox) callerOrganization(c *caller) (*organization, *apiError) {
 	return o, nil
 }
 
-// requireManagement allows only the management account.
-func (s *Sandbox) requireManagement(c *caller) (*organization, *apiError) {
-	o, aerr := s.callerOrganization(c)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if c.account.ID != o.ManagementAccountID {
-		return nil, errOrgAccessDenied()
-	}
-	return o, nil
-}
+// The callers an Organizations operation allows: the management account
+// alone, or also the delegated administrators, who may read the
+// organization.
+const (
+	managementOnly   = false
+	delegatesReadToo = true
+)
 
-// requireManagementOrDelegate allows the management account and delegated
-// administrators, who may read the organization.
-func (s *Sandbox) requireManagementOrDelegate(c *caller) (*organization, *apiError) {
+// requireManagement allows the management account and, when delegatesToo,
+// delegated administrators.
+func (s *Sandbox) requireManagement(c *caller, delegatesToo bool) (*organization, *apiError) {
 	o, aerr := s.callerOrganization(c)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if c.account.ID != o.ManagementAccountID && !o.isDelegate(c.account.ID, "") {
+	if c.account.ID != o.ManagementAccountID && !(delegatesToo && o.isDelegate(c.account.ID, "")) {
 		return nil, errOrgAccessDenied()
 	}
 	return o, nil
@@ -235,28 +231,44 @@ type accountJSON struct {
 	JoinedTimestamp *epochSeconds `json:"JoinedTimestamp,omitempty"`
 }
 
-func (s *Sandbox) orgListAccounts(c *caller, req pageRequest) (any, *apiError) {
-	o, aerr := s.requireManagementOrDelegate(c)
+func exportAccountJSON(o *organization, a *account) accountJSON {
+	return accountJSON{
+		ID: a.ID, Arn: o.accountARN(a.ID), Email: a.Email, Name: a.Name,
+		Status: "ACTIVE", State: "ACTIVE", JoinedMethod: a.JoinedMethod, JoinedTimestamp: epoch(a.JoinedAt),
+	}
+}
+
+// orgList answers a List* call, which the management account and delegated
+// administrators may make: list is what the organization shows at now, and
+// the page asked for goes out as name.
+func orgList[T any](s *Sandbox, c *caller, req pageRequest, name string, list func(o *organization, now time.Time) ([]T, *apiError)) (any, *apiError) {
+	o, aerr := s.requireManagement(c, delegatesReadToo)
 	if aerr != nil {
 		return nil, aerr
 	}
-	now := s.now()
-	var visible []accountJSON
-	for _, id := range o.Members {
-		a := s.st.Accounts[id]
-		if a == nil || (s.delay > 0 && now.Sub(a.JoinedAt) < s.delay && id != c.account.ID) {
-			continue
-		}
-		visible = append(visible, accountJSON{
-			ID: a.ID, Arn: o.accountARN(a.ID), Email: a.Email, Name: a.Name,
-			Status: "ACTIVE", State: "ACTIVE", JoinedMethod: a.JoinedMethod, JoinedTimestamp: epoch(a.JoinedAt),
-		})
+	visible, aerr := list(o, s.now())
+	if aerr != nil {
+		return nil, aerr
 	}
 	start, end, next, aerr := orgPage(len(visible), req)
 	if aerr != nil {
 		return nil, aerr
 	}
-	return withNext(map[string]any{"Accounts": nonNil(visible[start:end])}, next), nil
+	return withNext(map[string]any{name: nonNil(visible[start:end])}, next), nil
+}
+
+func (s *Sandbox) orgListAccounts(c *caller, req pageRequest) (any, *apiError) {
+	return orgList(s, c, req, "Accounts", func(o *organization, now time.Time) ([]accountJSON, *apiError) {
+		var visible []accountJSON
+		for _, id := range o.Members {
+			a := s.st.Accounts[id]
+			if a == nil || (s.delay > 0 && now.Sub(a.JoinedAt) < s.delay && id != c.account.ID) {
+				continue
+			}
+			visible = append(visible, exportAccountJSON(o, a))
+		}
+		return visible, nil
+	})
 }
 
 func nonNil[T any](s []T) []T {
@@ -267,7 +279,7 @@ func nonNil[T any](s []T) []T {
 }
 
 func (s *Sandbox) orgEnableAllFeatures(c *caller, in json.RawMessage) (any, *apiError) {
-	o, aerr := s.requireManagement(c)
+	o, aerr := s.requireManagement(c, managementOnly)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -304,7 +316,7 @@ func (s *Sandbox) orgDisableAWSServiceAccess(c *caller, req principalRequest) (a
 }
 
 func (s *Sandbox) orgSetServiceAccess(c *caller, req principalRequest, on bool) (any, *apiError) {
-	o, aerr := s.requireManagement(c)
+	o, aerr := s.requireManagement(c, managementOnly)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -324,22 +336,15 @@ type enabledPrincipalJSON struct {
 }
 
 func (s *Sandbox) orgListAWSServiceAccess(c *caller, req pageRequest) (any, *apiError) {
-	o, aerr := s.requireManagementOrDelegate(c)
-	if aerr != nil {
-		return nil, aerr
-	}
-	now := s.now()
-	var visible []enabledPrincipalJSON
-	for _, p := range sortedKeys(o.ServiceAccess) {
-		if on, since := o.ServiceAccess[p].view(now, s.delay); on {
-			visible = append(visible, enabledPrincipalJSON{ServicePrincipal: p, DateEnabled: epoch(since)})
+	return orgList(s, c, req, "EnabledServicePrincipals", func(o *organization, now time.Time) ([]enabledPrincipalJSON, *apiError) {
+		var visible []enabledPrincipalJSON
+		for _, p := range sortedKeys(o.ServiceAccess) {
+			if on, since := o.ServiceAccess[p].view(now, s.delay); on {
+				visible = append(visible, enabledPrincipalJSON{ServicePrincipal: p, DateEnabled: epoch(since)})
+			}
 		}
-	}
-	start, end, next, aerr := orgPage(len(visible), req)
-	if aerr != nil {
-		return nil, aerr
-	}
-	return withNext(map[string]any{"EnabledServicePrincipals": nonNil(visible[start:end])}, next), nil
+		return visible, nil
+	})
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -358,8 +363,10 @@ type delegationRequest struct {
 
 var accountIDInput = regexp.MustCompile(`^\d{12}$`)
 
-func (s *Sandbox) orgRegisterDelegatedAdministrator(c *caller, req delegationRequest) (any, *apiError) {
-	o, aerr := s.requireManagement(c)
+// delegationOrganization checks what registering and deregistering a
+// delegated administrator both need, and returns the organization.
+func (s *Sandbox) delegationOrganization(c *caller, req delegationRequest) (*organization, *apiError) {
+	o, aerr := s.requireManagement(c, managementOnly)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -367,6 +374,14 @@ func (s *Sandbox) orgRegisterDelegatedAdministrator(c *caller, req delegationReq
 		return nil, errInvalidInput("INVALID_PATTERN", "You provided a value that does not match the required pattern.")
 	}
 	if aerr := validPrincipal(req.ServicePrincipal); aerr != nil {
+		return nil, aerr
+	}
+	return o, nil
+}
+
+func (s *Sandbox) orgRegisterDelegatedAdministrator(c *caller, req delegationRequest) (any, *apiError) {
+	o, aerr := s.delegationOrganization(c, req)
+	if aerr != nil {
 		return nil, aerr
 	}
 	if aerr := requireAllFeatures(o); aerr != nil {
@@ -445,14 +460,8 @@ func (s *Sandbox) setDelegationLocked(o *organization, accountID, principal stri
 }
 
 func (s *Sandbox) orgDeregisterDelegatedAdministrator(c *caller, req delegationRequest) (any, *apiError) {
-	o, aerr := s.requireManagement(c)
+	o, aerr := s.delegationOrganization(c, req)
 	if aerr != nil {
-		return nil, aerr
-	}
-	if !accountIDInput.MatchString(req.AccountID) {
-		return nil, errInvalidInput("INVALID_PATTERN", "You provided a value that does not match the required pattern.")
-	}
-	if aerr := validPrincipal(req.ServicePrincipal); aerr != nil {
 		return nil, aerr
 	}
 	if !o.hasMember(req.AccountID) {
@@ -476,44 +485,33 @@ type listDelegatedAdministratorsInput struct {
 }
 
 func (s *Sandbox) orgListDelegatedAdministrators(c *caller, req listDelegatedAdministratorsInput) (any, *apiError) {
-	o, aerr := s.requireManagementOrDelegate(c)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if req.ServicePrincipal != "" {
-		if aerr := validPrincipal(req.ServicePrincipal); aerr != nil {
-			return nil, aerr
+	return orgList(s, c, req.pageRequest, "DelegatedAdministrators", func(o *organization, now time.Time) ([]delegatedAdminJSON, *apiError) {
+		if req.ServicePrincipal != "" {
+			if aerr := validPrincipal(req.ServicePrincipal); aerr != nil {
+				return nil, aerr
+			}
 		}
-	}
-	now := s.now()
-	var visible []delegatedAdminJSON
-	for _, id := range o.Members {
-		var first time.Time
-		for _, p := range sortedKeys(o.Delegations[id]) {
-			if req.ServicePrincipal != "" && p != req.ServicePrincipal {
+		var visible []delegatedAdminJSON
+		for _, id := range o.Members {
+			var first time.Time
+			for _, p := range sortedKeys(o.Delegations[id]) {
+				if req.ServicePrincipal != "" && p != req.ServicePrincipal {
+					continue
+				}
+				if on, since := o.Delegations[id][p].view(now, s.delay); on && (first.IsZero() || since.Before(first)) {
+					first = since
+				}
+			}
+			if first.IsZero() {
 				continue
 			}
-			if on, since := o.Delegations[id][p].view(now, s.delay); on && (first.IsZero() || since.Before(first)) {
-				first = since
-			}
+			visible = append(visible, delegatedAdminJSON{
+				accountJSON:           exportAccountJSON(o, s.st.Accounts[id]),
+				DelegationEnabledDate: epoch(first),
+			})
 		}
-		if first.IsZero() {
-			continue
-		}
-		a := s.st.Accounts[id]
-		visible = append(visible, delegatedAdminJSON{
-			accountJSON: accountJSON{
-				ID: a.ID, Arn: o.accountARN(a.ID), Email: a.Email, Name: a.Name,
-				Status: "ACTIVE", State: "ACTIVE", JoinedMethod: a.JoinedMethod, JoinedTimestamp: epoch(a.JoinedAt),
-			},
-			DelegationEnabledDate: epoch(first),
-		})
-	}
-	start, end, next, aerr := orgPage(len(visible), req.pageRequest)
-	if aerr != nil {
-		return nil, aerr
-	}
-	return withNext(map[string]any{"DelegatedAdministrators": nonNil(visible[start:end])}, next), nil
+		return visible, nil
+	})
 }
 
 // withNext adds NextToken to a List* output when there is another page.
