@@ -107,6 +107,26 @@ func (p principalSet) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p.Kinds)
 }
 
+// checkResourcePolicy checks a resource-based policy (a bucket policy, a
+// role's trust policy): its grammar, a principal in every statement, and
+// what check says of each statement. Its failures are errors with code;
+// missingPrincipal is the message for a statement without a principal.
+func checkResourcePolicy(text, code, missingPrincipal string, check func(st policyStatement) *apiError) *apiError {
+	doc, err := parsePolicy(text)
+	if err != nil {
+		return errf(code, "%s", capitalize(err.Error()))
+	}
+	for _, st := range doc.Statement {
+		if st.Principal == nil && st.NotPrincipal == nil {
+			return errf(code, "%s", missingPrincipal)
+		}
+		if aerr := check(st); aerr != nil {
+			return aerr
+		}
+	}
+	return nil
+}
+
 // parsePolicy parses a policy document and checks the grammar every policy
 // shares.
 func parsePolicy(text string) (*policyDocument, error) {

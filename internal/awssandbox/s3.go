@@ -156,6 +156,18 @@ func noSuchBucket(name string) *apiError {
 
 func s3AccessDenied() *apiError { return errStatus(403, "AccessDenied", "Access Denied") }
 
+// ownerBucket resolves a bucket only its owner may see, from any region.
+func (s *Sandbox) ownerBucket(c *caller, name string) (*bucket, *apiError) {
+	b := s.st.Buckets[name]
+	if b == nil {
+		return nil, noSuchBucket(name)
+	}
+	if b.Owner != c.account.ID {
+		return nil, s3AccessDenied()
+	}
+	return b, nil
+}
+
 // ownedBucket resolves a bucket for an operation only its owner may do, in
 // the bucket's own region.
 func (s *Sandbox) ownedBucket(c *caller, name string) (*bucket, *apiError) {
@@ -179,12 +191,9 @@ func (s *Sandbox) s3Dispatch(c *caller, op, name string, body []byte) (int, map[
 	case "CreateBucket":
 		return s.s3CreateBucket(c, name, body)
 	case "HeadBucket":
-		b := s.st.Buckets[name]
-		if b == nil {
-			return 0, nil, nil, noSuchBucket(name)
-		}
-		if b.Owner != c.account.ID {
-			return 0, nil, nil, s3AccessDenied()
+		b, aerr := s.ownerBucket(c, name)
+		if aerr != nil {
+			return 0, nil, nil, aerr
 		}
 		if b.Region != c.region {
 			return 0, nil, nil, errf("AuthorizationHeaderMalformed", "the region '%s' is wrong; expecting '%s'", c.region, b.Region)
@@ -227,12 +236,9 @@ func (s *Sandbox) s3Dispatch(c *caller, op, name string, body []byte) (int, map[
 		s.dirty = true
 		return http.StatusNoContent, nil, nil, nil
 	case "GetBucketLocation":
-		b := s.st.Buckets[name]
-		if b == nil {
-			return 0, nil, nil, noSuchBucket(name)
-		}
-		if b.Owner != c.account.ID {
-			return 0, nil, nil, s3AccessDenied()
+		b, aerr := s.ownerBucket(c, name)
+		if aerr != nil {
+			return 0, nil, nil, aerr
 		}
 		loc := b.Region
 		if loc == "us-east-1" {
@@ -329,14 +335,7 @@ func ownerCanonicalID(accountID string) string {
 
 // validateBucketPolicy checks a bucket policy as S3 does on PutBucketPolicy.
 func validateBucketPolicy(bucketName, text string) *apiError {
-	doc, err := parsePolicy(text)
-	if err != nil {
-		return errf("MalformedPolicy", "%s", capitalize(err.Error()))
-	}
-	for _, st := range doc.Statement {
-		if st.Principal == nil && st.NotPrincipal == nil {
-			return errf("MalformedPolicy", "Missing required field Principal")
-		}
+	return checkResourcePolicy(text, "MalformedPolicy", "Missing required field Principal", func(st policyStatement) *apiError {
 		for _, a := range append(append([]string{}, st.Action...), st.NotAction...) {
 			if a != "*" && !strings.HasPrefix(strings.ToLower(a), "s3:") {
 				return errf("MalformedPolicy", "Policy has invalid action")
@@ -356,6 +355,6 @@ func validateBucketPolicy(bucketName, text string) *apiError {
 				return errf("MalformedPolicy", "Policy has invalid resource")
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
