@@ -173,8 +173,7 @@ type listRolePoliciesResult struct {
 }
 
 func (s *Sandbox) iamListRolePolicies(c *caller, form url.Values) (queryResult, *apiError) {
-	roleName := form.Get("RoleName")
-	r, aerr := c.role(roleName)
+	r, aerr := c.role(form.Get("RoleName"))
 	if aerr != nil {
 		return nil, aerr
 	}

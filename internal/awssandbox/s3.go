@@ -199,42 +199,6 @@ func (s *Sandbox) s3Dispatch(c *caller, op, name string, body []byte) (int, map[
 			return 0, nil, nil, errf("AuthorizationHeaderMalformed", "the region '%s' is wrong; expecting '%s'", c.region, b.Region)
 		}
 		return 200, map[string]string{"X-Amz-Bucket-Region": b.Region, "X-Amz-Access-Point-Alias": "false"}, nil, nil
-	case "DeleteBucket":
-		b, aerr := s.ownedBucket(c, name)
-		if aerr != nil {
-			return 0, nil, nil, aerr
-		}
-		delete(s.st.Buckets, b.Name)
-		s.dirty = true
-		return http.StatusNoContent, nil, nil, nil
-	case "PutBucketPolicy":
-		b, aerr := s.ownedBucket(c, name)
-		if aerr != nil {
-			return 0, nil, nil, aerr
-		}
-		if aerr := validateBucketPolicy(b.Name, string(body)); aerr != nil {
-			return 0, nil, nil, aerr
-		}
-		b.Policy = string(body)
-		s.dirty = true
-		return http.StatusNoContent, nil, nil, nil
-	case "GetBucketPolicy":
-		b, aerr := s.ownedBucket(c, name)
-		if aerr != nil {
-			return 0, nil, nil, aerr
-		}
-		if b.Policy == "" {
-			return 0, nil, nil, errStatus(404, "NoSuchBucketPolicy", "The bucket policy does not exist").with("BucketName", name)
-		}
-		return 200, map[string]string{"Content-Type": "application/json"}, []byte(b.Policy), nil
-	case "DeleteBucketPolicy":
-		b, aerr := s.ownedBucket(c, name)
-		if aerr != nil {
-			return 0, nil, nil, aerr
-		}
-		b.Policy = ""
-		s.dirty = true
-		return http.StatusNoContent, nil, nil, nil
 	case "GetBucketLocation":
 		b, aerr := s.ownerBucket(c, name)
 		if aerr != nil {
@@ -246,6 +210,33 @@ func (s *Sandbox) s3Dispatch(c *caller, op, name string, body []byte) (int, map[
 		}
 		out := xml.Header + `<LocationConstraint xmlns="` + s3Namespace + `">` + loc + `</LocationConstraint>`
 		return 200, map[string]string{"Content-Type": "application/xml"}, []byte(out), nil
+	}
+	// The other operations are the owner's, in the bucket's own region.
+	b, aerr := s.ownedBucket(c, name)
+	if aerr != nil {
+		return 0, nil, nil, aerr
+	}
+	switch op {
+	case "DeleteBucket":
+		delete(s.st.Buckets, b.Name)
+		s.dirty = true
+		return http.StatusNoContent, nil, nil, nil
+	case "PutBucketPolicy":
+		if aerr := validateBucketPolicy(b.Name, string(body)); aerr != nil {
+			return 0, nil, nil, aerr
+		}
+		b.Policy = string(body)
+		s.dirty = true
+		return http.StatusNoContent, nil, nil, nil
+	case "GetBucketPolicy":
+		if b.Policy == "" {
+			return 0, nil, nil, errStatus(404, "NoSuchBucketPolicy", "The bucket policy does not exist").with("BucketName", name)
+		}
+		return 200, map[string]string{"Content-Type": "application/json"}, []byte(b.Policy), nil
+	case "DeleteBucketPolicy":
+		b.Policy = ""
+		s.dirty = true
+		return http.StatusNoContent, nil, nil, nil
 	}
 	return 0, nil, nil, errStatus(501, "NotImplemented", "A header you provided implies functionality that is not implemented")
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -38,15 +39,19 @@ type state struct {
 }
 
 func newState() *state {
-	return &state{
-		Version:         stateVersion,
-		Accounts:        map[string]*account{},
-		Keys:            map[string]*accessKey{},
-		Organizations:   map[string]*organization{},
-		Buckets:         map[string]*bucket{},
-		Trails:          map[string]*trail{},
-		EventDataStores: map[string]*eventDataStore{},
-		DeletionTasks:   map[string]*deletionTask{},
+	st := &state{Version: stateVersion}
+	st.fillMaps()
+	return st
+}
+
+// fillMaps makes every nil map of the state an empty one: those of a new
+// state, and those a hand-edited file sets to null.
+func (st *state) fillMaps() {
+	v := reflect.ValueOf(st).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.Map && f.IsNil() {
+			f.Set(reflect.MakeMap(f.Type()))
+		}
 	}
 }
 
@@ -277,14 +282,7 @@ func loadState(path string) (*state, error) {
 		return nil, fmt.Errorf("sandbox state %s has version %d, want %d", path, st.Version, stateVersion)
 	}
 	// Maps absent from an older or hand-edited file are empty, not nil.
-	fresh := newState()
-	orEmpty(&st.Accounts, fresh.Accounts)
-	orEmpty(&st.Keys, fresh.Keys)
-	orEmpty(&st.Organizations, fresh.Organizations)
-	orEmpty(&st.Buckets, fresh.Buckets)
-	orEmpty(&st.Trails, fresh.Trails)
-	orEmpty(&st.EventDataStores, fresh.EventDataStores)
-	orEmpty(&st.DeletionTasks, fresh.DeletionTasks)
+	st.fillMaps()
 	for _, a := range st.Accounts {
 		if a.Roles == nil {
 			a.Roles = map[string]*role{}
@@ -299,13 +297,6 @@ func loadState(path string) (*state, error) {
 		}
 	}
 	return st, nil
-}
-
-// orEmpty sets a map a state file left out to the empty one.
-func orEmpty[M ~map[string]V, V any](m *M, empty M) {
-	if *m == nil {
-		*m = empty
-	}
 }
 
 // saveState writes the state atomically (see writeFileAtomic).
