@@ -2,6 +2,7 @@ package awssandbox_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -10,10 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/trailgate/trailgate/internal/awssandbox"
-
-	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 func iamGetRole(name string) *iam.GetRoleInput { return &iam.GetRoleInput{RoleName: aws.String(name)} }
@@ -55,8 +52,7 @@ func trailLogging(t *testing.T, c clients, arn string) bool {
 }
 
 func TestOrganizationTrail(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 10})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 10, 0)
 	mgmt := assumeRole(t, env, org)
 	member := accountClients(env, org.MemberAccountIDs[0])
 	const bucket, name = "acme-prod-org-trail", "org-trail"
@@ -78,7 +74,7 @@ func TestOrganizationTrail(t *testing.T) {
 	createCloudTrailRole(t, mgmt)
 	_, err = mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)})
 	wantCode(t, err, "InvalidInput")
-	if !contains(err.Error(), "has been taken") {
+	if !strings.Contains(err.Error(), "has been taken") {
 		t.Fatalf("second CreateServiceLinkedRole: %v", err)
 	}
 
@@ -173,8 +169,7 @@ func TestOrganizationTrail(t *testing.T) {
 }
 
 func TestUpdateTrailToOrganizationTrail(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 11})
-	org := env.Orgs[2]
+	env, org := startOrg(t, 11, 2)
 	mgmt := accountClients(env, org.ManagementAccountID)
 	const bucket, name = "globex-trail", "main"
 	arn := "arn:aws:cloudtrail:us-east-1:" + org.ManagementAccountID + ":trail/" + name
@@ -199,8 +194,7 @@ func TestUpdateTrailToOrganizationTrail(t *testing.T) {
 }
 
 func TestEventDataStores(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 12})
-	org := env.Orgs[1]
+	env, org := startOrg(t, 12, 1)
 	mgmt := accountClients(env, org.ManagementAccountID)
 	member := accountClients(env, org.MemberAccountIDs[0])
 
@@ -233,10 +227,7 @@ func TestEventDataStores(t *testing.T) {
 	var names []string
 	p := cloudtrail.NewListEventDataStoresPaginator(mgmt.ct, &cloudtrail.ListEventDataStoresInput{MaxResults: aws.Int32(1)})
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx())
-		if err != nil {
-			t.Fatal(err)
-		}
+		page := must[*cloudtrail.ListEventDataStoresOutput](t)(p.NextPage(ctx()))
 		for _, e := range page.EventDataStores {
 			names = append(names, *e.Name)
 		}
@@ -246,8 +237,4 @@ func TestEventDataStores(t *testing.T) {
 	}
 	_, err = mgmt.ct.ListEventDataStores(ctx(), &cloudtrail.ListEventDataStoresInput{MaxResults: aws.Int32(5000)})
 	wantType[*cttypes.InvalidMaxResultsException](t, err)
-}
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
 }

@@ -194,8 +194,7 @@ func TestAppliedFaultsMakeTheChangeAndLoseTheResponse(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := sandboxtest.Start(t, awssandbox.Options{Seed: 18})
-			org := env.Orgs[0]
+			env, org := startOrg(t, 18, 0)
 			var faults []awssandbox.Fault
 			for _, op := range mutations {
 				f := tc.fault

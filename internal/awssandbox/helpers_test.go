@@ -40,6 +40,14 @@ func newClients(cfg aws.Config) clients {
 	}
 }
 
+// startOrg starts a sandbox seeded with seed and returns it with the dev
+// default's i-th organization.
+func startOrg(t *testing.T, seed int64, i int) (*sandboxtest.Env, awssandbox.DevOrganization) {
+	t.Helper()
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: seed})
+	return env, env.Orgs[i]
+}
+
 func accountClients(env *sandboxtest.Env, id string) clients {
 	return newClients(env.ConfigFor(id))
 }

@@ -2,6 +2,7 @@ package awssandbox_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,8 +18,7 @@ import (
 )
 
 func TestRoles(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 13})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 13, 0)
 	mgmt := accountClients(env, org.ManagementAccountID)
 
 	got := must[*iam.GetRoleOutput](t)(mgmt.iam.GetRole(ctx(), iamGetRole("TrailgateOperator")))
@@ -26,7 +26,7 @@ func TestRoles(t *testing.T) {
 		t.Fatalf("role ARN %s, want %s", *got.Role.Arn, org.RoleARN)
 	}
 	doc, err := url.QueryUnescape(*got.Role.AssumeRolePolicyDocument)
-	if err != nil || !contains(doc, org.ExternalID) {
+	if err != nil || !strings.Contains(doc, org.ExternalID) {
 		t.Fatalf("trust policy %q (%v)", *got.Role.AssumeRolePolicyDocument, err)
 	}
 	_, err = mgmt.iam.GetRole(ctx(), iamGetRole("Absent"))
@@ -48,8 +48,7 @@ func TestRoles(t *testing.T) {
 }
 
 func TestServiceLinkedRoleDeletion(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 14})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 14, 0)
 	mgmt := accountClients(env, org.ManagementAccountID)
 	created := must[*iam.CreateServiceLinkedRoleOutput](t)(mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)}))
 	if *created.Role.RoleName != "AWSServiceRoleForCloudTrail" || *created.Role.Path != "/aws-service-role/cloudtrail.amazonaws.com/" {

@@ -23,10 +23,7 @@ func listPrincipals(t *testing.T, c clients, pageSize int32) map[string]time.Tim
 	out := map[string]time.Time{}
 	p := organizations.NewListAWSServiceAccessForOrganizationPaginator(c.orgs, &organizations.ListAWSServiceAccessForOrganizationInput{MaxResults: aws.Int32(pageSize)})
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx())
-		if err != nil {
-			t.Fatal(err)
-		}
+		page := must[*organizations.ListAWSServiceAccessForOrganizationOutput](t)(p.NextPage(ctx()))
 		if len(page.EnabledServicePrincipals) > int(pageSize) {
 			t.Fatalf("page of %d principals exceeds MaxResults %d", len(page.EnabledServicePrincipals), pageSize)
 		}
@@ -38,8 +35,7 @@ func listPrincipals(t *testing.T, c clients, pageSize int32) map[string]time.Tim
 }
 
 func TestTrustedAccessLifecycle(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 4})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 4, 0)
 	mgmt := assumeRole(t, env, org)
 	member := accountClients(env, org.MemberAccountIDs[0])
 	operator := newClients(env.OperatorConfig())
@@ -117,16 +113,12 @@ func TestTrustedAccessLifecycle(t *testing.T) {
 }
 
 func TestListAccounts(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 5})
-	org := env.Orgs[1]
+	env, org := startOrg(t, 5, 1)
 	mgmt := accountClients(env, org.ManagementAccountID)
 	var ids []string
 	p := organizations.NewListAccountsPaginator(mgmt.orgs, &organizations.ListAccountsInput{MaxResults: aws.Int32(2)})
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx())
-		if err != nil {
-			t.Fatal(err)
-		}
+		page := must[*organizations.ListAccountsOutput](t)(p.NextPage(ctx()))
 		for _, a := range page.Accounts {
 			ids = append(ids, *a.Id)
 			if a.JoinedTimestamp == nil || *a.Arn == "" || a.Status != orgtypes.AccountStatusActive {
@@ -208,8 +200,7 @@ func TestCreateOrganization(t *testing.T) {
 }
 
 func TestDelegatedAdministrators(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 8})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 8, 0)
 	mgmt := accountClients(env, org.ManagementAccountID)
 	member, other := org.MemberAccountIDs[0], org.MemberAccountIDs[1]
 	reg := func(id string) error {
