@@ -226,11 +226,8 @@ func TestEventDataStores(t *testing.T) {
 
 	var names []string
 	p := cloudtrail.NewListEventDataStoresPaginator(mgmt.ct, &cloudtrail.ListEventDataStoresInput{MaxResults: aws.Int32(1)})
-	for p.HasMorePages() {
-		page := must[*cloudtrail.ListEventDataStoresOutput](t)(p.NextPage(ctx()))
-		for _, e := range page.EventDataStores {
-			names = append(names, *e.Name)
-		}
+	for _, e := range allPages(t, p.HasMorePages, p.NextPage, func(o *cloudtrail.ListEventDataStoresOutput) []cttypes.EventDataStore { return o.EventDataStores }) {
+		names = append(names, *e.Name)
 	}
 	if len(names) != 2 {
 		t.Fatalf("listed %v", names)

@@ -206,11 +206,8 @@ func TestLookupEvents(t *testing.T) {
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("DescribeOrganization")}},
 		MaxResults:       aws.Int32(2),
 	})
-	for p.HasMorePages() {
-		page := must[*cloudtrail.LookupEventsOutput](t)(p.NextPage(ctx()))
-		for _, e := range page.Events {
-			paged = append(paged, aws.ToString(e.EventId))
-		}
+	for _, e := range allPages(t, p.HasMorePages, p.NextPage, func(o *cloudtrail.LookupEventsOutput) []cttypes.Event { return o.Events }) {
+		paged = append(paged, aws.ToString(e.EventId))
 	}
 	if len(paged) != 3 || paged[0] != aws.ToString(all.Events[1].EventId) {
 		t.Errorf("paged by 2: %v", paged)

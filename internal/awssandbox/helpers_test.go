@@ -107,6 +107,17 @@ func must[T any](t *testing.T) func(T, error) T {
 	}
 }
 
+// allPages is every item a paginated listing holds: more and next are the
+// paginator's HasMorePages and NextPage, items what one page holds.
+func allPages[O, Opt, I any](t *testing.T, more func() bool, next func(context.Context, ...Opt) (O, error), items func(O) []I) []I {
+	t.Helper()
+	var all []I
+	for more() {
+		all = append(all, items(must[O](t)(next(ctx())))...)
+	}
+	return all
+}
+
 func ctx() context.Context { return context.Background() }
 
 func staticCreds(a awssandbox.Account) aws.CredentialsProvider {

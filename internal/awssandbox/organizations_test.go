@@ -22,14 +22,14 @@ func listPrincipals(t *testing.T, c clients, pageSize int32) map[string]time.Tim
 	t.Helper()
 	out := map[string]time.Time{}
 	p := organizations.NewListAWSServiceAccessForOrganizationPaginator(c.orgs, &organizations.ListAWSServiceAccessForOrganizationInput{MaxResults: aws.Int32(pageSize)})
-	for p.HasMorePages() {
-		page := must[*organizations.ListAWSServiceAccessForOrganizationOutput](t)(p.NextPage(ctx()))
+	enabled := allPages(t, p.HasMorePages, p.NextPage, func(page *organizations.ListAWSServiceAccessForOrganizationOutput) []orgtypes.EnabledServicePrincipal {
 		if len(page.EnabledServicePrincipals) > int(pageSize) {
 			t.Fatalf("page of %d principals exceeds MaxResults %d", len(page.EnabledServicePrincipals), pageSize)
 		}
-		for _, e := range page.EnabledServicePrincipals {
-			out[*e.ServicePrincipal] = *e.DateEnabled
-		}
+		return page.EnabledServicePrincipals
+	})
+	for _, e := range enabled {
+		out[*e.ServicePrincipal] = *e.DateEnabled
 	}
 	return out
 }
@@ -117,13 +117,10 @@ func TestListAccounts(t *testing.T) {
 	mgmt := accountClients(env, org.ManagementAccountID)
 	var ids []string
 	p := organizations.NewListAccountsPaginator(mgmt.orgs, &organizations.ListAccountsInput{MaxResults: aws.Int32(2)})
-	for p.HasMorePages() {
-		page := must[*organizations.ListAccountsOutput](t)(p.NextPage(ctx()))
-		for _, a := range page.Accounts {
-			ids = append(ids, *a.Id)
-			if a.JoinedTimestamp == nil || *a.Arn == "" || a.Status != orgtypes.AccountStatusActive {
-				t.Fatalf("account %+v", a)
-			}
+	for _, a := range allPages(t, p.HasMorePages, p.NextPage, func(o *organizations.ListAccountsOutput) []orgtypes.Account { return o.Accounts }) {
+		ids = append(ids, *a.Id)
+		if a.JoinedTimestamp == nil || *a.Arn == "" || a.Status != orgtypes.AccountStatusActive {
+			t.Fatalf("account %+v", a)
 		}
 	}
 	want := append([]string{org.ManagementAccountID}, org.MemberAccountIDs...)
