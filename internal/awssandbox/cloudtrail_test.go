@@ -2,24 +2,20 @@ package awssandbox_test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
-
-func iamGetRole(name string) *iam.GetRoleInput { return &iam.GetRoleInput{RoleName: aws.String(name)} }
 
 func ctDescribe() *cloudtrail.DescribeTrailsInput { return &cloudtrail.DescribeTrailsInput{} }
 
 func createCloudTrailRole(t *testing.T, c clients) {
 	t.Helper()
-	if _, err := c.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)}); err != nil {
+	if _, err := createServiceLinkedRole(c, ctPrincipal); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -72,11 +68,8 @@ func TestOrganizationTrail(t *testing.T) {
 	_, err = mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail"))
 	wantCode(t, err, "NoSuchEntity")
 	createCloudTrailRole(t, mgmt)
-	_, err = mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)})
-	wantCode(t, err, "InvalidInput")
-	if !strings.Contains(err.Error(), "has been taken") {
-		t.Fatalf("second CreateServiceLinkedRole: %v", err)
-	}
+	_, err = createServiceLinkedRole(mgmt, ctPrincipal)
+	wantRoleTaken(t, err)
 
 	_, err = mgmt.ct.CreateTrail(ctx(), create)
 	wantType[*cttypes.InsufficientS3BucketPolicyException](t, err)
@@ -137,7 +130,7 @@ func TestOrganizationTrail(t *testing.T) {
 		t.Fatal("management trail stopped with trusted access")
 	}
 	must[*cloudtrail.GetTrailOutput](t)(mgmt.ct.GetTrail(ctx(), &cloudtrail.GetTrailInput{Name: aws.String(name)}))
-	must[*iam.GetRoleOutput](t)(mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail")))
+	wantRole(t, mgmt, "AWSServiceRoleForCloudTrail")
 	must[*organizations.EnableAWSServiceAccessOutput](t)(mgmt.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ctPrincipal)}))
 	if !trailLogging(t, member, arn) {
 		t.Fatal("member copy not restored by re-enabling trusted access")

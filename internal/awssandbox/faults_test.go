@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -212,14 +211,11 @@ func TestAppliedFaultsMakeTheChangeAndLoseTheResponse(t *testing.T) {
 				t.Fatal("EnableAWSServiceAccess lost its response and did not enable trusted access")
 			}
 
-			_, err = mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)})
+			_, err = createServiceLinkedRole(mgmt, ctPrincipal)
 			tc.lost(t, "CreateServiceLinkedRole", err)
-			must[*iam.GetRoleOutput](t)(mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail")))
-			_, err = mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)})
-			wantCode(t, err, "InvalidInput")
-			if !strings.Contains(err.Error(), "has been taken") {
-				t.Fatalf("creating the role again: %v", err)
-			}
+			wantRole(t, mgmt, "AWSServiceRoleForCloudTrail")
+			_, err = createServiceLinkedRole(mgmt, ctPrincipal)
+			wantRoleTaken(t, err)
 
 			_, err = mgmt.s3.CreateBucket(ctx(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 			tc.lost(t, "CreateBucket", err)

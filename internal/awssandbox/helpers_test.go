@@ -3,6 +3,7 @@ package awssandbox_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -104,6 +105,29 @@ func must[T any](t *testing.T) func(T, error) T {
 			t.Fatal(err)
 		}
 		return v
+	}
+}
+
+func iamGetRole(name string) *iam.GetRoleInput { return &iam.GetRoleInput{RoleName: aws.String(name)} }
+
+// wantRole fails unless c's account has the role name.
+func wantRole(t *testing.T, c clients, name string) *iam.GetRoleOutput {
+	t.Helper()
+	return must[*iam.GetRoleOutput](t)(c.iam.GetRole(ctx(), iamGetRole(name)))
+}
+
+// createServiceLinkedRole asks IAM, as c, for the linked role of service.
+func createServiceLinkedRole(c clients, service string) (*iam.CreateServiceLinkedRoleOutput, error) {
+	return c.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(service)})
+}
+
+// wantRoleTaken fails unless err is IAM refusing to create a service-linked
+// role that exists.
+func wantRoleTaken(t *testing.T, err error) {
+	t.Helper()
+	wantCode(t, err, "InvalidInput")
+	if !strings.Contains(err.Error(), "has been taken") {
+		t.Fatalf("creating the role again: %v", err)
 	}
 }
 

@@ -94,7 +94,7 @@ func TestShippedPolicyMissingActionIsDenied(t *testing.T) {
 			return err
 		}, func(err error) { wantCode(t, err, "AccessDeniedException") }},
 		{"iam:CreateServiceLinkedRole", func() error {
-			_, err := tg.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)})
+			_, err := createServiceLinkedRole(tg, ctPrincipal)
 			return err
 		}, func(err error) { wantCode(t, err, "AccessDenied") }},
 		{"s3:CreateBucket", func() error {
@@ -130,12 +130,12 @@ func TestIdentityPolicyDenyAndConditions(t *testing.T) {
 	env, org := startOrg(t, 42, 1)
 	tg := assumeAs(t, env, org, "tg-chg-42", "")
 
-	_, err := tg.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String("config.amazonaws.com")})
+	_, err := createServiceLinkedRole(tg, "config.amazonaws.com")
 	wantCode(t, err, "AccessDenied")
 	if !strings.Contains(err.Error(), "iam:CreateServiceLinkedRole on resource: arn:aws:iam::"+org.ManagementAccountID+":role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig because no identity-based policy allows") {
 		t.Errorf("another service's linked role: %v", err)
 	}
-	must[*iam.CreateServiceLinkedRoleOutput](t)(tg.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)}))
+	must[*iam.CreateServiceLinkedRoleOutput](t)(createServiceLinkedRole(tg, ctPrincipal))
 	_, err = tg.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String("config.amazonaws.com")})
 	wantType[*orgtypes.AccessDeniedException](t, err)
 
@@ -188,7 +188,7 @@ func TestRegisterDelegatedAdminDependencies(t *testing.T) {
 
 	setRolePolicy(t, env, org, shipped.RolePolicy)
 	must[*cloudtrail.RegisterOrganizationDelegatedAdminOutput](t)(tg.ct.RegisterOrganizationDelegatedAdmin(ctx(), register))
-	must[*iam.GetRoleOutput](t)(tg.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail")))
+	wantRole(t, tg, "AWSServiceRoleForCloudTrail")
 	list := must[*organizations.ListDelegatedAdministratorsOutput](t)(tg.orgs.ListDelegatedAdministrators(ctx(), &organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String(ctPrincipal)}))
 	if len(list.DelegatedAdministrators) != 1 || aws.ToString(list.DelegatedAdministrators[0].Id) != org.MemberAccountIDs[0] {
 		t.Fatalf("delegated administrators %+v", list.DelegatedAdministrators)

@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
@@ -219,7 +218,7 @@ func TestDelegatedAdministrators(t *testing.T) {
 	// Registering through CloudTrail creates the management account's
 	// service-linked role when it is missing.
 	must[*cloudtrail.RegisterOrganizationDelegatedAdminOutput](t)(mgmt.ct.RegisterOrganizationDelegatedAdmin(ctx(), &cloudtrail.RegisterOrganizationDelegatedAdminInput{MemberAccountId: aws.String(member)}))
-	must[*iam.GetRoleOutput](t)(mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail")))
+	wantRole(t, mgmt, "AWSServiceRoleForCloudTrail")
 	_, err = mgmt.ct.RegisterOrganizationDelegatedAdmin(ctx(), &cloudtrail.RegisterOrganizationDelegatedAdminInput{MemberAccountId: aws.String(member)})
 	wantType[*cttypes.AccountRegisteredException](t, err)
 	wantType[*orgtypes.AccountAlreadyRegisteredException](t, reg(member))
