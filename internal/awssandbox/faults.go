@@ -1,6 +1,8 @@
 package awssandbox
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -290,6 +292,30 @@ var faultMessages = map[string]string{
 type faultSchedule struct {
 	Seed   *int64  `json:"seed,omitempty"`
 	Faults []Fault `json:"faults"`
+}
+
+// PutFaults replaces the fault schedule of the sandbox served at endpoint,
+// through its admin endpoint, and reseeds its fault RNG with seed: how a
+// sandbox in another process is made to fail.
+func PutFaults(ctx context.Context, endpoint string, seed int64, faults []Fault) error {
+	body, err := json.Marshal(faultSchedule{Seed: &seed, Faults: faults})
+	if err != nil {
+		return fmt.Errorf("encode the sandbox's fault schedule: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, endpoint+adminPrefix+"faults", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return fmt.Errorf("%s: %s", resp.Status, msg)
+	}
+	return nil
 }
 
 func (s *Sandbox) serveFaults(w http.ResponseWriter, r *http.Request) {

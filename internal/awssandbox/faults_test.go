@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -60,7 +59,7 @@ func TestFaultsMakeTheSDKSeeThrottling(t *testing.T) {
 	})
 	_, err := mgmt.ct.DescribeTrails(ctx(), &cloudtrail.DescribeTrailsInput{})
 	wantCode(t, err, "ServiceException")
-	_, err = mgmt.iam.GetRole(ctx(), &iam.GetRoleInput{RoleName: aws.String("TrailgateOperator")})
+	_, err = mgmt.iam.GetRole(ctx(), iamGetRole("TrailgateOperator"))
 	wantCode(t, err, "Throttling")
 	_, err = mgmt.s3.ListBuckets(ctx(), &s3.ListBucketsInput{})
 	wantCode(t, err, "InternalError")
@@ -159,6 +158,18 @@ func TestFaultAdminEndpoint(t *testing.T) {
 	resp.Body.Close()
 	if n := len(env.Sandbox.Faults()); resp.StatusCode != 200 || n != 0 {
 		t.Fatalf("DELETE answered %d, %d faults left", resp.StatusCode, n)
+	}
+
+	// PutFaults is the Go side of the same endpoint.
+	slow := []awssandbox.Fault{{Service: "cloudtrail", Latency: time.Millisecond}}
+	if err := awssandbox.PutFaults(ctx(), env.URL, 9, slow); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.Sandbox.Faults(); len(got) != 1 || got[0].Service != "cloudtrail" || got[0].Latency != time.Millisecond {
+		t.Fatalf("PutFaults left %+v", got)
+	}
+	if err := awssandbox.PutFaults(ctx(), env.URL, 9, []awssandbox.Fault{{Service: "ec2"}}); err == nil {
+		t.Fatal("PutFaults of an unknown service succeeded")
 	}
 }
 
