@@ -523,9 +523,40 @@ func (s *Sandbox) ctDelegationContext(c *caller, field, accountID string) (*orga
 	return o, nil
 }
 
-type registerOrganizationDelegatedAdminInput struct {
-	MemberAccountID string `json:"MemberAccountId"`
+// ctDelegationErrors spell, for accountID, the failures of CloudTrail's
+// delegated-administrator calls.
+func ctDelegationErrors(accountID string) delegationErrors {
+	return delegationErrors{
+		notMember: func() *apiError {
+			return errf("AccountNotFoundException", "Account %s is not found or not part of the organization.", accountID)
+		},
+		isManagement: func() *apiError {
+			return errf("CannotDelegateManagementAccountException", "The management account of an organization cannot be registered as the CloudTrail delegated administrator.")
+		},
+		accessNotEnabled: func() *apiError {
+			return errf("CloudTrailAccessNotEnabledException", "This operation is not permitted: trusted access for CloudTrail is not enabled in AWS Organizations.")
+		},
+		already: func() *apiError {
+			return errf("AccountRegisteredException", "Account %s is already registered as the CloudTrail delegated administrator.", accountID)
+		},
+		limit: func() *apiError {
+			return errf("DelegatedAdminAccountLimitExceededException", "The number of CloudTrail delegated administrators is at its limit.")
+		},
+		notRegistered: func() *apiError {
+			return errf("AccountNotRegisteredException", "Account %s is not registered as the CloudTrail delegated administrator.", accountID)
+		},
+	}
 }
+
+// The inputs of CloudTrail's delegated-administrator calls.
+type (
+	registerOrganizationDelegatedAdminInput struct {
+		MemberAccountID string `json:"MemberAccountId"`
+	}
+	deregisterOrganizationDelegatedAdminInput struct {
+		DelegatedAdminAccountID string `json:"DelegatedAdminAccountId"`
+	}
+)
 
 func (s *Sandbox) ctRegisterOrganizationDelegatedAdmin(c *caller, req registerOrganizationDelegatedAdminInput) (any, *apiError) {
 	o, aerr := s.ctDelegationContext(c, "MemberAccountId", req.MemberAccountID)
@@ -535,31 +566,10 @@ func (s *Sandbox) ctRegisterOrganizationDelegatedAdmin(c *caller, req registerOr
 	if aerr := s.delegationDependencies(c, o, req.MemberAccountID); aerr != nil {
 		return nil, aerr
 	}
-	aerr = s.registerDelegateLocked(o, req.MemberAccountID, cloudTrailPrincipal, delegationErrors{
-		notMember: func() *apiError {
-			return errf("AccountNotFoundException", "Account %s is not found or not part of the organization.", req.MemberAccountID)
-		},
-		isManagement: func() *apiError {
-			return errf("CannotDelegateManagementAccountException", "The management account of an organization cannot be registered as the CloudTrail delegated administrator.")
-		},
-		accessNotEnabled: func() *apiError {
-			return errf("CloudTrailAccessNotEnabledException", "This operation is not permitted: trusted access for CloudTrail is not enabled in AWS Organizations.")
-		},
-		already: func() *apiError {
-			return errf("AccountRegisteredException", "Account %s is already registered as the CloudTrail delegated administrator.", req.MemberAccountID)
-		},
-		limit: func() *apiError {
-			return errf("DelegatedAdminAccountLimitExceededException", "The number of CloudTrail delegated administrators is at its limit.")
-		},
-	})
-	if aerr != nil {
+	if aerr := s.registerDelegateLocked(o, req.MemberAccountID, cloudTrailPrincipal, ctDelegationErrors(req.MemberAccountID)); aerr != nil {
 		return nil, aerr
 	}
 	return map[string]any{}, s.ensureCloudTrailRole(c)
-}
-
-type deregisterOrganizationDelegatedAdminInput struct {
-	DelegatedAdminAccountID string `json:"DelegatedAdminAccountId"`
 }
 
 func (s *Sandbox) ctDeregisterOrganizationDelegatedAdmin(c *caller, req deregisterOrganizationDelegatedAdminInput) (any, *apiError) {
@@ -567,14 +577,7 @@ func (s *Sandbox) ctDeregisterOrganizationDelegatedAdmin(c *caller, req deregist
 	if aerr != nil {
 		return nil, aerr
 	}
-	if !o.hasMember(req.DelegatedAdminAccountID) {
-		return nil, errf("AccountNotFoundException", "Account %s is not found or not part of the organization.", req.DelegatedAdminAccountID)
-	}
-	if !o.isDelegate(req.DelegatedAdminAccountID, cloudTrailPrincipal) {
-		return nil, errf("AccountNotRegisteredException", "Account %s is not registered as the CloudTrail delegated administrator.", req.DelegatedAdminAccountID)
-	}
-	s.setDelegationLocked(o, req.DelegatedAdminAccountID, cloudTrailPrincipal, false)
-	return map[string]any{}, nil
+	return map[string]any{}, s.deregisterDelegateLocked(o, req.DelegatedAdminAccountID, cloudTrailPrincipal, ctDelegationErrors(req.DelegatedAdminAccountID))
 }
 
 type edsJSON struct {

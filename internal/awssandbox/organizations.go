@@ -390,10 +390,10 @@ func (s *Sandbox) orgRegisterDelegatedAdministrator(c *caller, req delegationReq
 	return nil, s.registerDelegateLocked(o, req.AccountID, req.ServicePrincipal, orgDelegationErrors)
 }
 
-// delegationErrors spell the failures of registering a delegated
-// administrator, which Organizations and CloudTrail spell differently.
+// delegationErrors spell the failures of registering and deregistering a
+// delegated administrator, which Organizations and CloudTrail spell differently.
 type delegationErrors struct {
-	notMember, isManagement, accessNotEnabled, already, limit func() *apiError
+	notMember, isManagement, accessNotEnabled, already, limit, notRegistered func() *apiError
 }
 
 var orgDelegationErrors = delegationErrors{
@@ -411,6 +411,9 @@ var orgDelegationErrors = delegationErrors{
 	},
 	limit: func() *apiError {
 		return errConstraint("MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED", "You attempted to register more delegated administrators than allowed for the service principal.")
+	},
+	notRegistered: func() *apiError {
+		return errf("AccountNotRegisteredException", "The provided account is not a registered delegated administrator for your organization.")
 	},
 }
 
@@ -444,6 +447,17 @@ func (s *Sandbox) registerDelegateLocked(o *organization, accountID, principal s
 	return nil
 }
 
+func (s *Sandbox) deregisterDelegateLocked(o *organization, accountID, principal string, errs delegationErrors) *apiError {
+	if !o.hasMember(accountID) {
+		return errs.notMember()
+	}
+	if !o.isDelegate(accountID, principal) {
+		return errs.notRegistered()
+	}
+	s.setDelegationLocked(o, accountID, principal, false)
+	return nil
+}
+
 func (s *Sandbox) setDelegationLocked(o *organization, accountID, principal string, on bool) {
 	byPrincipal := o.Delegations[accountID]
 	if byPrincipal == nil {
@@ -464,14 +478,7 @@ func (s *Sandbox) orgDeregisterDelegatedAdministrator(c *caller, req delegationR
 	if aerr != nil {
 		return nil, aerr
 	}
-	if !o.hasMember(req.AccountID) {
-		return nil, errf("AccountNotFoundException", "You specified an account that doesn't exist.")
-	}
-	if !o.isDelegate(req.AccountID, req.ServicePrincipal) {
-		return nil, errf("AccountNotRegisteredException", "The provided account is not a registered delegated administrator for your organization.")
-	}
-	s.setDelegationLocked(o, req.AccountID, req.ServicePrincipal, false)
-	return nil, nil
+	return nil, s.deregisterDelegateLocked(o, req.AccountID, req.ServicePrincipal, orgDelegationErrors)
 }
 
 type delegatedAdminJSON struct {

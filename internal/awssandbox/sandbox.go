@@ -296,18 +296,6 @@ func serviceProtocol(service string) protocol {
 	return protoJSON
 }
 
-func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	switch strings.TrimPrefix(r.URL.Path, adminPrefix) {
-	case "health":
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = io.WriteString(w, "ok\n")
-	case "faults":
-		s.serveFaults(w, r)
-	default:
-		http.NotFound(w, r)
-	}
-}
-
 // organizationOf is the organization acct belongs to, or nil.
 func (s *Sandbox) organizationOf(acct *account) *organization {
 	if acct.OrganizationID == "" {
