@@ -527,24 +527,12 @@ func (s *Sandbox) ctDelegationContext(c *caller, field, accountID string) (*orga
 // delegated-administrator calls.
 func ctDelegationErrors(accountID string) delegationErrors {
 	return delegationErrors{
-		notMember: func() *apiError {
-			return errf("AccountNotFoundException", "Account %s is not found or not part of the organization.", accountID)
-		},
-		isManagement: func() *apiError {
-			return errf("CannotDelegateManagementAccountException", "The management account of an organization cannot be registered as the CloudTrail delegated administrator.")
-		},
-		accessNotEnabled: func() *apiError {
-			return errf("CloudTrailAccessNotEnabledException", "This operation is not permitted: trusted access for CloudTrail is not enabled in AWS Organizations.")
-		},
-		already: func() *apiError {
-			return errf("AccountRegisteredException", "Account %s is already registered as the CloudTrail delegated administrator.", accountID)
-		},
-		limit: func() *apiError {
-			return errf("DelegatedAdminAccountLimitExceededException", "The number of CloudTrail delegated administrators is at its limit.")
-		},
-		notRegistered: func() *apiError {
-			return errf("AccountNotRegisteredException", "Account %s is not registered as the CloudTrail delegated administrator.", accountID)
-		},
+		notMember:        errf("AccountNotFoundException", "Account %s is not found or not part of the organization.", accountID),
+		isManagement:     errf("CannotDelegateManagementAccountException", "The management account of an organization cannot be registered as the CloudTrail delegated administrator."),
+		accessNotEnabled: errf("CloudTrailAccessNotEnabledException", "This operation is not permitted: trusted access for CloudTrail is not enabled in AWS Organizations."),
+		already:          errf("AccountRegisteredException", "Account %s is already registered as the CloudTrail delegated administrator.", accountID),
+		limit:            errf("DelegatedAdminAccountLimitExceededException", "The number of CloudTrail delegated administrators is at its limit."),
+		notRegistered:    errf("AccountNotRegisteredException", "Account %s is not registered as the CloudTrail delegated administrator.", accountID),
 	}
 }
 

@@ -387,48 +387,39 @@ func (s *Sandbox) orgRegisterDelegatedAdministrator(c *caller, req delegationReq
 	if aerr := requireAllFeatures(o); aerr != nil {
 		return nil, aerr
 	}
-	return nil, s.registerDelegateLocked(o, req.AccountID, req.ServicePrincipal, orgDelegationErrors)
+	return nil, s.registerDelegateLocked(o, req.AccountID, req.ServicePrincipal, orgDelegationErrors())
 }
 
 // delegationErrors spell the failures of registering and deregistering a
-// delegated administrator, which Organizations and CloudTrail spell differently.
+// delegated administrator, which Organizations and CloudTrail spell
+// differently. Each call builds its own.
 type delegationErrors struct {
-	notMember, isManagement, accessNotEnabled, already, limit, notRegistered func() *apiError
+	notMember, isManagement, accessNotEnabled, already, limit, notRegistered *apiError
 }
 
-var orgDelegationErrors = delegationErrors{
-	notMember: func() *apiError {
-		return errf("AccountNotFoundException", "You specified an account that doesn't exist.")
-	},
-	isManagement: func() *apiError {
-		return errConstraint("CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR", "You can designate only a member account as a delegated administrator.")
-	},
-	accessNotEnabled: func() *apiError {
-		return errConstraint("SERVICE_ACCESS_NOT_ENABLED", "You attempted to register a delegated administrator for a service that doesn't have trusted access enabled for your organization.")
-	},
-	already: func() *apiError {
-		return errf("AccountAlreadyRegisteredException", "The provided account is already a delegated administrator for your organization.")
-	},
-	limit: func() *apiError {
-		return errConstraint("MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED", "You attempted to register more delegated administrators than allowed for the service principal.")
-	},
-	notRegistered: func() *apiError {
-		return errf("AccountNotRegisteredException", "The provided account is not a registered delegated administrator for your organization.")
-	},
+func orgDelegationErrors() delegationErrors {
+	return delegationErrors{
+		notMember:        errf("AccountNotFoundException", "You specified an account that doesn't exist."),
+		isManagement:     errConstraint("CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR", "You can designate only a member account as a delegated administrator."),
+		accessNotEnabled: errConstraint("SERVICE_ACCESS_NOT_ENABLED", "You attempted to register a delegated administrator for a service that doesn't have trusted access enabled for your organization."),
+		already:          errf("AccountAlreadyRegisteredException", "The provided account is already a delegated administrator for your organization."),
+		limit:            errConstraint("MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED", "You attempted to register more delegated administrators than allowed for the service principal."),
+		notRegistered:    errf("AccountNotRegisteredException", "The provided account is not a registered delegated administrator for your organization."),
+	}
 }
 
 func (s *Sandbox) registerDelegateLocked(o *organization, accountID, principal string, errs delegationErrors) *apiError {
 	if accountID == o.ManagementAccountID {
-		return errs.isManagement()
+		return errs.isManagement
 	}
 	if !o.hasMember(accountID) {
-		return errs.notMember()
+		return errs.notMember
 	}
 	if !o.trustedAccess(principal) {
-		return errs.accessNotEnabled()
+		return errs.accessNotEnabled
 	}
 	if o.isDelegate(accountID, principal) {
-		return errs.already()
+		return errs.already
 	}
 	limit := delegatedAdminLimits[principal]
 	if limit == 0 {
@@ -441,7 +432,7 @@ func (s *Sandbox) registerDelegateLocked(o *organization, accountID, principal s
 		}
 	}
 	if count >= limit {
-		return errs.limit()
+		return errs.limit
 	}
 	s.setDelegationLocked(o, accountID, principal, true)
 	return nil
@@ -449,10 +440,10 @@ func (s *Sandbox) registerDelegateLocked(o *organization, accountID, principal s
 
 func (s *Sandbox) deregisterDelegateLocked(o *organization, accountID, principal string, errs delegationErrors) *apiError {
 	if !o.hasMember(accountID) {
-		return errs.notMember()
+		return errs.notMember
 	}
 	if !o.isDelegate(accountID, principal) {
-		return errs.notRegistered()
+		return errs.notRegistered
 	}
 	s.setDelegationLocked(o, accountID, principal, false)
 	return nil
@@ -478,7 +469,7 @@ func (s *Sandbox) orgDeregisterDelegatedAdministrator(c *caller, req delegationR
 	if aerr != nil {
 		return nil, aerr
 	}
-	return nil, s.deregisterDelegateLocked(o, req.AccountID, req.ServicePrincipal, orgDelegationErrors)
+	return nil, s.deregisterDelegateLocked(o, req.AccountID, req.ServicePrincipal, orgDelegationErrors())
 }
 
 type delegatedAdminJSON struct {
