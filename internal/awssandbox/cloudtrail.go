@@ -65,49 +65,6 @@ func (s *Sandbox) orgTrailPrerequisites(c *caller) (*organization, *apiError) {
 	return o, nil
 }
 
-// checkTrailBucket checks, as CloudTrail does when a trail is created or
-// updated, that the bucket exists and that its policy lets CloudTrail read
-// the bucket ACL and write the trail's logs (the owner's and, for an
-// organization trail, the organization's).
-func (s *Sandbox) checkTrailBucket(bucketName, prefix, trailARN, ownerID, orgID string) *apiError {
-	b := s.st.Buckets[bucketName]
-	if b == nil {
-		return errf("S3BucketDoesNotExistException", "S3 bucket %s does not exist.", bucketName)
-	}
-	insufficient := errf("InsufficientS3BucketPolicyException", "Incorrect S3 bucket policy is detected for bucket: %s", bucketName)
-	if b.Policy == "" {
-		return insufficient
-	}
-	doc, err := parsePolicy(b.Policy)
-	if err != nil {
-		return insufficient
-	}
-	logs := "AWSLogs/"
-	if prefix != "" {
-		logs = prefix + "/AWSLogs/"
-	}
-	ctx := map[string][]string{
-		"aws:SourceArn":     {trailARN},
-		"aws:SourceAccount": {ownerID},
-		"s3:x-amz-acl":      {"bucket-owner-full-control"},
-	}
-	region := strings.Split(trailARN, ":")[3]
-	checks := []accessRequest{
-		{action: "s3:GetBucketAcl", resource: "arn:aws:s3:::" + bucketName},
-		{action: "s3:PutObject", resource: "arn:aws:s3:::" + bucketName + "/" + logs + ownerID + "/CloudTrail/" + region + "/test.json.gz"},
-	}
-	if orgID != "" {
-		checks = append(checks, accessRequest{action: "s3:PutObject", resource: "arn:aws:s3:::" + bucketName + "/" + logs + orgID + "/" + ownerID + "/CloudTrail/" + region + "/test.json.gz"})
-	}
-	for _, req := range checks {
-		req.kind, req.principals, req.context = "Service", []string{cloudTrailPrincipal}, ctx
-		if !doc.allows(req) {
-			return insufficient
-		}
-	}
-	return nil
-}
-
 // trailJSON is a trail as GetTrail and DescribeTrails return it.
 type trailJSON struct {
 	Name                       string `json:"Name"`
@@ -291,6 +248,49 @@ func (s *Sandbox) validateTrail(c *caller, t *trail) *apiError {
 		t.OrganizationID = ""
 	}
 	return s.checkTrailBucket(t.S3BucketName, t.S3KeyPrefix, t.arn(), t.AccountID, orgID)
+}
+
+// checkTrailBucket checks, as CloudTrail does when a trail is created or
+// updated, that the bucket exists and that its policy lets CloudTrail read
+// the bucket ACL and write the trail's logs (the owner's and, for an
+// organization trail, the organization's).
+func (s *Sandbox) checkTrailBucket(bucketName, prefix, trailARN, ownerID, orgID string) *apiError {
+	b := s.st.Buckets[bucketName]
+	if b == nil {
+		return errf("S3BucketDoesNotExistException", "S3 bucket %s does not exist.", bucketName)
+	}
+	insufficient := errf("InsufficientS3BucketPolicyException", "Incorrect S3 bucket policy is detected for bucket: %s", bucketName)
+	if b.Policy == "" {
+		return insufficient
+	}
+	doc, err := parsePolicy(b.Policy)
+	if err != nil {
+		return insufficient
+	}
+	logs := "AWSLogs/"
+	if prefix != "" {
+		logs = prefix + "/AWSLogs/"
+	}
+	ctx := map[string][]string{
+		"aws:SourceArn":     {trailARN},
+		"aws:SourceAccount": {ownerID},
+		"s3:x-amz-acl":      {"bucket-owner-full-control"},
+	}
+	region := strings.Split(trailARN, ":")[3]
+	checks := []accessRequest{
+		{action: "s3:GetBucketAcl", resource: "arn:aws:s3:::" + bucketName},
+		{action: "s3:PutObject", resource: "arn:aws:s3:::" + bucketName + "/" + logs + ownerID + "/CloudTrail/" + region + "/test.json.gz"},
+	}
+	if orgID != "" {
+		checks = append(checks, accessRequest{action: "s3:PutObject", resource: "arn:aws:s3:::" + bucketName + "/" + logs + orgID + "/" + ownerID + "/CloudTrail/" + region + "/test.json.gz"})
+	}
+	for _, req := range checks {
+		req.kind, req.principals, req.context = "Service", []string{cloudTrailPrincipal}, ctx
+		if !doc.allows(req) {
+			return insufficient
+		}
+	}
+	return nil
 }
 
 type createTrailInput struct {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,15 +182,7 @@ func (s *Sandbox) recordEvent(w http.ResponseWriter, r *http.Request, c *caller,
 var readOnlyPrefixes = []string{"Get", "List", "Describe", "Head", "Lookup", "Simulate"}
 
 func readOnlyOperation(op string) bool {
-	if op == "AssumeRole" {
-		return true
-	}
-	for _, p := range readOnlyPrefixes {
-		if strings.HasPrefix(op, p) {
-			return true
-		}
-	}
-	return false
+	return op == "AssumeRole" || slices.ContainsFunc(readOnlyPrefixes, func(p string) bool { return strings.HasPrefix(op, p) })
 }
 
 // eventRecord is a CloudTrail event record, as CloudTrailEvent holds it.

@@ -20,14 +20,20 @@ type policyDocument struct {
 
 type statementList []policyStatement
 
+// decodeOne decodes a policy element given as one value where a list of
+// them may stand.
+func decodeOne[T any, L ~[]T](data []byte, l *L) error {
+	var one T
+	if err := json.Unmarshal(data, &one); err != nil {
+		return err
+	}
+	*l = L{one}
+	return nil
+}
+
 func (l *statementList) UnmarshalJSON(data []byte) error {
 	if len(data) > 0 && data[0] == '{' {
-		var one policyStatement
-		if err := json.Unmarshal(data, &one); err != nil {
-			return err
-		}
-		*l = statementList{one}
-		return nil
+		return decodeOne(data, l)
 	}
 	var many []policyStatement
 	if err := json.Unmarshal(data, &many); err != nil {
@@ -54,12 +60,7 @@ type stringList []string
 
 func (l *stringList) UnmarshalJSON(data []byte) error {
 	if len(data) > 0 && data[0] == '"' {
-		var one string
-		if err := json.Unmarshal(data, &one); err != nil {
-			return err
-		}
-		*l = stringList{one}
-		return nil
+		return decodeOne(data, l)
 	}
 	if len(data) > 0 && (data[0] == 't' || data[0] == 'f' || (data[0] >= '0' && data[0] <= '9')) {
 		*l = stringList{string(data)}
