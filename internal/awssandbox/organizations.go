@@ -72,22 +72,24 @@ func (s *Sandbox) callerOrganization(c *caller) (*organization, *apiError) {
 	return o, nil
 }
 
-// The callers an Organizations operation allows: the management account
-// alone, or also the delegated administrators, who may read the
-// organization.
+// orgCallers says who may make an Organizations call.
+type orgCallers int
+
 const (
-	managementOnly   = false
-	delegatesReadToo = true
+	managementOnly orgCallers = iota
+	// managementAndDelegates lets delegated administrators read the
+	// organization too.
+	managementAndDelegates
 )
 
-// requireManagement allows the management account and, when delegatesToo,
+// requireManagement allows the management account and, as who says,
 // delegated administrators.
-func (s *Sandbox) requireManagement(c *caller, delegatesToo bool) (*organization, *apiError) {
+func (s *Sandbox) requireManagement(c *caller, who orgCallers) (*organization, *apiError) {
 	o, aerr := s.callerOrganization(c)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if c.account.ID != o.ManagementAccountID && !(delegatesToo && o.isDelegate(c.account.ID, "")) {
+	if c.account.ID != o.ManagementAccountID && !(who == managementAndDelegates && o.isDelegate(c.account.ID, "")) {
 		return nil, errOrgAccessDenied()
 	}
 	return o, nil
@@ -242,7 +244,7 @@ func exportAccountJSON(o *organization, a *account) accountJSON {
 // administrators may make: list is what the organization shows at now, and
 // the page asked for goes out as name.
 func orgList[T any](s *Sandbox, c *caller, req pageRequest, name string, list func(o *organization, now time.Time) ([]T, *apiError)) (any, *apiError) {
-	o, aerr := s.requireManagement(c, delegatesReadToo)
+	o, aerr := s.requireManagement(c, managementAndDelegates)
 	if aerr != nil {
 		return nil, aerr
 	}
