@@ -80,9 +80,16 @@ type trailJSON struct {
 	CloudWatchLogsLogGroupArn  string `json:"CloudWatchLogsLogGroupArn,omitempty"`
 	CloudWatchLogsRoleArn      string `json:"CloudWatchLogsRoleArn,omitempty"`
 	KmsKeyID                   string `json:"KmsKeyId,omitempty"`
-	HasCustomEventSelectors    *bool  `json:"HasCustomEventSelectors,omitempty"`
-	HasInsightSelectors        *bool  `json:"HasInsightSelectors,omitempty"`
-	IsOrganizationTrail        bool   `json:"IsOrganizationTrail"`
+	*trailSelectorsJSON
+	IsOrganizationTrail bool `json:"IsOrganizationTrail"`
+}
+
+// trailSelectorsJSON says whether a trail has custom event selectors and
+// insight selectors, as GetTrail and DescribeTrails do (CreateTrail and
+// UpdateTrail do not); the sandbox's trails have neither.
+type trailSelectorsJSON struct {
+	HasCustomEventSelectors bool `json:"HasCustomEventSelectors"`
+	HasInsightSelectors     bool `json:"HasInsightSelectors"`
 }
 
 func exportTrail(t *trail, full bool) trailJSON {
@@ -104,9 +111,8 @@ func exportTrail(t *trail, full bool) trailJSON {
 		out.SnsTopicARN = "arn:aws:sns:" + t.Region + ":" + t.AccountID + ":" + t.SnsTopicName
 	}
 	if full {
-		f := false
 		out.HomeRegion = t.Region
-		out.HasCustomEventSelectors, out.HasInsightSelectors = &f, &f
+		out.trailSelectorsJSON = &trailSelectorsJSON{}
 	}
 	return out
 }
