@@ -68,9 +68,13 @@ func (s *Sandbox) CreateAccount(name string) (Account, error) {
 	if strings.TrimSpace(name) == "" {
 		return Account{}, errors.New("create sandbox account: name is empty")
 	}
+	return s.createAccountNamed(name, administratorUser)
+}
+
+func (s *Sandbox) createAccountNamed(name, userName string) (Account, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.createAccountLocked(name, administratorUser)
+	a := s.createAccountLocked(name, userName)
 	if err := s.commit(); err != nil {
 		return Account{}, fmt.Errorf("create sandbox account %s: %w", name, err)
 	}
@@ -129,11 +133,16 @@ func (s *Sandbox) Account(id string) (Account, error) {
 func (s *Sandbox) Accounts() []Account {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Account, 0, len(s.st.Accounts))
-	for _, a := range s.st.Accounts {
-		out = append(out, s.exportAccount(a))
+	return exportedByName(s.st.Accounts, s.exportAccount, func(a Account) string { return a.Name })
+}
+
+// exportedByName exports every value of m, ordered by name.
+func exportedByName[V, T any](m map[string]V, export func(V) T, name func(T) string) []T {
+	out := make([]T, 0, len(m))
+	for _, v := range m {
+		out = append(out, export(v))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool { return name(out[i]) < name(out[j]) })
 	return out
 }
 
@@ -213,12 +222,7 @@ func (s *Sandbox) exportOrganization(o *organization) Organization {
 func (s *Sandbox) Organizations() []Organization {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Organization, 0, len(s.st.Organizations))
-	for _, o := range s.st.Organizations {
-		out = append(out, s.exportOrganization(o))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return exportedByName(s.st.Organizations, s.exportOrganization, func(o Organization) string { return o.Name })
 }
 
 // CreateRole creates an IAM role and returns its ARN.

@@ -81,13 +81,13 @@ func (s *Sandbox) describeJSON(r *http.Request, c *caller, body []byte) call {
 	_ = json.Unmarshal(body, &in)
 	str := func(k string) string { v, _ := in[k].(string); return v }
 	out := call{resources: []string{"*"}, context: map[string][]string{}}
+	op, h := jsonOperation(c.service, target)
+	if h == nil {
+		return call{}
+	}
+	out.operation, out.action = op, c.service+":"+op
 	switch c.service {
 	case "organizations":
-		op, ok := strings.CutPrefix(target, "AWSOrganizationsV20161128.")
-		if !ok || organizationsHandlers[op] == nil {
-			return call{}
-		}
-		out.operation, out.action = op, "organizations:"+op
 		if p := str("ServicePrincipal"); p != "" {
 			out.context["organizations:ServicePrincipal"] = []string{p}
 		}
@@ -97,15 +97,6 @@ func (s *Sandbox) describeJSON(r *http.Request, c *caller, body []byte) call {
 			}
 		}
 	case "cloudtrail":
-		rest, ok := strings.CutPrefix(target, "com.amazonaws.cloudtrail.v20131101.")
-		if !ok {
-			rest = target
-		}
-		op, ok := strings.CutPrefix(rest, "CloudTrail_20131101.")
-		if !ok || cloudtrailHandlers[op] == nil {
-			return call{}
-		}
-		out.operation, out.action = op, "cloudtrail:"+op
 		switch op {
 		case "CreateTrail", "UpdateTrail", "DeleteTrail", "GetTrail", "GetTrailStatus", "StartLogging", "StopLogging":
 			if name := str("Name"); strings.HasPrefix(name, "arn:") {
@@ -126,11 +117,7 @@ func (s *Sandbox) describeJSON(r *http.Request, c *caller, body []byte) call {
 
 func (s *Sandbox) describeQuery(c *caller, form url.Values) call {
 	op := form.Get("Action")
-	handlers := iamHandlers
-	if c.service == "sts" {
-		handlers = stsHandlers
-	}
-	if handlers[op] == nil {
+	if queryServices[c.service].operations[op] == nil {
 		return call{}
 	}
 	out := call{operation: op, action: c.service + ":" + op, resources: []string{"*"}, context: map[string][]string{}}

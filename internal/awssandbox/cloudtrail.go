@@ -8,24 +8,6 @@ import (
 	"strings"
 )
 
-var cloudtrailHandlers = map[string]jsonHandler{
-	"CreateTrail":                          (*Sandbox).ctCreateTrail,
-	"UpdateTrail":                          (*Sandbox).ctUpdateTrail,
-	"DeleteTrail":                          (*Sandbox).ctDeleteTrail,
-	"GetTrail":                             (*Sandbox).ctGetTrail,
-	"DescribeTrails":                       (*Sandbox).ctDescribeTrails,
-	"ListTrails":                           (*Sandbox).ctListTrails,
-	"GetTrailStatus":                       (*Sandbox).ctGetTrailStatus,
-	"StartLogging":                         (*Sandbox).ctStartLogging,
-	"StopLogging":                          (*Sandbox).ctStopLogging,
-	"RegisterOrganizationDelegatedAdmin":   (*Sandbox).ctRegisterOrganizationDelegatedAdmin,
-	"DeregisterOrganizationDelegatedAdmin": (*Sandbox).ctDeregisterOrganizationDelegatedAdmin,
-	"CreateEventDataStore":                 (*Sandbox).ctCreateEventDataStore,
-	"GetEventDataStore":                    (*Sandbox).ctGetEventDataStore,
-	"ListEventDataStores":                  (*Sandbox).ctListEventDataStores,
-	"LookupEvents":                         (*Sandbox).ctLookupEvents,
-}
-
 const (
 	maxTrailsPerRegion          = 5
 	listTrailsPageSize          = 10
@@ -83,49 +65,6 @@ func (s *Sandbox) orgTrailPrerequisites(c *caller) (*organization, *apiError) {
 	return o, nil
 }
 
-// checkTrailBucket checks, as CloudTrail does when a trail is created or
-// updated, that the bucket exists and that its policy lets CloudTrail read
-// the bucket ACL and write the trail's logs (the owner's and, for an
-// organization trail, the organization's).
-func (s *Sandbox) checkTrailBucket(bucketName, prefix, trailARN, ownerID, orgID string) *apiError {
-	b := s.st.Buckets[bucketName]
-	if b == nil {
-		return errf("S3BucketDoesNotExistException", "S3 bucket %s does not exist.", bucketName)
-	}
-	insufficient := errf("InsufficientS3BucketPolicyException", "Incorrect S3 bucket policy is detected for bucket: %s", bucketName)
-	if b.Policy == "" {
-		return insufficient
-	}
-	doc, err := parsePolicy(b.Policy)
-	if err != nil {
-		return insufficient
-	}
-	logs := "AWSLogs/"
-	if prefix != "" {
-		logs = prefix + "/AWSLogs/"
-	}
-	ctx := map[string][]string{
-		"aws:SourceArn":     {trailARN},
-		"aws:SourceAccount": {ownerID},
-		"s3:x-amz-acl":      {"bucket-owner-full-control"},
-	}
-	region := strings.Split(trailARN, ":")[3]
-	checks := []accessRequest{
-		{action: "s3:GetBucketAcl", resource: "arn:aws:s3:::" + bucketName},
-		{action: "s3:PutObject", resource: "arn:aws:s3:::" + bucketName + "/" + logs + ownerID + "/CloudTrail/" + region + "/test.json.gz"},
-	}
-	if orgID != "" {
-		checks = append(checks, accessRequest{action: "s3:PutObject", resource: "arn:aws:s3:::" + bucketName + "/" + logs + orgID + "/" + ownerID + "/CloudTrail/" + region + "/test.json.gz"})
-	}
-	for _, req := range checks {
-		req.kind, req.principals, req.context = "Service", []string{cloudTrailPrincipal}, ctx
-		if !doc.allows(req) {
-			return insufficient
-		}
-	}
-	return nil
-}
-
 // trailJSON is a trail as GetTrail and DescribeTrails return it.
 type trailJSON struct {
 	Name                       string `json:"Name"`
@@ -141,9 +80,16 @@ type trailJSON struct {
 	CloudWatchLogsLogGroupArn  string `json:"CloudWatchLogsLogGroupArn,omitempty"`
 	CloudWatchLogsRoleArn      string `json:"CloudWatchLogsRoleArn,omitempty"`
 	KmsKeyID                   string `json:"KmsKeyId,omitempty"`
-	HasCustomEventSelectors    *bool  `json:"HasCustomEventSelectors,omitempty"`
-	HasInsightSelectors        *bool  `json:"HasInsightSelectors,omitempty"`
-	IsOrganizationTrail        bool   `json:"IsOrganizationTrail"`
+	*trailSelectorsJSON
+	IsOrganizationTrail bool `json:"IsOrganizationTrail"`
+}
+
+// trailSelectorsJSON says whether a trail has custom event selectors and
+// insight selectors, as GetTrail and DescribeTrails do (CreateTrail and
+// UpdateTrail do not); the sandbox's trails have neither.
+type trailSelectorsJSON struct {
+	HasCustomEventSelectors bool `json:"HasCustomEventSelectors"`
+	HasInsightSelectors     bool `json:"HasInsightSelectors"`
 }
 
 func exportTrail(t *trail, full bool) trailJSON {
@@ -165,9 +111,8 @@ func exportTrail(t *trail, full bool) trailJSON {
 		out.SnsTopicARN = "arn:aws:sns:" + t.Region + ":" + t.AccountID + ":" + t.SnsTopicName
 	}
 	if full {
-		f := false
 		out.HomeRegion = t.Region
-		out.HasCustomEventSelectors, out.HasInsightSelectors = &f, &f
+		out.trailSelectorsJSON = &trailSelectorsJSON{}
 	}
 	return out
 }
@@ -236,6 +181,9 @@ func (s *Sandbox) mutableTrail(c *caller, nameOrARN string) (*trail, *apiError) 
 	return t, nil
 }
 
+// trailRequest is the input of the operations on one trail.
+type trailRequest struct{ Name string }
+
 type trailSettings struct {
 	S3BucketName               *string
 	S3KeyPrefix                *string
@@ -250,35 +198,24 @@ type trailSettings struct {
 }
 
 func (s *Sandbox) applyTrailSettings(c *caller, t *trail, in trailSettings) {
-	if in.S3BucketName != nil {
-		t.S3BucketName = *in.S3BucketName
-	}
-	if in.S3KeyPrefix != nil {
-		t.S3KeyPrefix = *in.S3KeyPrefix
-	}
-	if in.SnsTopicName != nil {
-		t.SnsTopicName = *in.SnsTopicName
-	}
-	if in.IncludeGlobalServiceEvents != nil {
-		t.IncludeGlobalServiceEvents = *in.IncludeGlobalServiceEvents
-	}
-	if in.IsMultiRegionTrail != nil {
-		t.IsMultiRegionTrail = *in.IsMultiRegionTrail
-	}
-	if in.EnableLogFileValidation != nil {
-		t.LogFileValidationEnabled = *in.EnableLogFileValidation
-	}
-	if in.CloudWatchLogsLogGroupArn != nil {
-		t.CloudWatchLogsLogGroupArn = *in.CloudWatchLogsLogGroupArn
-	}
-	if in.CloudWatchLogsRoleArn != nil {
-		t.CloudWatchLogsRoleArn = *in.CloudWatchLogsRoleArn
-	}
+	setGiven(&t.S3BucketName, in.S3BucketName)
+	setGiven(&t.S3KeyPrefix, in.S3KeyPrefix)
+	setGiven(&t.SnsTopicName, in.SnsTopicName)
+	setGiven(&t.IncludeGlobalServiceEvents, in.IncludeGlobalServiceEvents)
+	setGiven(&t.IsMultiRegionTrail, in.IsMultiRegionTrail)
+	setGiven(&t.LogFileValidationEnabled, in.EnableLogFileValidation)
+	setGiven(&t.CloudWatchLogsLogGroupArn, in.CloudWatchLogsLogGroupArn)
+	setGiven(&t.CloudWatchLogsRoleArn, in.CloudWatchLogsRoleArn)
 	if in.KmsKeyID != nil {
 		t.KmsKeyID = qualifyKMSKey(*in.KmsKeyID, t.Region, t.AccountID)
 	}
-	if in.IsOrganizationTrail != nil {
-		t.IsOrganizationTrail = *in.IsOrganizationTrail
+	setGiven(&t.IsOrganizationTrail, in.IsOrganizationTrail)
+}
+
+// setGiven sets *dst to the value of an optional input, when it is given.
+func setGiven[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
 	}
 }
 
@@ -319,15 +256,56 @@ func (s *Sandbox) validateTrail(c *caller, t *trail) *apiError {
 	return s.checkTrailBucket(t.S3BucketName, t.S3KeyPrefix, t.arn(), t.AccountID, orgID)
 }
 
-func (s *Sandbox) ctCreateTrail(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		Name string
-		trailSettings
-		TagsList []struct{ Key, Value string }
+// checkTrailBucket checks, as CloudTrail does when a trail is created or
+// updated, that the bucket exists and that its policy lets CloudTrail read
+// the bucket ACL and write the trail's logs (the owner's and, for an
+// organization trail, the organization's).
+func (s *Sandbox) checkTrailBucket(bucketName, prefix, trailARN, ownerID, orgID string) *apiError {
+	b := s.st.Buckets[bucketName]
+	if b == nil {
+		return errf("S3BucketDoesNotExistException", "S3 bucket %s does not exist.", bucketName)
 	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
+	insufficient := errf("InsufficientS3BucketPolicyException", "Incorrect S3 bucket policy is detected for bucket: %s", bucketName)
+	if b.Policy == "" {
+		return insufficient
 	}
+	doc, err := parsePolicy(b.Policy)
+	if err != nil {
+		return insufficient
+	}
+	logs := "AWSLogs/"
+	if prefix != "" {
+		logs = prefix + "/AWSLogs/"
+	}
+	ctx := map[string][]string{
+		"aws:SourceArn":     {trailARN},
+		"aws:SourceAccount": {ownerID},
+		"s3:x-amz-acl":      {"bucket-owner-full-control"},
+	}
+	region := strings.Split(trailARN, ":")[3]
+	checks := []accessRequest{
+		{action: "s3:GetBucketAcl", resource: "arn:aws:s3:::" + bucketName},
+		{action: "s3:PutObject", resource: "arn:aws:s3:::" + bucketName + "/" + logs + ownerID + "/CloudTrail/" + region + "/test.json.gz"},
+	}
+	if orgID != "" {
+		checks = append(checks, accessRequest{action: "s3:PutObject", resource: "arn:aws:s3:::" + bucketName + "/" + logs + orgID + "/" + ownerID + "/CloudTrail/" + region + "/test.json.gz"})
+	}
+	for _, req := range checks {
+		req.kind, req.principals, req.context = "Service", []string{cloudTrailPrincipal}, ctx
+		if !doc.allows(req) {
+			return insufficient
+		}
+	}
+	return nil
+}
+
+type createTrailInput struct {
+	Name string
+	trailSettings
+	TagsList []struct{ Key, Value string }
+}
+
+func (s *Sandbox) ctCreateTrail(c *caller, req createTrailInput) (any, *apiError) {
 	if !validTrailName(req.Name) {
 		return nil, errf("InvalidTrailNameException", "Trail name %s is not valid. Trail names must start with a letter or number, end with a letter or number, and contain only letters, numbers, periods, underscores and dashes.", req.Name)
 	}
@@ -366,14 +344,12 @@ func (s *Sandbox) ctCreateTrail(c *caller, in json.RawMessage) (any, *apiError) 
 	return exportTrail(t, false), nil
 }
 
-func (s *Sandbox) ctUpdateTrail(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		Name string
-		trailSettings
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type updateTrailInput struct {
+	Name string
+	trailSettings
+}
+
+func (s *Sandbox) ctUpdateTrail(c *caller, req updateTrailInput) (any, *apiError) {
 	t, aerr := s.mutableTrail(c, req.Name)
 	if aerr != nil {
 		return nil, aerr
@@ -393,11 +369,7 @@ func (s *Sandbox) ctUpdateTrail(c *caller, in json.RawMessage) (any, *apiError) 
 	return exportTrail(t, false), nil
 }
 
-func (s *Sandbox) ctDeleteTrail(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ Name string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctDeleteTrail(c *caller, req trailRequest) (any, *apiError) {
 	t, aerr := s.mutableTrail(c, req.Name)
 	if aerr != nil {
 		return nil, aerr
@@ -407,11 +379,7 @@ func (s *Sandbox) ctDeleteTrail(c *caller, in json.RawMessage) (any, *apiError) 
 	return map[string]any{}, nil
 }
 
-func (s *Sandbox) ctGetTrail(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ Name string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctGetTrail(c *caller, req trailRequest) (any, *apiError) {
 	t, aerr := s.findTrail(c, req.Name)
 	if aerr != nil {
 		return nil, aerr
@@ -419,14 +387,12 @@ func (s *Sandbox) ctGetTrail(c *caller, in json.RawMessage) (any, *apiError) {
 	return map[string]any{"Trail": exportTrail(t, true)}, nil
 }
 
-func (s *Sandbox) ctDescribeTrails(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		TrailNameList       []string `json:"trailNameList"`
-		IncludeShadowTrails *bool    `json:"includeShadowTrails"`
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type describeTrailsInput struct {
+	TrailNameList       []string `json:"trailNameList"`
+	IncludeShadowTrails *bool    `json:"includeShadowTrails"`
+}
+
+func (s *Sandbox) ctDescribeTrails(c *caller, req describeTrailsInput) (any, *apiError) {
 	shadows := req.IncludeShadowTrails == nil || *req.IncludeShadowTrails
 	wanted := map[string]bool{}
 	for _, n := range req.TrailNameList {
@@ -450,16 +416,14 @@ func (s *Sandbox) ctDescribeTrails(c *caller, in json.RawMessage) (any, *apiErro
 	return map[string]any{"trailList": out}, nil
 }
 
+type listTrailsInput struct{ NextToken *string }
+
 // ctListTrails lists, as AWS documents, the trails "in the current
 // account": the caller's own trails of every region, each with its home
 // region, from whichever region it is called. Organization trails of
 // another account (the copies in member accounts) are not the caller's and
 // are left out; DescribeTrails shows those.
-func (s *Sandbox) ctListTrails(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ NextToken *string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctListTrails(c *caller, req listTrailsInput) (any, *apiError) {
 	var own []*trail
 	for _, arn := range sortedKeys(s.st.Trails) {
 		if t := s.st.Trails[arn]; t.AccountID == c.account.ID {
@@ -498,11 +462,7 @@ func (s *Sandbox) effectiveLogging(c *caller, t *trail) bool {
 	return o != nil && o.hasMember(c.account.ID) && o.trustedAccess(cloudTrailPrincipal)
 }
 
-func (s *Sandbox) ctGetTrailStatus(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ Name string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctGetTrailStatus(c *caller, req trailRequest) (any, *apiError) {
 	t, aerr := s.findTrail(c, req.Name)
 	if aerr != nil {
 		return nil, aerr
@@ -521,19 +481,15 @@ func (s *Sandbox) ctGetTrailStatus(c *caller, in json.RawMessage) (any, *apiErro
 	return out, nil
 }
 
-func (s *Sandbox) ctStartLogging(c *caller, in json.RawMessage) (any, *apiError) {
-	return s.ctSetLogging(c, in, true)
+func (s *Sandbox) ctStartLogging(c *caller, req trailRequest) (any, *apiError) {
+	return s.ctSetLogging(c, req, true)
 }
 
-func (s *Sandbox) ctStopLogging(c *caller, in json.RawMessage) (any, *apiError) {
-	return s.ctSetLogging(c, in, false)
+func (s *Sandbox) ctStopLogging(c *caller, req trailRequest) (any, *apiError) {
+	return s.ctSetLogging(c, req, false)
 }
 
-func (s *Sandbox) ctSetLogging(c *caller, in json.RawMessage, on bool) (any, *apiError) {
-	var req struct{ Name string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctSetLogging(c *caller, req struct{ Name string }, on bool) (any, *apiError) {
 	t, aerr := s.mutableTrail(c, req.Name)
 	if aerr != nil {
 		return nil, aerr
@@ -551,8 +507,12 @@ func (s *Sandbox) ctSetLogging(c *caller, in json.RawMessage, on bool) (any, *ap
 }
 
 // ctDelegationContext checks what CloudTrail's delegated-administrator
-// calls need and returns the organization.
-func (s *Sandbox) ctDelegationContext(c *caller) (*organization, *apiError) {
+// calls need, the account ID given as the input's member field among them,
+// and returns the organization.
+func (s *Sandbox) ctDelegationContext(c *caller, field, accountID string) (*organization, *apiError) {
+	if !accountIDInput.MatchString(accountID) {
+		return nil, errf("InvalidParameterException", "%s %s is not a valid account ID.", field, accountID)
+	}
 	o := s.organizationOf(c.account)
 	if o == nil {
 		return nil, errf("OrganizationsNotInUseException", "This account is not a member of an organization.")
@@ -569,68 +529,49 @@ func (s *Sandbox) ctDelegationContext(c *caller) (*organization, *apiError) {
 	return o, nil
 }
 
-func (s *Sandbox) ctRegisterOrganizationDelegatedAdmin(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
+// ctDelegationErrors spell, for accountID, the failures of CloudTrail's
+// delegated-administrator calls.
+func ctDelegationErrors(accountID string) delegationErrors {
+	return delegationErrors{
+		notMember:        errf("AccountNotFoundException", "Account %s is not found or not part of the organization.", accountID),
+		isManagement:     errf("CannotDelegateManagementAccountException", "The management account of an organization cannot be registered as the CloudTrail delegated administrator."),
+		accessNotEnabled: errf("CloudTrailAccessNotEnabledException", "This operation is not permitted: trusted access for CloudTrail is not enabled in AWS Organizations."),
+		already:          errf("AccountRegisteredException", "Account %s is already registered as the CloudTrail delegated administrator.", accountID),
+		limit:            errf("DelegatedAdminAccountLimitExceededException", "The number of CloudTrail delegated administrators is at its limit."),
+		notRegistered:    errf("AccountNotRegisteredException", "Account %s is not registered as the CloudTrail delegated administrator.", accountID),
+	}
+}
+
+// The inputs of CloudTrail's delegated-administrator calls.
+type (
+	registerOrganizationDelegatedAdminInput struct {
 		MemberAccountID string `json:"MemberAccountId"`
 	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
+	deregisterOrganizationDelegatedAdminInput struct {
+		DelegatedAdminAccountID string `json:"DelegatedAdminAccountId"`
 	}
-	if !accountIDInput.MatchString(req.MemberAccountID) {
-		return nil, errf("InvalidParameterException", "MemberAccountId %s is not a valid account ID.", req.MemberAccountID)
-	}
-	o, aerr := s.ctDelegationContext(c)
+)
+
+func (s *Sandbox) ctRegisterOrganizationDelegatedAdmin(c *caller, req registerOrganizationDelegatedAdminInput) (any, *apiError) {
+	o, aerr := s.ctDelegationContext(c, "MemberAccountId", req.MemberAccountID)
 	if aerr != nil {
 		return nil, aerr
 	}
 	if aerr := s.delegationDependencies(c, o, req.MemberAccountID); aerr != nil {
 		return nil, aerr
 	}
-	aerr = s.registerDelegateLocked(o, req.MemberAccountID, cloudTrailPrincipal, delegationErrors{
-		notMember: func() *apiError {
-			return errf("AccountNotFoundException", "Account %s is not found or not part of the organization.", req.MemberAccountID)
-		},
-		isManagement: func() *apiError {
-			return errf("CannotDelegateManagementAccountException", "The management account of an organization cannot be registered as the CloudTrail delegated administrator.")
-		},
-		accessNotEnabled: func() *apiError {
-			return errf("CloudTrailAccessNotEnabledException", "This operation is not permitted: trusted access for CloudTrail is not enabled in AWS Organizations.")
-		},
-		already: func() *apiError {
-			return errf("AccountRegisteredException", "Account %s is already registered as the CloudTrail delegated administrator.", req.MemberAccountID)
-		},
-		limit: func() *apiError {
-			return errf("DelegatedAdminAccountLimitExceededException", "The number of CloudTrail delegated administrators is at its limit.")
-		},
-	})
-	if aerr != nil {
+	if aerr := s.registerDelegateLocked(o, req.MemberAccountID, cloudTrailPrincipal, ctDelegationErrors(req.MemberAccountID)); aerr != nil {
 		return nil, aerr
 	}
 	return map[string]any{}, s.ensureCloudTrailRole(c)
 }
 
-func (s *Sandbox) ctDeregisterOrganizationDelegatedAdmin(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		DelegatedAdminAccountID string `json:"DelegatedAdminAccountId"`
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
-	if !accountIDInput.MatchString(req.DelegatedAdminAccountID) {
-		return nil, errf("InvalidParameterException", "DelegatedAdminAccountId %s is not a valid account ID.", req.DelegatedAdminAccountID)
-	}
-	o, aerr := s.ctDelegationContext(c)
+func (s *Sandbox) ctDeregisterOrganizationDelegatedAdmin(c *caller, req deregisterOrganizationDelegatedAdminInput) (any, *apiError) {
+	o, aerr := s.ctDelegationContext(c, "DelegatedAdminAccountId", req.DelegatedAdminAccountID)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if !o.hasMember(req.DelegatedAdminAccountID) {
-		return nil, errf("AccountNotFoundException", "Account %s is not found or not part of the organization.", req.DelegatedAdminAccountID)
-	}
-	if !o.isDelegate(req.DelegatedAdminAccountID, cloudTrailPrincipal) {
-		return nil, errf("AccountNotRegisteredException", "Account %s is not registered as the CloudTrail delegated administrator.", req.DelegatedAdminAccountID)
-	}
-	s.setDelegationLocked(o, req.DelegatedAdminAccountID, cloudTrailPrincipal, false)
-	return map[string]any{}, nil
+	return map[string]any{}, s.deregisterDelegateLocked(o, req.DelegatedAdminAccountID, cloudTrailPrincipal, ctDelegationErrors(req.DelegatedAdminAccountID))
 }
 
 type edsJSON struct {
@@ -665,21 +606,19 @@ func exportEDS(e *eventDataStore) edsJSON {
 	}
 }
 
-func (s *Sandbox) ctCreateEventDataStore(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		Name                         string
-		AdvancedEventSelectors       []json.RawMessage
-		MultiRegionEnabled           *bool
-		OrganizationEnabled          *bool
-		RetentionPeriod              *int
-		TerminationProtectionEnabled *bool
-		KmsKeyID                     string `json:"KmsKeyId"`
-		BillingMode                  string
-		TagsList                     []struct{ Key, Value string }
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type createEventDataStoreInput struct {
+	Name                         string
+	AdvancedEventSelectors       []json.RawMessage
+	MultiRegionEnabled           *bool
+	OrganizationEnabled          *bool
+	RetentionPeriod              *int
+	TerminationProtectionEnabled *bool
+	KmsKeyID                     string `json:"KmsKeyId"`
+	BillingMode                  string
+	TagsList                     []struct{ Key, Value string }
+}
+
+func (s *Sandbox) ctCreateEventDataStore(c *caller, req createEventDataStoreInput) (any, *apiError) {
 	if !edsNamePattern.MatchString(req.Name) {
 		return nil, errf("InvalidParameterException", "Event data store name %s is not valid.", req.Name)
 	}
@@ -742,11 +681,9 @@ func (s *Sandbox) ctCreateEventDataStore(c *caller, in json.RawMessage) (any, *a
 	return out, nil
 }
 
-func (s *Sandbox) ctGetEventDataStore(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ EventDataStore string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type getEventDataStoreInput struct{ EventDataStore string }
+
+func (s *Sandbox) ctGetEventDataStore(c *caller, req getEventDataStoreInput) (any, *apiError) {
 	arn := req.EventDataStore
 	switch {
 	case edsARNPattern.MatchString(arn):
@@ -762,11 +699,7 @@ func (s *Sandbox) ctGetEventDataStore(c *caller, in json.RawMessage) (any, *apiE
 	return exportEDS(e), nil
 }
 
-func (s *Sandbox) ctListEventDataStores(c *caller, in json.RawMessage) (any, *apiError) {
-	var req pageRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+func (s *Sandbox) ctListEventDataStores(c *caller, req pageRequest) (any, *apiError) {
 	now := s.now()
 	var visible []*eventDataStore
 	for _, e := range s.st.EventDataStores {

@@ -7,22 +7,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/trailgate/trailgate/internal/awssandbox"
-
-	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
-
-func iamGetRole(name string) *iam.GetRoleInput { return &iam.GetRoleInput{RoleName: aws.String(name)} }
 
 func ctDescribe() *cloudtrail.DescribeTrailsInput { return &cloudtrail.DescribeTrailsInput{} }
 
 func createCloudTrailRole(t *testing.T, c clients) {
 	t.Helper()
-	if _, err := c.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)}); err != nil {
+	if _, err := createServiceLinkedRole(c, ctPrincipal); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -55,8 +48,7 @@ func trailLogging(t *testing.T, c clients, arn string) bool {
 }
 
 func TestOrganizationTrail(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 10})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 10, 0)
 	mgmt := assumeRole(t, env, org)
 	member := accountClients(env, org.MemberAccountIDs[0])
 	const bucket, name = "acme-prod-org-trail", "org-trail"
@@ -76,11 +68,8 @@ func TestOrganizationTrail(t *testing.T) {
 	_, err = mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail"))
 	wantCode(t, err, "NoSuchEntity")
 	createCloudTrailRole(t, mgmt)
-	_, err = mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)})
-	wantCode(t, err, "InvalidInput")
-	if !contains(err.Error(), "has been taken") {
-		t.Fatalf("second CreateServiceLinkedRole: %v", err)
-	}
+	_, err = createServiceLinkedRole(mgmt, ctPrincipal)
+	wantRoleTaken(t, err)
 
 	_, err = mgmt.ct.CreateTrail(ctx(), create)
 	wantType[*cttypes.InsufficientS3BucketPolicyException](t, err)
@@ -141,7 +130,7 @@ func TestOrganizationTrail(t *testing.T) {
 		t.Fatal("management trail stopped with trusted access")
 	}
 	must[*cloudtrail.GetTrailOutput](t)(mgmt.ct.GetTrail(ctx(), &cloudtrail.GetTrailInput{Name: aws.String(name)}))
-	must[*iam.GetRoleOutput](t)(mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail")))
+	wantRole(t, mgmt, "AWSServiceRoleForCloudTrail")
 	must[*organizations.EnableAWSServiceAccessOutput](t)(mgmt.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ctPrincipal)}))
 	if !trailLogging(t, member, arn) {
 		t.Fatal("member copy not restored by re-enabling trusted access")
@@ -173,8 +162,7 @@ func TestOrganizationTrail(t *testing.T) {
 }
 
 func TestUpdateTrailToOrganizationTrail(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 11})
-	org := env.Orgs[2]
+	env, org := startOrg(t, 11, 2)
 	mgmt := accountClients(env, org.ManagementAccountID)
 	const bucket, name = "globex-trail", "main"
 	arn := "arn:aws:cloudtrail:us-east-1:" + org.ManagementAccountID + ":trail/" + name
@@ -199,8 +187,7 @@ func TestUpdateTrailToOrganizationTrail(t *testing.T) {
 }
 
 func TestEventDataStores(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 12})
-	org := env.Orgs[1]
+	env, org := startOrg(t, 12, 1)
 	mgmt := accountClients(env, org.ManagementAccountID)
 	member := accountClients(env, org.MemberAccountIDs[0])
 
@@ -232,22 +219,12 @@ func TestEventDataStores(t *testing.T) {
 
 	var names []string
 	p := cloudtrail.NewListEventDataStoresPaginator(mgmt.ct, &cloudtrail.ListEventDataStoresInput{MaxResults: aws.Int32(1)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range page.EventDataStores {
-			names = append(names, *e.Name)
-		}
+	for _, e := range allPages(t, p.HasMorePages, p.NextPage, func(o *cloudtrail.ListEventDataStoresOutput) []cttypes.EventDataStore { return o.EventDataStores }) {
+		names = append(names, *e.Name)
 	}
 	if len(names) != 2 {
 		t.Fatalf("listed %v", names)
 	}
 	_, err = mgmt.ct.ListEventDataStores(ctx(), &cloudtrail.ListEventDataStoresInput{MaxResults: aws.Int32(5000)})
 	wantType[*cttypes.InvalidMaxResultsException](t, err)
-}
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
 }

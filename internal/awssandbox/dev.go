@@ -162,16 +162,6 @@ func (s *Sandbox) seedOrganizationLocked(name, operatorID string) (DevOrganizati
 	return d, nil
 }
 
-func (s *Sandbox) createAccountNamed(name, userName string) (Account, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.createAccountLocked(name, userName)
-	if err := s.commit(); err != nil {
-		return Account{}, fmt.Errorf("create sandbox account %s: %w", name, err)
-	}
-	return s.exportAccount(a), nil
-}
-
 // seedPeople gives the layout the people account and those of
 // DevPeopleNames it lacks, in one commit, so that a state saved before the
 // dev default had people gains them.
@@ -449,27 +439,4 @@ func (env *DevEnvironment) writeSharedFiles(s *Sandbox, layout *DevLayout) error
 		return err
 	}
 	return writeFileAtomic(env.CredentialsFile, []byte(creds.String()))
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

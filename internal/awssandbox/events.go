@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,15 +182,7 @@ func (s *Sandbox) recordEvent(w http.ResponseWriter, r *http.Request, c *caller,
 var readOnlyPrefixes = []string{"Get", "List", "Describe", "Head", "Lookup", "Simulate"}
 
 func readOnlyOperation(op string) bool {
-	if op == "AssumeRole" {
-		return true
-	}
-	for _, p := range readOnlyPrefixes {
-		if strings.HasPrefix(op, p) {
-			return true
-		}
-	}
-	return false
+	return op == "AssumeRole" || slices.ContainsFunc(readOnlyPrefixes, func(p string) bool { return strings.HasPrefix(op, p) })
 }
 
 // eventRecord is a CloudTrail event record, as CloudTrailEvent holds it.
@@ -448,18 +441,16 @@ type eventJSON struct {
 
 // ctLookupEvents answers from the caller's account's history in the
 // caller's region, newest first.
-func (s *Sandbox) ctLookupEvents(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		LookupAttributes []struct{ AttributeKey, AttributeValue string }
-		StartTime        *float64
-		EndTime          *float64
-		EventCategory    string
-		MaxResults       *int
-		NextToken        *string
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type lookupEventsInput struct {
+	LookupAttributes []struct{ AttributeKey, AttributeValue string }
+	StartTime        *float64
+	EndTime          *float64
+	EventCategory    string
+	MaxResults       *int
+	NextToken        *string
+}
+
+func (s *Sandbox) ctLookupEvents(c *caller, req lookupEventsInput) (any, *apiError) {
 	if len(req.LookupAttributes) > 1 {
 		return nil, errf("InvalidLookupAttributesException", "You can specify only one lookup attribute.")
 	}

@@ -98,8 +98,7 @@ func lookup(t *testing.T, c clients, key cttypes.LookupAttributeKey, value strin
 // identity shows in CloudTrail's event history under that name, with the
 // source identity and the request ID the caller saw.
 func TestLookupEventsNamesSessionAndSourceIdentity(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 31})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 31, 0)
 	tg := assumeAs(t, env, org, "tg-chg-123", "alice")
 
 	who := must[*sts.GetCallerIdentityOutput](t)(tg.sts.GetCallerIdentity(ctx(), &sts.GetCallerIdentityInput{}))
@@ -167,8 +166,7 @@ func TestLookupEventsNamesSessionAndSourceIdentity(t *testing.T) {
 // TestLookupEvents covers the history's scope (the caller's account and
 // region), its order, filters and pages, and LookupEvents' refusals.
 func TestLookupEvents(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 32})
-	org := env.Orgs[1]
+	env, org := startOrg(t, 32, 1)
 	mgmt := accountClients(env, org.ManagementAccountID)
 	for range 3 {
 		must[*organizations.DescribeOrganizationOutput](t)(mgmt.orgs.DescribeOrganization(ctx(), &organizations.DescribeOrganizationInput{}))
@@ -208,11 +206,8 @@ func TestLookupEvents(t *testing.T) {
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("DescribeOrganization")}},
 		MaxResults:       aws.Int32(2),
 	})
-	for p.HasMorePages() {
-		page := must[*cloudtrail.LookupEventsOutput](t)(p.NextPage(ctx()))
-		for _, e := range page.Events {
-			paged = append(paged, aws.ToString(e.EventId))
-		}
+	for _, e := range allPages(t, p.HasMorePages, p.NextPage, func(o *cloudtrail.LookupEventsOutput) []cttypes.Event { return o.Events }) {
+		paged = append(paged, aws.ToString(e.EventId))
 	}
 	if len(paged) != 3 || paged[0] != aws.ToString(all.Events[1].EventId) {
 		t.Errorf("paged by 2: %v", paged)
@@ -245,8 +240,7 @@ func TestLookupEvents(t *testing.T) {
 // TestAssumeRoleSourceIdentity: AWS's rules for source identities and
 // session names.
 func TestAssumeRoleSourceIdentity(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 33})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 33, 0)
 	op := newClients(env.OperatorConfig())
 	assume := func(c clients, roleARN, externalID, session, sourceIdentity string) (*sts.AssumeRoleOutput, error) {
 		in := &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String(session)}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -284,49 +283,4 @@ var faultMessages = map[string]string{
 	"OperationAborted":                "A conflicting conditional operation is currently in progress against this resource. Please try again.",
 	"AccessDeniedException":           "You don't have permissions to access this resource.",
 	"AccessDenied":                    "Access Denied",
-}
-
-// faultSchedule is the admin endpoint's body.
-type faultSchedule struct {
-	Seed   *int64  `json:"seed,omitempty"`
-	Faults []Fault `json:"faults"`
-}
-
-func (s *Sandbox) serveFaults(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-	case http.MethodPut, http.MethodPost:
-		data, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			http.Error(w, "read fault schedule: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		var in faultSchedule
-		if err := json.Unmarshal(data, &in); err != nil {
-			http.Error(w, "decode fault schedule: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		for i, f := range in.Faults {
-			if err := f.validate(); err != nil {
-				http.Error(w, fmt.Sprintf("fault %d: %v", i, err), http.StatusBadRequest)
-				return
-			}
-		}
-		if in.Seed != nil {
-			s.SetFaultSeed(*in.Seed)
-		}
-		s.SetFaults(in.Faults)
-	case http.MethodDelete:
-		s.SetFaults(nil)
-	default:
-		w.Header().Set("Allow", "GET, PUT, POST, DELETE")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	s.fmu.Lock()
-	seed := s.seed
-	out := faultSchedule{Seed: &seed, Faults: append([]Fault{}, s.faults...)}
-	s.fmu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
 }

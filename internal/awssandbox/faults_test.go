@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -61,7 +59,7 @@ func TestFaultsMakeTheSDKSeeThrottling(t *testing.T) {
 	})
 	_, err := mgmt.ct.DescribeTrails(ctx(), &cloudtrail.DescribeTrailsInput{})
 	wantCode(t, err, "ServiceException")
-	_, err = mgmt.iam.GetRole(ctx(), &iam.GetRoleInput{RoleName: aws.String("TrailgateOperator")})
+	_, err = mgmt.iam.GetRole(ctx(), iamGetRole("TrailgateOperator"))
 	wantCode(t, err, "Throttling")
 	_, err = mgmt.s3.ListBuckets(ctx(), &s3.ListBucketsInput{})
 	wantCode(t, err, "InternalError")
@@ -161,6 +159,18 @@ func TestFaultAdminEndpoint(t *testing.T) {
 	if n := len(env.Sandbox.Faults()); resp.StatusCode != 200 || n != 0 {
 		t.Fatalf("DELETE answered %d, %d faults left", resp.StatusCode, n)
 	}
+
+	// PutFaults is the Go side of the same endpoint.
+	slow := []awssandbox.Fault{{Service: "cloudtrail", Latency: time.Millisecond}}
+	if err := awssandbox.PutFaults(ctx(), env.URL, 9, slow); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.Sandbox.Faults(); len(got) != 1 || got[0].Service != "cloudtrail" || got[0].Latency != time.Millisecond {
+		t.Fatalf("PutFaults left %+v", got)
+	}
+	if err := awssandbox.PutFaults(ctx(), env.URL, 9, []awssandbox.Fault{{Service: "ec2"}}); err == nil {
+		t.Fatal("PutFaults of an unknown service succeeded")
+	}
 }
 
 // mutations are the AWS calls that change what trailgate manages.
@@ -194,8 +204,7 @@ func TestAppliedFaultsMakeTheChangeAndLoseTheResponse(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := sandboxtest.Start(t, awssandbox.Options{Seed: 18})
-			org := env.Orgs[0]
+			env, org := startOrg(t, 18, 0)
 			var faults []awssandbox.Fault
 			for _, op := range mutations {
 				f := tc.fault
@@ -213,14 +222,11 @@ func TestAppliedFaultsMakeTheChangeAndLoseTheResponse(t *testing.T) {
 				t.Fatal("EnableAWSServiceAccess lost its response and did not enable trusted access")
 			}
 
-			_, err = mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)})
+			_, err = createServiceLinkedRole(mgmt, ctPrincipal)
 			tc.lost(t, "CreateServiceLinkedRole", err)
-			must[*iam.GetRoleOutput](t)(mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail")))
-			_, err = mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)})
-			wantCode(t, err, "InvalidInput")
-			if !strings.Contains(err.Error(), "has been taken") {
-				t.Fatalf("creating the role again: %v", err)
-			}
+			wantRole(t, mgmt, "AWSServiceRoleForCloudTrail")
+			_, err = createServiceLinkedRole(mgmt, ctPrincipal)
+			wantRoleTaken(t, err)
 
 			_, err = mgmt.s3.CreateBucket(ctx(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 			tc.lost(t, "CreateBucket", err)

@@ -3,6 +3,7 @@ package awssandbox_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,6 +39,14 @@ func newClients(cfg aws.Config) clients {
 		s3:   s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
 		cfg:  cfg,
 	}
+}
+
+// startOrg starts a sandbox seeded with seed and returns it with the dev
+// default's i-th organization.
+func startOrg(t *testing.T, seed int64, i int) (*sandboxtest.Env, awssandbox.DevOrganization) {
+	t.Helper()
+	env := sandboxtest.Start(t, awssandbox.Options{Seed: seed})
+	return env, env.Orgs[i]
 }
 
 func accountClients(env *sandboxtest.Env, id string) clients {
@@ -97,6 +106,40 @@ func must[T any](t *testing.T) func(T, error) T {
 		}
 		return v
 	}
+}
+
+func iamGetRole(name string) *iam.GetRoleInput { return &iam.GetRoleInput{RoleName: aws.String(name)} }
+
+// wantRole fails unless c's account has the role name.
+func wantRole(t *testing.T, c clients, name string) *iam.GetRoleOutput {
+	t.Helper()
+	return must[*iam.GetRoleOutput](t)(c.iam.GetRole(ctx(), iamGetRole(name)))
+}
+
+// createServiceLinkedRole asks IAM, as c, for the linked role of service.
+func createServiceLinkedRole(c clients, service string) (*iam.CreateServiceLinkedRoleOutput, error) {
+	return c.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(service)})
+}
+
+// wantRoleTaken fails unless err is IAM refusing to create a service-linked
+// role that exists.
+func wantRoleTaken(t *testing.T, err error) {
+	t.Helper()
+	wantCode(t, err, "InvalidInput")
+	if !strings.Contains(err.Error(), "has been taken") {
+		t.Fatalf("creating the role again: %v", err)
+	}
+}
+
+// allPages is every item a paginated listing holds: more and next are the
+// paginator's HasMorePages and NextPage, items what one page holds.
+func allPages[O, Opt, I any](t *testing.T, more func() bool, next func(context.Context, ...Opt) (O, error), items func(O) []I) []I {
+	t.Helper()
+	var all []I
+	for more() {
+		all = append(all, items(must[O](t)(next(ctx())))...)
+	}
+	return all
 }
 
 func ctx() context.Context { return context.Background() }

@@ -9,19 +9,6 @@ import (
 	"strings"
 )
 
-var iamHandlers = map[string]queryHandler{
-	"GetRole":                            (*Sandbox).iamGetRole,
-	"CreateRole":                         (*Sandbox).iamCreateRole,
-	"CreateServiceLinkedRole":            (*Sandbox).iamCreateServiceLinkedRole,
-	"DeleteServiceLinkedRole":            (*Sandbox).iamDeleteServiceLinkedRole,
-	"GetServiceLinkedRoleDeletionStatus": (*Sandbox).iamGetServiceLinkedRoleDeletionStatus,
-	"PutRolePolicy":                      (*Sandbox).iamPutRolePolicy,
-	"GetRolePolicy":                      (*Sandbox).iamGetRolePolicy,
-	"DeleteRolePolicy":                   (*Sandbox).iamDeleteRolePolicy,
-	"ListRolePolicies":                   (*Sandbox).iamListRolePolicies,
-	"SimulatePrincipalPolicy":            (*Sandbox).iamSimulatePrincipalPolicy,
-}
-
 // serviceLinkedRoles names the service-linked role of each service that has
 // one in the sandbox.
 var serviceLinkedRoles = map[string]string{
@@ -45,26 +32,31 @@ var (
 	rolePathPattern = regexp.MustCompile(`^(/|/[\x21-\x7E]*/)$`)
 )
 
+// role is the role of the caller's account named name.
+func (c *caller) role(name string) (*role, *apiError) {
+	r := c.account.Roles[name]
+	if r == nil {
+		return nil, noSuchRole(name)
+	}
+	return r, nil
+}
+
 func roleARN(accountID string, r *role) string {
 	return "arn:aws:iam::" + accountID + ":role" + r.Path + r.Name
 }
 
 // iamRole is the Role element of IAM responses.
 type iamRole struct {
-	Path                     string       `xml:"Path"`
-	RoleName                 string       `xml:"RoleName"`
-	RoleID                   string       `xml:"RoleId"`
-	Arn                      string       `xml:"Arn"`
-	CreateDate               string       `xml:"CreateDate"`
-	AssumeRolePolicyDocument string       `xml:"AssumeRolePolicyDocument"`
-	Description              string       `xml:"Description,omitempty"`
-	MaxSessionDuration       int          `xml:"MaxSessionDuration"`
-	Tags                     *iamTagList  `xml:"Tags,omitempty"`
-	RoleLastUsed             *iamLastUsed `xml:"RoleLastUsed"`
-}
-
-type iamTagList struct {
-	Members []iamTag `xml:"member"`
+	Path                     string             `xml:"Path"`
+	RoleName                 string             `xml:"RoleName"`
+	RoleID                   string             `xml:"RoleId"`
+	Arn                      string             `xml:"Arn"`
+	CreateDate               string             `xml:"CreateDate"`
+	AssumeRolePolicyDocument string             `xml:"AssumeRolePolicyDocument"`
+	Description              string             `xml:"Description,omitempty"`
+	MaxSessionDuration       int                `xml:"MaxSessionDuration"`
+	Tags                     *queryList[iamTag] `xml:"Tags,omitempty"`
+	RoleLastUsed             *iamLastUsed       `xml:"RoleLastUsed"`
 }
 
 type iamTag struct {
@@ -95,7 +87,7 @@ func exportRole(accountID string, r *role) iamRole {
 		RoleLastUsed:             &iamLastUsed{},
 	}
 	if len(r.Tags) > 0 {
-		out.Tags = &iamTagList{}
+		out.Tags = &queryList[iamTag]{}
 		for _, t := range r.Tags {
 			out.Tags.Members = append(out.Tags.Members, iamTag(t))
 		}
@@ -116,9 +108,9 @@ func (s *Sandbox) iamGetRole(c *caller, form url.Values) (queryResult, *apiError
 	if !roleNamePattern.MatchString(name) {
 		return nil, errf("ValidationError", "1 validation error detected: Value '%s' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name)
 	}
-	r := c.account.Roles[name]
-	if r == nil {
-		return nil, noSuchRole(name)
+	r, aerr := c.role(name)
+	if aerr != nil {
+		return nil, aerr
 	}
 	return roleResult{Role: exportRole(c.account.ID, r)}, nil
 }
@@ -190,27 +182,20 @@ func (s *Sandbox) createRoleLocked(a *account, name, path, trust, description st
 // validateTrustPolicy checks a trust policy as IAM does: valid grammar, a
 // principal in every statement, no resource, and principals that exist.
 func (s *Sandbox) validateTrustPolicy(text string) *apiError {
-	doc, err := parsePolicy(text)
-	if err != nil {
-		return errf("MalformedPolicyDocument", "%s", capitalize(err.Error()))
-	}
-	for _, st := range doc.Statement {
-		if st.Principal == nil && st.NotPrincipal == nil {
-			return errf("MalformedPolicyDocument", "AssumeRolepolicy contained an invalid principal: missing Principal")
-		}
+	return checkResourcePolicy(text, "MalformedPolicyDocument", "AssumeRolepolicy contained an invalid principal: missing Principal", func(st policyStatement) *apiError {
 		if len(st.Resource) > 0 || len(st.NotResource) > 0 {
 			return errf("MalformedPolicyDocument", "Has prohibited field Resource")
 		}
 		if st.Principal == nil || st.Principal.Any {
-			continue
+			return nil
 		}
 		for _, p := range st.Principal.Kinds["AWS"] {
 			if !s.principalExists(p) {
 				return errf("MalformedPolicyDocument", "Invalid principal in policy: \"AWS\":\"%s\"", p)
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 var accountIDPattern = regexp.MustCompile(`^\d{12}$`)
@@ -286,9 +271,9 @@ type deleteSLRResult struct {
 
 func (s *Sandbox) iamDeleteServiceLinkedRole(c *caller, form url.Values) (queryResult, *apiError) {
 	name := form.Get("RoleName")
-	r := c.account.Roles[name]
-	if r == nil {
-		return nil, noSuchRole(name)
+	r, aerr := c.role(name)
+	if aerr != nil {
+		return nil, aerr
 	}
 	if r.ServiceName == "" {
 		return nil, errf("InvalidInput", "Role %s is not a service-linked role.", name)
@@ -323,21 +308,13 @@ type deletionStatusResult struct {
 }
 
 type deletionReason struct {
-	Reason        string         `xml:"Reason"`
-	RoleUsageList *roleUsageList `xml:"RoleUsageList,omitempty"`
-}
-
-type roleUsageList struct {
-	Members []roleUsage `xml:"member"`
+	Reason        string                `xml:"Reason"`
+	RoleUsageList *queryList[roleUsage] `xml:"RoleUsageList,omitempty"`
 }
 
 type roleUsage struct {
-	Region    string           `xml:"Region"`
-	Resources *resourceMembers `xml:"Resources"`
-}
-
-type resourceMembers struct {
-	Members []string `xml:"member"`
+	Region    string             `xml:"Region"`
+	Resources *queryList[string] `xml:"Resources"`
 }
 
 var deletionTaskPattern = regexp.MustCompile(`^task/aws-service-role/[^/]+/[^/]+/[0-9a-f-]{36}$`)
@@ -357,7 +334,7 @@ func (s *Sandbox) iamGetServiceLinkedRoleDeletionStatus(c *caller, form url.Valu
 		sort.Strings(res)
 		out.Reason = &deletionReason{
 			Reason:        task.Reason,
-			RoleUsageList: &roleUsageList{Members: []roleUsage{{Region: task.Region, Resources: &resourceMembers{Members: res}}}},
+			RoleUsageList: &queryList[roleUsage]{Members: []roleUsage{{Region: task.Region, Resources: &queryList[string]{Members: res}}}},
 		}
 	}
 	return out, nil

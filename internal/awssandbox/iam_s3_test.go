@@ -2,6 +2,7 @@ package awssandbox_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,16 +18,15 @@ import (
 )
 
 func TestRoles(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 13})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 13, 0)
 	mgmt := accountClients(env, org.ManagementAccountID)
 
-	got := must[*iam.GetRoleOutput](t)(mgmt.iam.GetRole(ctx(), iamGetRole("TrailgateOperator")))
+	got := wantRole(t, mgmt, "TrailgateOperator")
 	if *got.Role.Arn != org.RoleARN {
 		t.Fatalf("role ARN %s, want %s", *got.Role.Arn, org.RoleARN)
 	}
 	doc, err := url.QueryUnescape(*got.Role.AssumeRolePolicyDocument)
-	if err != nil || !contains(doc, org.ExternalID) {
+	if err != nil || !strings.Contains(doc, org.ExternalID) {
 		t.Fatalf("trust policy %q (%v)", *got.Role.AssumeRolePolicyDocument, err)
 	}
 	_, err = mgmt.iam.GetRole(ctx(), iamGetRole("Absent"))
@@ -43,15 +43,14 @@ func TestRoles(t *testing.T) {
 	wantType[*iamtypes.MalformedPolicyDocumentException](t, err)
 	_, err = mgmt.iam.CreateRole(ctx(), &iam.CreateRoleInput{RoleName: aws.String("Ghost"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + env.Operator.ID + `:user/nobody"},"Action":"sts:AssumeRole"}]}`)})
 	wantType[*iamtypes.MalformedPolicyDocumentException](t, err)
-	_, err = mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String("nothing.amazonaws.com")})
+	_, err = createServiceLinkedRole(mgmt, "nothing.amazonaws.com")
 	wantType[*iamtypes.InvalidInputException](t, err)
 }
 
 func TestServiceLinkedRoleDeletion(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 14})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 14, 0)
 	mgmt := accountClients(env, org.ManagementAccountID)
-	created := must[*iam.CreateServiceLinkedRoleOutput](t)(mgmt.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)}))
+	created := must[*iam.CreateServiceLinkedRoleOutput](t)(createServiceLinkedRole(mgmt, ctPrincipal))
 	if *created.Role.RoleName != "AWSServiceRoleForCloudTrail" || *created.Role.Path != "/aws-service-role/cloudtrail.amazonaws.com/" {
 		t.Fatalf("created %+v", created.Role)
 	}
@@ -62,7 +61,7 @@ func TestServiceLinkedRoleDeletion(t *testing.T) {
 	if st.Status != iamtypes.DeletionTaskStatusTypeFailed || st.Reason == nil || len(st.Reason.RoleUsageList) != 1 {
 		t.Fatalf("deletion while trusted access is enabled: %+v", st)
 	}
-	must[*iam.GetRoleOutput](t)(mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail")))
+	wantRole(t, mgmt, "AWSServiceRoleForCloudTrail")
 
 	must[*organizations.DisableAWSServiceAccessOutput](t)(mgmt.orgs.DisableAWSServiceAccess(ctx(), &organizations.DisableAWSServiceAccessInput{ServicePrincipal: aws.String(ctPrincipal)}))
 	del = must[*iam.DeleteServiceLinkedRoleOutput](t)(mgmt.iam.DeleteServiceLinkedRole(ctx(), &iam.DeleteServiceLinkedRoleInput{RoleName: aws.String("AWSServiceRoleForCloudTrail")}))

@@ -74,8 +74,7 @@ func setRolePolicy(t *testing.T, env *sandboxtest.Env, org awssandbox.DevOrganiz
 // succeeds under the shipped policy and is refused, naming its action in
 // its service's own AccessDenied, once that action is taken out.
 func TestShippedPolicyMissingActionIsDenied(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 41})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 41, 0)
 	tg := assumeAs(t, env, org, "tg-chg-41", "alice")
 	cases := []struct {
 		action string
@@ -95,7 +94,7 @@ func TestShippedPolicyMissingActionIsDenied(t *testing.T) {
 			return err
 		}, func(err error) { wantCode(t, err, "AccessDeniedException") }},
 		{"iam:CreateServiceLinkedRole", func() error {
-			_, err := tg.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)})
+			_, err := createServiceLinkedRole(tg, ctPrincipal)
 			return err
 		}, func(err error) { wantCode(t, err, "AccessDenied") }},
 		{"s3:CreateBucket", func() error {
@@ -128,16 +127,15 @@ func TestShippedPolicyMissingActionIsDenied(t *testing.T) {
 // shipped Allow, and the shipped conditions refuse other services'
 // trusted access and service-linked roles.
 func TestIdentityPolicyDenyAndConditions(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 42})
-	org := env.Orgs[1]
+	env, org := startOrg(t, 42, 1)
 	tg := assumeAs(t, env, org, "tg-chg-42", "")
 
-	_, err := tg.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String("config.amazonaws.com")})
+	_, err := createServiceLinkedRole(tg, "config.amazonaws.com")
 	wantCode(t, err, "AccessDenied")
 	if !strings.Contains(err.Error(), "iam:CreateServiceLinkedRole on resource: arn:aws:iam::"+org.ManagementAccountID+":role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig because no identity-based policy allows") {
 		t.Errorf("another service's linked role: %v", err)
 	}
-	must[*iam.CreateServiceLinkedRoleOutput](t)(tg.iam.CreateServiceLinkedRole(ctx(), &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(ctPrincipal)}))
+	must[*iam.CreateServiceLinkedRoleOutput](t)(createServiceLinkedRole(tg, ctPrincipal))
 	_, err = tg.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String("config.amazonaws.com")})
 	wantType[*orgtypes.AccessDeniedException](t, err)
 
@@ -174,8 +172,7 @@ func TestIdentityPolicyDenyAndConditions(t *testing.T) {
 // needs Organizations and IAM permissions besides CloudTrail's, and creates
 // the management account's service-linked role.
 func TestRegisterDelegatedAdminDependencies(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 43})
-	org := env.Orgs[2]
+	env, org := startOrg(t, 43, 2)
 	tg := assumeAs(t, env, org, "tg-chg-43", "alice")
 	must[*organizations.EnableAWSServiceAccessOutput](t)(tg.orgs.EnableAWSServiceAccess(ctx(), &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(ctPrincipal)}))
 	register := &cloudtrail.RegisterOrganizationDelegatedAdminInput{MemberAccountId: aws.String(org.MemberAccountIDs[0])}
@@ -191,7 +188,7 @@ func TestRegisterDelegatedAdminDependencies(t *testing.T) {
 
 	setRolePolicy(t, env, org, shipped.RolePolicy)
 	must[*cloudtrail.RegisterOrganizationDelegatedAdminOutput](t)(tg.ct.RegisterOrganizationDelegatedAdmin(ctx(), register))
-	must[*iam.GetRoleOutput](t)(tg.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail")))
+	wantRole(t, tg, "AWSServiceRoleForCloudTrail")
 	list := must[*organizations.ListDelegatedAdministratorsOutput](t)(tg.orgs.ListDelegatedAdministrators(ctx(), &organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String(ctPrincipal)}))
 	if len(list.DelegatedAdministrators) != 1 || aws.ToString(list.DelegatedAdministrators[0].Id) != org.MemberAccountIDs[0] {
 		t.Fatalf("delegated administrators %+v", list.DelegatedAdministrators)
@@ -202,8 +199,7 @@ func TestRegisterDelegatedAdminDependencies(t *testing.T) {
 // policies decide, names the context a condition lacks, and lets a session
 // simulate its own role only.
 func TestSimulatePrincipalPolicy(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 44})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 44, 0)
 	tg := assumeAs(t, env, org, "tg-chg-44", "")
 	simulate := func(c clients, source string, actions []string, ctxEntries map[string]string) map[string]iamtypes.EvaluationResult {
 		t.Helper()
@@ -264,8 +260,7 @@ func TestSimulatePrincipalPolicy(t *testing.T) {
 // TestRoleInlinePolicies: IAM's inline role policy API, and the documents it
 // refuses.
 func TestRoleInlinePolicies(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 45})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 45, 0)
 	admin := accountClients(env, org.ManagementAccountID)
 	role := aws.String(awssandbox.DevRoleName)
 
@@ -312,8 +307,7 @@ func TestRoleInlinePolicies(t *testing.T) {
 // from it into a member account sees the trail as an organization trail,
 // logging, only while trusted access is on.
 func TestMemberAccountProbeUnderShippedPolicy(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 46})
-	org := env.Orgs[1]
+	env, org := startOrg(t, 46, 1)
 	tg := assumeAs(t, env, org, "tg-chg-46", "alice")
 	const bucket, name = "acme-staging-org-trail-46", "org-trail"
 	arn := "arn:aws:cloudtrail:us-east-1:" + org.ManagementAccountID + ":trail/" + name

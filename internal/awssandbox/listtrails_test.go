@@ -7,10 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/trailgate/trailgate/internal/awssandbox"
-
-	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 )
 
 // anyTrailPolicy lets CloudTrail deliver every trail's logs to the bucket.
@@ -31,8 +27,7 @@ func inRegion(c clients, region string) clients {
 // every region and each one's home region, page by page; another account's
 // trails are not listed.
 func TestListTrailsListsTheAccountsTrailsOfEveryRegion(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 11})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 11, 0)
 	mgmt := accountClients(env, org.ManagementAccountID)
 	const bucket = "every-region-trails"
 	must[*s3.CreateBucketOutput](t)(mgmt.s3.CreateBucket(ctx(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}))

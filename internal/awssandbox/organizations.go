@@ -9,19 +9,6 @@ import (
 	"time"
 )
 
-var organizationsHandlers = map[string]jsonHandler{
-	"CreateOrganization":                  (*Sandbox).orgCreateOrganization,
-	"DescribeOrganization":                (*Sandbox).orgDescribeOrganization,
-	"ListAccounts":                        (*Sandbox).orgListAccounts,
-	"EnableAllFeatures":                   (*Sandbox).orgEnableAllFeatures,
-	"EnableAWSServiceAccess":              (*Sandbox).orgEnableAWSServiceAccess,
-	"DisableAWSServiceAccess":             (*Sandbox).orgDisableAWSServiceAccess,
-	"ListAWSServiceAccessForOrganization": (*Sandbox).orgListAWSServiceAccess,
-	"RegisterDelegatedAdministrator":      (*Sandbox).orgRegisterDelegatedAdministrator,
-	"DeregisterDelegatedAdministrator":    (*Sandbox).orgDeregisterDelegatedAdministrator,
-	"ListDelegatedAdministrators":         (*Sandbox).orgListDelegatedAdministrators,
-}
-
 // trustedAccessPrincipals are the service principals that can be given
 // trusted access to an organization.
 var trustedAccessPrincipals = map[string]bool{
@@ -85,26 +72,24 @@ func (s *Sandbox) callerOrganization(c *caller) (*organization, *apiError) {
 	return o, nil
 }
 
-// requireManagement allows only the management account.
-func (s *Sandbox) requireManagement(c *caller) (*organization, *apiError) {
-	o, aerr := s.callerOrganization(c)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if c.account.ID != o.ManagementAccountID {
-		return nil, errOrgAccessDenied()
-	}
-	return o, nil
-}
+// orgCallers says who may make an Organizations call.
+type orgCallers int
 
-// requireManagementOrDelegate allows the management account and delegated
-// administrators, who may read the organization.
-func (s *Sandbox) requireManagementOrDelegate(c *caller) (*organization, *apiError) {
+const (
+	managementOnly orgCallers = iota
+	// managementAndDelegates lets delegated administrators read the
+	// organization too.
+	managementAndDelegates
+)
+
+// requireManagement allows the management account and, as who says,
+// delegated administrators.
+func (s *Sandbox) requireManagement(c *caller, who orgCallers) (*organization, *apiError) {
 	o, aerr := s.callerOrganization(c)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if c.account.ID != o.ManagementAccountID && !o.isDelegate(c.account.ID, "") {
+	if c.account.ID != o.ManagementAccountID && !(who == managementAndDelegates && o.isDelegate(c.account.ID, "")) {
 		return nil, errOrgAccessDenied()
 	}
 	return o, nil
@@ -162,11 +147,9 @@ func (s *Sandbox) exportOrgJSON(o *organization) orgJSON {
 	}
 }
 
-func (s *Sandbox) orgCreateOrganization(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct{ FeatureSet string }
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
+type createOrganizationInput struct{ FeatureSet string }
+
+func (s *Sandbox) orgCreateOrganization(c *caller, req createOrganizationInput) (any, *apiError) {
 	if req.FeatureSet == "" {
 		req.FeatureSet = "ALL"
 	}
@@ -250,32 +233,44 @@ type accountJSON struct {
 	JoinedTimestamp *epochSeconds `json:"JoinedTimestamp,omitempty"`
 }
 
-func (s *Sandbox) orgListAccounts(c *caller, in json.RawMessage) (any, *apiError) {
-	var req pageRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
+func exportAccountJSON(o *organization, a *account) accountJSON {
+	return accountJSON{
+		ID: a.ID, Arn: o.accountARN(a.ID), Email: a.Email, Name: a.Name,
+		Status: "ACTIVE", State: "ACTIVE", JoinedMethod: a.JoinedMethod, JoinedTimestamp: epoch(a.JoinedAt),
 	}
-	o, aerr := s.requireManagementOrDelegate(c)
+}
+
+// orgList answers a List* call, which the management account and delegated
+// administrators may make: list is what the organization shows at now, and
+// the page asked for goes out as name.
+func orgList[T any](s *Sandbox, c *caller, req pageRequest, name string, list func(o *organization, now time.Time) ([]T, *apiError)) (any, *apiError) {
+	o, aerr := s.requireManagement(c, managementAndDelegates)
 	if aerr != nil {
 		return nil, aerr
 	}
-	now := s.now()
-	var visible []accountJSON
-	for _, id := range o.Members {
-		a := s.st.Accounts[id]
-		if a == nil || (s.delay > 0 && now.Sub(a.JoinedAt) < s.delay && id != c.account.ID) {
-			continue
-		}
-		visible = append(visible, accountJSON{
-			ID: a.ID, Arn: o.accountARN(a.ID), Email: a.Email, Name: a.Name,
-			Status: "ACTIVE", State: "ACTIVE", JoinedMethod: a.JoinedMethod, JoinedTimestamp: epoch(a.JoinedAt),
-		})
+	visible, aerr := list(o, s.now())
+	if aerr != nil {
+		return nil, aerr
 	}
 	start, end, next, aerr := orgPage(len(visible), req)
 	if aerr != nil {
 		return nil, aerr
 	}
-	return withNext(map[string]any{"Accounts": nonNil(visible[start:end])}, next), nil
+	return withNext(map[string]any{name: nonNil(visible[start:end])}, next), nil
+}
+
+func (s *Sandbox) orgListAccounts(c *caller, req pageRequest) (any, *apiError) {
+	return orgList(s, c, req, "Accounts", func(o *organization, now time.Time) ([]accountJSON, *apiError) {
+		var visible []accountJSON
+		for _, id := range o.Members {
+			a := s.st.Accounts[id]
+			if a == nil || (s.delay > 0 && now.Sub(a.JoinedAt) < s.delay && id != c.account.ID) {
+				continue
+			}
+			visible = append(visible, exportAccountJSON(o, a))
+		}
+		return visible, nil
+	})
 }
 
 func nonNil[T any](s []T) []T {
@@ -286,7 +281,7 @@ func nonNil[T any](s []T) []T {
 }
 
 func (s *Sandbox) orgEnableAllFeatures(c *caller, in json.RawMessage) (any, *apiError) {
-	o, aerr := s.requireManagement(c)
+	o, aerr := s.requireManagement(c, managementOnly)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -314,20 +309,16 @@ func (s *Sandbox) orgEnableAllFeatures(c *caller, in json.RawMessage) (any, *api
 
 type principalRequest struct{ ServicePrincipal string }
 
-func (s *Sandbox) orgEnableAWSServiceAccess(c *caller, in json.RawMessage) (any, *apiError) {
-	return s.orgSetServiceAccess(c, in, true)
+func (s *Sandbox) orgEnableAWSServiceAccess(c *caller, req principalRequest) (any, *apiError) {
+	return s.orgSetServiceAccess(c, req, true)
 }
 
-func (s *Sandbox) orgDisableAWSServiceAccess(c *caller, in json.RawMessage) (any, *apiError) {
-	return s.orgSetServiceAccess(c, in, false)
+func (s *Sandbox) orgDisableAWSServiceAccess(c *caller, req principalRequest) (any, *apiError) {
+	return s.orgSetServiceAccess(c, req, false)
 }
 
-func (s *Sandbox) orgSetServiceAccess(c *caller, in json.RawMessage, on bool) (any, *apiError) {
-	var req principalRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
-	o, aerr := s.requireManagement(c)
+func (s *Sandbox) orgSetServiceAccess(c *caller, req principalRequest, on bool) (any, *apiError) {
+	o, aerr := s.requireManagement(c, managementOnly)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -346,27 +337,16 @@ type enabledPrincipalJSON struct {
 	DateEnabled      *epochSeconds `json:"DateEnabled"`
 }
 
-func (s *Sandbox) orgListAWSServiceAccess(c *caller, in json.RawMessage) (any, *apiError) {
-	var req pageRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
-	o, aerr := s.requireManagementOrDelegate(c)
-	if aerr != nil {
-		return nil, aerr
-	}
-	now := s.now()
-	var visible []enabledPrincipalJSON
-	for _, p := range sortedKeys(o.ServiceAccess) {
-		if on, since := o.ServiceAccess[p].view(now, s.delay); on {
-			visible = append(visible, enabledPrincipalJSON{ServicePrincipal: p, DateEnabled: epoch(since)})
+func (s *Sandbox) orgListAWSServiceAccess(c *caller, req pageRequest) (any, *apiError) {
+	return orgList(s, c, req, "EnabledServicePrincipals", func(o *organization, now time.Time) ([]enabledPrincipalJSON, *apiError) {
+		var visible []enabledPrincipalJSON
+		for _, p := range sortedKeys(o.ServiceAccess) {
+			if on, since := o.ServiceAccess[p].view(now, s.delay); on {
+				visible = append(visible, enabledPrincipalJSON{ServicePrincipal: p, DateEnabled: epoch(since)})
+			}
 		}
-	}
-	start, end, next, aerr := orgPage(len(visible), req)
-	if aerr != nil {
-		return nil, aerr
-	}
-	return withNext(map[string]any{"EnabledServicePrincipals": nonNil(visible[start:end])}, next), nil
+		return visible, nil
+	})
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -385,12 +365,10 @@ type delegationRequest struct {
 
 var accountIDInput = regexp.MustCompile(`^\d{12}$`)
 
-func (s *Sandbox) orgRegisterDelegatedAdministrator(c *caller, in json.RawMessage) (any, *apiError) {
-	var req delegationRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
-	o, aerr := s.requireManagement(c)
+// delegationOrganization checks what registering and deregistering a
+// delegated administrator both need, and returns the organization.
+func (s *Sandbox) delegationOrganization(c *caller, req delegationRequest) (*organization, *apiError) {
+	o, aerr := s.requireManagement(c, managementOnly)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -400,48 +378,50 @@ func (s *Sandbox) orgRegisterDelegatedAdministrator(c *caller, in json.RawMessag
 	if aerr := validPrincipal(req.ServicePrincipal); aerr != nil {
 		return nil, aerr
 	}
+	return o, nil
+}
+
+func (s *Sandbox) orgRegisterDelegatedAdministrator(c *caller, req delegationRequest) (any, *apiError) {
+	o, aerr := s.delegationOrganization(c, req)
+	if aerr != nil {
+		return nil, aerr
+	}
 	if aerr := requireAllFeatures(o); aerr != nil {
 		return nil, aerr
 	}
-	return nil, s.registerDelegateLocked(o, req.AccountID, req.ServicePrincipal, orgDelegationErrors)
+	return nil, s.registerDelegateLocked(o, req.AccountID, req.ServicePrincipal, orgDelegationErrors())
 }
 
-// delegationErrors spell the failures of registering a delegated
-// administrator, which Organizations and CloudTrail spell differently.
+// delegationErrors spell the failures of registering and deregistering a
+// delegated administrator, which Organizations and CloudTrail spell
+// differently. Each call builds its own.
 type delegationErrors struct {
-	notMember, isManagement, accessNotEnabled, already, limit func() *apiError
+	notMember, isManagement, accessNotEnabled, already, limit, notRegistered *apiError
 }
 
-var orgDelegationErrors = delegationErrors{
-	notMember: func() *apiError {
-		return errf("AccountNotFoundException", "You specified an account that doesn't exist.")
-	},
-	isManagement: func() *apiError {
-		return errConstraint("CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR", "You can designate only a member account as a delegated administrator.")
-	},
-	accessNotEnabled: func() *apiError {
-		return errConstraint("SERVICE_ACCESS_NOT_ENABLED", "You attempted to register a delegated administrator for a service that doesn't have trusted access enabled for your organization.")
-	},
-	already: func() *apiError {
-		return errf("AccountAlreadyRegisteredException", "The provided account is already a delegated administrator for your organization.")
-	},
-	limit: func() *apiError {
-		return errConstraint("MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED", "You attempted to register more delegated administrators than allowed for the service principal.")
-	},
+func orgDelegationErrors() delegationErrors {
+	return delegationErrors{
+		notMember:        errf("AccountNotFoundException", "You specified an account that doesn't exist."),
+		isManagement:     errConstraint("CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR", "You can designate only a member account as a delegated administrator."),
+		accessNotEnabled: errConstraint("SERVICE_ACCESS_NOT_ENABLED", "You attempted to register a delegated administrator for a service that doesn't have trusted access enabled for your organization."),
+		already:          errf("AccountAlreadyRegisteredException", "The provided account is already a delegated administrator for your organization."),
+		limit:            errConstraint("MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED", "You attempted to register more delegated administrators than allowed for the service principal."),
+		notRegistered:    errf("AccountNotRegisteredException", "The provided account is not a registered delegated administrator for your organization."),
+	}
 }
 
 func (s *Sandbox) registerDelegateLocked(o *organization, accountID, principal string, errs delegationErrors) *apiError {
 	if accountID == o.ManagementAccountID {
-		return errs.isManagement()
+		return errs.isManagement
 	}
 	if !o.hasMember(accountID) {
-		return errs.notMember()
+		return errs.notMember
 	}
 	if !o.trustedAccess(principal) {
-		return errs.accessNotEnabled()
+		return errs.accessNotEnabled
 	}
 	if o.isDelegate(accountID, principal) {
-		return errs.already()
+		return errs.already
 	}
 	limit := delegatedAdminLimits[principal]
 	if limit == 0 {
@@ -454,9 +434,20 @@ func (s *Sandbox) registerDelegateLocked(o *organization, accountID, principal s
 		}
 	}
 	if count >= limit {
-		return errs.limit()
+		return errs.limit
 	}
 	s.setDelegationLocked(o, accountID, principal, true)
+	return nil
+}
+
+func (s *Sandbox) deregisterDelegateLocked(o *organization, accountID, principal string, errs delegationErrors) *apiError {
+	if !o.hasMember(accountID) {
+		return errs.notMember
+	}
+	if !o.isDelegate(accountID, principal) {
+		return errs.notRegistered
+	}
+	s.setDelegationLocked(o, accountID, principal, false)
 	return nil
 }
 
@@ -475,29 +466,12 @@ func (s *Sandbox) setDelegationLocked(o *organization, accountID, principal stri
 	s.dirty = true
 }
 
-func (s *Sandbox) orgDeregisterDelegatedAdministrator(c *caller, in json.RawMessage) (any, *apiError) {
-	var req delegationRequest
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
-	o, aerr := s.requireManagement(c)
+func (s *Sandbox) orgDeregisterDelegatedAdministrator(c *caller, req delegationRequest) (any, *apiError) {
+	o, aerr := s.delegationOrganization(c, req)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if !accountIDInput.MatchString(req.AccountID) {
-		return nil, errInvalidInput("INVALID_PATTERN", "You provided a value that does not match the required pattern.")
-	}
-	if aerr := validPrincipal(req.ServicePrincipal); aerr != nil {
-		return nil, aerr
-	}
-	if !o.hasMember(req.AccountID) {
-		return nil, errf("AccountNotFoundException", "You specified an account that doesn't exist.")
-	}
-	if !o.isDelegate(req.AccountID, req.ServicePrincipal) {
-		return nil, errf("AccountNotRegisteredException", "The provided account is not a registered delegated administrator for your organization.")
-	}
-	s.setDelegationLocked(o, req.AccountID, req.ServicePrincipal, false)
-	return nil, nil
+	return nil, s.deregisterDelegateLocked(o, req.AccountID, req.ServicePrincipal, orgDelegationErrors())
 }
 
 type delegatedAdminJSON struct {
@@ -505,52 +479,39 @@ type delegatedAdminJSON struct {
 	DelegationEnabledDate *epochSeconds `json:"DelegationEnabledDate,omitempty"`
 }
 
-func (s *Sandbox) orgListDelegatedAdministrators(c *caller, in json.RawMessage) (any, *apiError) {
-	var req struct {
-		pageRequest
-		ServicePrincipal string
-	}
-	if aerr := decodeJSON(in, &req); aerr != nil {
-		return nil, aerr
-	}
-	o, aerr := s.requireManagementOrDelegate(c)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if req.ServicePrincipal != "" {
-		if aerr := validPrincipal(req.ServicePrincipal); aerr != nil {
-			return nil, aerr
+type listDelegatedAdministratorsInput struct {
+	pageRequest
+	ServicePrincipal string
+}
+
+func (s *Sandbox) orgListDelegatedAdministrators(c *caller, req listDelegatedAdministratorsInput) (any, *apiError) {
+	return orgList(s, c, req.pageRequest, "DelegatedAdministrators", func(o *organization, now time.Time) ([]delegatedAdminJSON, *apiError) {
+		if req.ServicePrincipal != "" {
+			if aerr := validPrincipal(req.ServicePrincipal); aerr != nil {
+				return nil, aerr
+			}
 		}
-	}
-	now := s.now()
-	var visible []delegatedAdminJSON
-	for _, id := range o.Members {
-		var first time.Time
-		for _, p := range sortedKeys(o.Delegations[id]) {
-			if req.ServicePrincipal != "" && p != req.ServicePrincipal {
+		var visible []delegatedAdminJSON
+		for _, id := range o.Members {
+			var first time.Time
+			for _, p := range sortedKeys(o.Delegations[id]) {
+				if req.ServicePrincipal != "" && p != req.ServicePrincipal {
+					continue
+				}
+				if on, since := o.Delegations[id][p].view(now, s.delay); on && (first.IsZero() || since.Before(first)) {
+					first = since
+				}
+			}
+			if first.IsZero() {
 				continue
 			}
-			if on, since := o.Delegations[id][p].view(now, s.delay); on && (first.IsZero() || since.Before(first)) {
-				first = since
-			}
+			visible = append(visible, delegatedAdminJSON{
+				accountJSON:           exportAccountJSON(o, s.st.Accounts[id]),
+				DelegationEnabledDate: epoch(first),
+			})
 		}
-		if first.IsZero() {
-			continue
-		}
-		a := s.st.Accounts[id]
-		visible = append(visible, delegatedAdminJSON{
-			accountJSON: accountJSON{
-				ID: a.ID, Arn: o.accountARN(a.ID), Email: a.Email, Name: a.Name,
-				Status: "ACTIVE", State: "ACTIVE", JoinedMethod: a.JoinedMethod, JoinedTimestamp: epoch(a.JoinedAt),
-			},
-			DelegationEnabledDate: epoch(first),
-		})
-	}
-	start, end, next, aerr := orgPage(len(visible), req.pageRequest)
-	if aerr != nil {
-		return nil, aerr
-	}
-	return withNext(map[string]any{"DelegatedAdministrators": nonNil(visible[start:end])}, next), nil
+		return visible, nil
+	})
 }
 
 // withNext adds NextToken to a List* output when there is another page.

@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
@@ -22,24 +21,20 @@ func listPrincipals(t *testing.T, c clients, pageSize int32) map[string]time.Tim
 	t.Helper()
 	out := map[string]time.Time{}
 	p := organizations.NewListAWSServiceAccessForOrganizationPaginator(c.orgs, &organizations.ListAWSServiceAccessForOrganizationInput{MaxResults: aws.Int32(pageSize)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx())
-		if err != nil {
-			t.Fatal(err)
-		}
+	enabled := allPages(t, p.HasMorePages, p.NextPage, func(page *organizations.ListAWSServiceAccessForOrganizationOutput) []orgtypes.EnabledServicePrincipal {
 		if len(page.EnabledServicePrincipals) > int(pageSize) {
 			t.Fatalf("page of %d principals exceeds MaxResults %d", len(page.EnabledServicePrincipals), pageSize)
 		}
-		for _, e := range page.EnabledServicePrincipals {
-			out[*e.ServicePrincipal] = *e.DateEnabled
-		}
+		return page.EnabledServicePrincipals
+	})
+	for _, e := range enabled {
+		out[*e.ServicePrincipal] = *e.DateEnabled
 	}
 	return out
 }
 
 func TestTrustedAccessLifecycle(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 4})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 4, 0)
 	mgmt := assumeRole(t, env, org)
 	member := accountClients(env, org.MemberAccountIDs[0])
 	operator := newClients(env.OperatorConfig())
@@ -117,21 +112,14 @@ func TestTrustedAccessLifecycle(t *testing.T) {
 }
 
 func TestListAccounts(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 5})
-	org := env.Orgs[1]
+	env, org := startOrg(t, 5, 1)
 	mgmt := accountClients(env, org.ManagementAccountID)
 	var ids []string
 	p := organizations.NewListAccountsPaginator(mgmt.orgs, &organizations.ListAccountsInput{MaxResults: aws.Int32(2)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range page.Accounts {
-			ids = append(ids, *a.Id)
-			if a.JoinedTimestamp == nil || *a.Arn == "" || a.Status != orgtypes.AccountStatusActive {
-				t.Fatalf("account %+v", a)
-			}
+	for _, a := range allPages(t, p.HasMorePages, p.NextPage, func(o *organizations.ListAccountsOutput) []orgtypes.Account { return o.Accounts }) {
+		ids = append(ids, *a.Id)
+		if a.JoinedTimestamp == nil || *a.Arn == "" || a.Status != orgtypes.AccountStatusActive {
+			t.Fatalf("account %+v", a)
 		}
 	}
 	want := append([]string{org.ManagementAccountID}, org.MemberAccountIDs...)
@@ -208,8 +196,7 @@ func TestCreateOrganization(t *testing.T) {
 }
 
 func TestDelegatedAdministrators(t *testing.T) {
-	env := sandboxtest.Start(t, awssandbox.Options{Seed: 8})
-	org := env.Orgs[0]
+	env, org := startOrg(t, 8, 0)
 	mgmt := accountClients(env, org.ManagementAccountID)
 	member, other := org.MemberAccountIDs[0], org.MemberAccountIDs[1]
 	reg := func(id string) error {
@@ -231,7 +218,7 @@ func TestDelegatedAdministrators(t *testing.T) {
 	// Registering through CloudTrail creates the management account's
 	// service-linked role when it is missing.
 	must[*cloudtrail.RegisterOrganizationDelegatedAdminOutput](t)(mgmt.ct.RegisterOrganizationDelegatedAdmin(ctx(), &cloudtrail.RegisterOrganizationDelegatedAdminInput{MemberAccountId: aws.String(member)}))
-	must[*iam.GetRoleOutput](t)(mgmt.iam.GetRole(ctx(), iamGetRole("AWSServiceRoleForCloudTrail")))
+	wantRole(t, mgmt, "AWSServiceRoleForCloudTrail")
 	_, err = mgmt.ct.RegisterOrganizationDelegatedAdmin(ctx(), &cloudtrail.RegisterOrganizationDelegatedAdminInput{MemberAccountId: aws.String(member)})
 	wantType[*cttypes.AccountRegisteredException](t, err)
 	wantType[*orgtypes.AccountAlreadyRegisteredException](t, reg(member))

@@ -20,14 +20,20 @@ type policyDocument struct {
 
 type statementList []policyStatement
 
+// decodeOne decodes a policy element given as one value where a list of
+// them may stand.
+func decodeOne[T any, L ~[]T](data []byte, l *L) error {
+	var one T
+	if err := json.Unmarshal(data, &one); err != nil {
+		return err
+	}
+	*l = L{one}
+	return nil
+}
+
 func (l *statementList) UnmarshalJSON(data []byte) error {
 	if len(data) > 0 && data[0] == '{' {
-		var one policyStatement
-		if err := json.Unmarshal(data, &one); err != nil {
-			return err
-		}
-		*l = statementList{one}
-		return nil
+		return decodeOne(data, l)
 	}
 	var many []policyStatement
 	if err := json.Unmarshal(data, &many); err != nil {
@@ -54,12 +60,7 @@ type stringList []string
 
 func (l *stringList) UnmarshalJSON(data []byte) error {
 	if len(data) > 0 && data[0] == '"' {
-		var one string
-		if err := json.Unmarshal(data, &one); err != nil {
-			return err
-		}
-		*l = stringList{one}
-		return nil
+		return decodeOne(data, l)
 	}
 	if len(data) > 0 && (data[0] == 't' || data[0] == 'f' || (data[0] >= '0' && data[0] <= '9')) {
 		*l = stringList{string(data)}
@@ -105,6 +106,26 @@ func (p principalSet) MarshalJSON() ([]byte, error) {
 		return []byte(`"*"`), nil
 	}
 	return json.Marshal(p.Kinds)
+}
+
+// checkResourcePolicy checks a resource-based policy (a bucket policy, a
+// role's trust policy): its grammar, a principal in every statement, and
+// what check says of each statement. Its failures are errors with code;
+// missingPrincipal is the message for a statement without a principal.
+func checkResourcePolicy(text, code, missingPrincipal string, check func(st policyStatement) *apiError) *apiError {
+	doc, err := parsePolicy(text)
+	if err != nil {
+		return errf(code, "%s", capitalize(err.Error()))
+	}
+	for _, st := range doc.Statement {
+		if st.Principal == nil && st.NotPrincipal == nil {
+			return errf(code, "%s", missingPrincipal)
+		}
+		if aerr := check(st); aerr != nil {
+			return aerr
+		}
+	}
+	return nil
 }
 
 // parsePolicy parses a policy document and checks the grammar every policy

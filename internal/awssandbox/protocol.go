@@ -157,6 +157,11 @@ func writeJSON(w http.ResponseWriter, reqID string, body any) {
 // queryResult is the body of a Query response's <Action>Result element.
 type queryResult interface{}
 
+// queryList is a list in a Query response: one <member> element an item.
+type queryList[T any] struct {
+	Members []T `xml:"member"`
+}
+
 // writeQuery writes a Query success response:
 // <ActionResponse><ActionResult>…</ActionResult><ResponseMetadata/></ActionResponse>.
 func writeQuery(w http.ResponseWriter, service, action, reqID string, result queryResult) {

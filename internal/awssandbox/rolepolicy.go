@@ -139,9 +139,9 @@ type rolePolicyResult struct {
 
 func (s *Sandbox) iamGetRolePolicy(c *caller, form url.Values) (queryResult, *apiError) {
 	roleName, policyName := form.Get("RoleName"), form.Get("PolicyName")
-	r := c.account.Roles[roleName]
-	if r == nil {
-		return nil, noSuchRole(roleName)
+	r, aerr := c.role(roleName)
+	if aerr != nil {
+		return nil, aerr
 	}
 	doc, ok := r.Policies[policyName]
 	if !ok {
@@ -152,9 +152,9 @@ func (s *Sandbox) iamGetRolePolicy(c *caller, form url.Values) (queryResult, *ap
 
 func (s *Sandbox) iamDeleteRolePolicy(c *caller, form url.Values) (queryResult, *apiError) {
 	roleName, policyName := form.Get("RoleName"), form.Get("PolicyName")
-	r := c.account.Roles[roleName]
-	if r == nil {
-		return nil, noSuchRole(roleName)
+	r, aerr := c.role(roleName)
+	if aerr != nil {
+		return nil, aerr
 	}
 	if r.ServiceName != "" {
 		return nil, errf("UnmodifiableEntity", "Cannot perform the operation on the protected role '%s' - this role is only modifiable by AWS", roleName)
@@ -168,17 +168,14 @@ func (s *Sandbox) iamDeleteRolePolicy(c *caller, form url.Values) (queryResult, 
 }
 
 type listRolePoliciesResult struct {
-	PolicyNames struct {
-		Members []string `xml:"member"`
-	} `xml:"PolicyNames"`
-	IsTruncated bool `xml:"IsTruncated"`
+	PolicyNames queryList[string] `xml:"PolicyNames"`
+	IsTruncated bool              `xml:"IsTruncated"`
 }
 
 func (s *Sandbox) iamListRolePolicies(c *caller, form url.Values) (queryResult, *apiError) {
-	roleName := form.Get("RoleName")
-	r := c.account.Roles[roleName]
-	if r == nil {
-		return nil, noSuchRole(roleName)
+	r, aerr := c.role(form.Get("RoleName"))
+	if aerr != nil {
+		return nil, aerr
 	}
 	var out listRolePoliciesResult
 	out.PolicyNames.Members = sortedKeys(r.Policies)
@@ -186,22 +183,16 @@ func (s *Sandbox) iamListRolePolicies(c *caller, form url.Values) (queryResult, 
 }
 
 type simulateResult struct {
-	EvaluationResults struct {
-		Members []evaluationResult `xml:"member"`
-	} `xml:"EvaluationResults"`
-	IsTruncated bool `xml:"IsTruncated"`
+	EvaluationResults queryList[evaluationResult] `xml:"EvaluationResults"`
+	IsTruncated       bool                        `xml:"IsTruncated"`
 }
 
 type evaluationResult struct {
-	EvalActionName    string `xml:"EvalActionName"`
-	EvalResourceName  string `xml:"EvalResourceName"`
-	EvalDecision      string `xml:"EvalDecision"`
-	MatchedStatements struct {
-		Members []matchedStatement `xml:"member"`
-	} `xml:"MatchedStatements"`
-	MissingContextValues struct {
-		Members []string `xml:"member"`
-	} `xml:"MissingContextValues"`
+	EvalActionName       string                      `xml:"EvalActionName"`
+	EvalResourceName     string                      `xml:"EvalResourceName"`
+	EvalDecision         string                      `xml:"EvalDecision"`
+	MatchedStatements    queryList[matchedStatement] `xml:"MatchedStatements"`
+	MissingContextValues queryList[string]           `xml:"MissingContextValues"`
 }
 
 type matchedStatement struct {

@@ -27,6 +27,22 @@ func validBucketName(name string) bool {
 		net.ParseIP(name) == nil && !strings.HasPrefix(name, "xn--") && !strings.HasSuffix(name, "-s3alias")
 }
 
+// s3BucketOperations name the operations on a bucket, by the subresource
+// the query names and the method.
+var s3BucketOperations = map[string]map[string]string{
+	"policy": {
+		http.MethodPut:    "PutBucketPolicy",
+		http.MethodGet:    "GetBucketPolicy",
+		http.MethodDelete: "DeleteBucketPolicy",
+	},
+	"location": {http.MethodGet: "GetBucketLocation"},
+	"": {
+		http.MethodPut:    "CreateBucket",
+		http.MethodHead:   "HeadBucket",
+		http.MethodDelete: "DeleteBucket",
+	},
+}
+
 // s3Operation names the S3 operation of a path-style request.
 func s3Operation(r *http.Request) (bucketName, op string) {
 	path := strings.TrimPrefix(r.URL.Path, "/")
@@ -41,36 +57,20 @@ func s3Operation(r *http.Request) (bucketName, op string) {
 	if key != "" {
 		return bucketName, ""
 	}
+	sub := ""
 	switch {
 	case q.Has("policy"):
-		switch r.Method {
-		case http.MethodPut:
-			return bucketName, "PutBucketPolicy"
-		case http.MethodGet:
-			return bucketName, "GetBucketPolicy"
-		case http.MethodDelete:
-			return bucketName, "DeleteBucketPolicy"
-		}
+		sub = "policy"
 	case q.Has("location"):
-		if r.Method == http.MethodGet {
-			return bucketName, "GetBucketLocation"
-		}
+		sub = "location"
 	default:
 		for k := range q {
 			if k != "x-id" {
 				return bucketName, ""
 			}
 		}
-		switch r.Method {
-		case http.MethodPut:
-			return bucketName, "CreateBucket"
-		case http.MethodHead:
-			return bucketName, "HeadBucket"
-		case http.MethodDelete:
-			return bucketName, "DeleteBucket"
-		}
 	}
-	return bucketName, ""
+	return bucketName, s3BucketOperations[sub][r.Method]
 }
 
 func (s *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, c *caller, body []byte, reqID string) {
@@ -92,26 +92,13 @@ func (s *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, c *caller, bod
 		fail(aerr)
 		return
 	}
-	fault := s.faultFor(c, op)
-	if !fault.applied && s.answerFault(w, r, protoS3, "s3", reqID, fault) {
-		return
-	}
-	if aerr := authorize(c, op); aerr != nil {
-		fail(aerr)
-		return
-	}
-
-	s.mu.Lock()
-	status, headers, out, aerr := s.s3Dispatch(c, op, bucketName, body)
-	if cerr := s.commit(); cerr != nil && aerr == nil {
-		aerr = errStatus(500, "InternalError", "We encountered an internal error. Please try again.")
-	}
-	s.mu.Unlock()
-	if fault.applied && s.answerFault(w, r, protoS3, "s3", reqID, fault) {
-		return
-	}
-	if aerr != nil {
-		fail(aerr)
+	var status int
+	var headers map[string]string
+	var out []byte
+	if !s.runOperation(w, r, c, protoS3, reqID, op, func() (aerr *apiError) {
+		status, headers, out, aerr = s.s3Dispatch(c, op, bucketName, body)
+		return aerr
+	}) {
 		return
 	}
 	for k, v := range headers {
@@ -169,6 +156,18 @@ func noSuchBucket(name string) *apiError {
 
 func s3AccessDenied() *apiError { return errStatus(403, "AccessDenied", "Access Denied") }
 
+// ownerBucket resolves a bucket only its owner may see, from any region.
+func (s *Sandbox) ownerBucket(c *caller, name string) (*bucket, *apiError) {
+	b := s.st.Buckets[name]
+	if b == nil {
+		return nil, noSuchBucket(name)
+	}
+	if b.Owner != c.account.ID {
+		return nil, s3AccessDenied()
+	}
+	return b, nil
+}
+
 // ownedBucket resolves a bucket for an operation only its owner may do, in
 // the bucket's own region.
 func (s *Sandbox) ownedBucket(c *caller, name string) (*bucket, *apiError) {
@@ -192,60 +191,18 @@ func (s *Sandbox) s3Dispatch(c *caller, op, name string, body []byte) (int, map[
 	case "CreateBucket":
 		return s.s3CreateBucket(c, name, body)
 	case "HeadBucket":
-		b := s.st.Buckets[name]
-		if b == nil {
-			return 0, nil, nil, noSuchBucket(name)
-		}
-		if b.Owner != c.account.ID {
-			return 0, nil, nil, s3AccessDenied()
+		b, aerr := s.ownerBucket(c, name)
+		if aerr != nil {
+			return 0, nil, nil, aerr
 		}
 		if b.Region != c.region {
 			return 0, nil, nil, errf("AuthorizationHeaderMalformed", "the region '%s' is wrong; expecting '%s'", c.region, b.Region)
 		}
 		return 200, map[string]string{"X-Amz-Bucket-Region": b.Region, "X-Amz-Access-Point-Alias": "false"}, nil, nil
-	case "DeleteBucket":
-		b, aerr := s.ownedBucket(c, name)
-		if aerr != nil {
-			return 0, nil, nil, aerr
-		}
-		delete(s.st.Buckets, b.Name)
-		s.dirty = true
-		return http.StatusNoContent, nil, nil, nil
-	case "PutBucketPolicy":
-		b, aerr := s.ownedBucket(c, name)
-		if aerr != nil {
-			return 0, nil, nil, aerr
-		}
-		if aerr := validateBucketPolicy(b.Name, string(body)); aerr != nil {
-			return 0, nil, nil, aerr
-		}
-		b.Policy = string(body)
-		s.dirty = true
-		return http.StatusNoContent, nil, nil, nil
-	case "GetBucketPolicy":
-		b, aerr := s.ownedBucket(c, name)
-		if aerr != nil {
-			return 0, nil, nil, aerr
-		}
-		if b.Policy == "" {
-			return 0, nil, nil, errStatus(404, "NoSuchBucketPolicy", "The bucket policy does not exist").with("BucketName", name)
-		}
-		return 200, map[string]string{"Content-Type": "application/json"}, []byte(b.Policy), nil
-	case "DeleteBucketPolicy":
-		b, aerr := s.ownedBucket(c, name)
-		if aerr != nil {
-			return 0, nil, nil, aerr
-		}
-		b.Policy = ""
-		s.dirty = true
-		return http.StatusNoContent, nil, nil, nil
 	case "GetBucketLocation":
-		b := s.st.Buckets[name]
-		if b == nil {
-			return 0, nil, nil, noSuchBucket(name)
-		}
-		if b.Owner != c.account.ID {
-			return 0, nil, nil, s3AccessDenied()
+		b, aerr := s.ownerBucket(c, name)
+		if aerr != nil {
+			return 0, nil, nil, aerr
 		}
 		loc := b.Region
 		if loc == "us-east-1" {
@@ -253,6 +210,33 @@ func (s *Sandbox) s3Dispatch(c *caller, op, name string, body []byte) (int, map[
 		}
 		out := xml.Header + `<LocationConstraint xmlns="` + s3Namespace + `">` + loc + `</LocationConstraint>`
 		return 200, map[string]string{"Content-Type": "application/xml"}, []byte(out), nil
+	}
+	// The other operations are the owner's, in the bucket's own region.
+	b, aerr := s.ownedBucket(c, name)
+	if aerr != nil {
+		return 0, nil, nil, aerr
+	}
+	switch op {
+	case "DeleteBucket":
+		delete(s.st.Buckets, b.Name)
+		s.dirty = true
+		return http.StatusNoContent, nil, nil, nil
+	case "PutBucketPolicy":
+		if aerr := validateBucketPolicy(b.Name, string(body)); aerr != nil {
+			return 0, nil, nil, aerr
+		}
+		b.Policy = string(body)
+		s.dirty = true
+		return http.StatusNoContent, nil, nil, nil
+	case "GetBucketPolicy":
+		if b.Policy == "" {
+			return 0, nil, nil, errStatus(404, "NoSuchBucketPolicy", "The bucket policy does not exist").with("BucketName", name)
+		}
+		return 200, map[string]string{"Content-Type": "application/json"}, []byte(b.Policy), nil
+	case "DeleteBucketPolicy":
+		b.Policy = ""
+		s.dirty = true
+		return http.StatusNoContent, nil, nil, nil
 	}
 	return 0, nil, nil, errStatus(501, "NotImplemented", "A header you provided implies functionality that is not implemented")
 }
@@ -342,14 +326,7 @@ func ownerCanonicalID(accountID string) string {
 
 // validateBucketPolicy checks a bucket policy as S3 does on PutBucketPolicy.
 func validateBucketPolicy(bucketName, text string) *apiError {
-	doc, err := parsePolicy(text)
-	if err != nil {
-		return errf("MalformedPolicy", "%s", capitalize(err.Error()))
-	}
-	for _, st := range doc.Statement {
-		if st.Principal == nil && st.NotPrincipal == nil {
-			return errf("MalformedPolicy", "Missing required field Principal")
-		}
+	return checkResourcePolicy(text, "MalformedPolicy", "Missing required field Principal", func(st policyStatement) *apiError {
 		for _, a := range append(append([]string{}, st.Action...), st.NotAction...) {
 			if a != "*" && !strings.HasPrefix(strings.ToLower(a), "s3:") {
 				return errf("MalformedPolicy", "Policy has invalid action")
@@ -369,6 +346,6 @@ func validateBucketPolicy(bucketName, text string) *apiError {
 				return errf("MalformedPolicy", "Policy has invalid resource")
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }

@@ -50,16 +50,12 @@
 package awssandbox
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -298,144 +294,6 @@ func serviceProtocol(service string) protocol {
 		return protoS3
 	}
 	return protoJSON
-}
-
-// jsonHandler serves one JSON 1.1 operation; it runs with s.mu held.
-type jsonHandler func(s *Sandbox, c *caller, in json.RawMessage) (any, *apiError)
-
-func (s *Sandbox) serveJSON(w http.ResponseWriter, r *http.Request, c *caller, body []byte, reqID string) {
-	target := r.Header.Get("X-Amz-Target")
-	var op string
-	var handlers map[string]jsonHandler
-	switch c.service {
-	case "organizations":
-		op, _ = strings.CutPrefix(target, "AWSOrganizationsV20161128.")
-		if op == target {
-			op = ""
-		}
-		handlers = organizationsHandlers
-	case "cloudtrail":
-		rest, ok := strings.CutPrefix(target, "com.amazonaws.cloudtrail.v20131101.")
-		if !ok {
-			rest = target
-		}
-		op, _ = strings.CutPrefix(rest, "CloudTrail_20131101.")
-		if op == rest {
-			op = ""
-		}
-		handlers = cloudtrailHandlers
-	}
-	h := handlers[op]
-	if h == nil {
-		writeError(w, r, protoJSON, c.service, reqID, errf("UnknownOperationException", ""))
-		return
-	}
-	// A fault answers before IAM authorizes the call, as AWS's throttling
-	// does.
-	fault := s.faultFor(c, op)
-	if !fault.applied && s.answerFault(w, r, protoJSON, c.service, reqID, fault) {
-		return
-	}
-	if aerr := authorize(c, op); aerr != nil {
-		writeError(w, r, protoJSON, c.service, reqID, aerr)
-		return
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		body = []byte("{}")
-	}
-	s.mu.Lock()
-	out, aerr := h(s, c, body)
-	if cerr := s.commit(); cerr != nil && aerr == nil {
-		aerr = errStatus(500, "InternalFailure", "save sandbox state: %v", cerr)
-	}
-	s.mu.Unlock()
-	if fault.applied && s.answerFault(w, r, protoJSON, c.service, reqID, fault) {
-		return
-	}
-	if aerr != nil {
-		writeError(w, r, protoJSON, c.service, reqID, aerr)
-		return
-	}
-	writeJSON(w, reqID, out)
-}
-
-// decodeJSON decodes an operation's input; a body that does not fit the
-// input shape is a SerializationException, as AWS reports it.
-func decodeJSON(in json.RawMessage, v any) *apiError {
-	if err := json.Unmarshal(in, v); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			return errf("SerializationException", "Unexpected value for field %s", ute.Field)
-		}
-		return errf("SerializationException", "Start of structure or map found where not expected.")
-	}
-	return nil
-}
-
-// queryHandler serves one Query operation; it runs with s.mu held.
-type queryHandler func(s *Sandbox, c *caller, form url.Values) (queryResult, *apiError)
-
-func (s *Sandbox) serveQuery(w http.ResponseWriter, r *http.Request, c *caller, body []byte, reqID string) {
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		writeError(w, r, protoQuery, c.service, reqID, errf("MalformedQueryString", "the request body is not a form: %v", err))
-		return
-	}
-	for k, v := range r.URL.Query() {
-		if _, ok := form[k]; !ok {
-			form[k] = v
-		}
-	}
-	action := form.Get("Action")
-	handlers, version := iamHandlers, "2010-05-08"
-	if c.service == "sts" {
-		handlers, version = stsHandlers, "2011-06-15"
-	}
-	h := handlers[action]
-	if action == "" {
-		writeError(w, r, protoQuery, c.service, reqID, errf("MissingAction", "Missing Action"))
-		return
-	}
-	if h == nil || form.Get("Version") != version {
-		writeError(w, r, protoQuery, c.service, reqID, errf("InvalidAction", "Could not find operation %s for version %s", action, form.Get("Version")))
-		return
-	}
-	// A fault answers before IAM authorizes the call, as AWS's throttling
-	// does.
-	fault := s.faultFor(c, action)
-	if !fault.applied && s.answerFault(w, r, protoQuery, c.service, reqID, fault) {
-		return
-	}
-	if aerr := authorize(c, action); aerr != nil {
-		writeError(w, r, protoQuery, c.service, reqID, aerr)
-		return
-	}
-	s.mu.Lock()
-	out, aerr := h(s, c, form)
-	if cerr := s.commit(); cerr != nil && aerr == nil {
-		aerr = errStatus(500, "ServiceFailure", "save sandbox state: %v", cerr)
-	}
-	s.mu.Unlock()
-	if fault.applied && s.answerFault(w, r, protoQuery, c.service, reqID, fault) {
-		return
-	}
-	if aerr != nil {
-		writeError(w, r, protoQuery, c.service, reqID, aerr)
-		return
-	}
-	writeQuery(w, c.service, action, reqID, out)
-}
-
-func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	switch strings.TrimPrefix(r.URL.Path, adminPrefix) {
-	case "health":
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = io.WriteString(w, "ok\n")
-	case "faults":
-		s.serveFaults(w, r)
-	default:
-		http.NotFound(w, r)
-	}
 }
 
 // organizationOf is the organization acct belongs to, or nil.

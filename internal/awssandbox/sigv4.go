@@ -90,6 +90,39 @@ const (
 	authContentHash
 )
 
+// authSpelling is how the Query or the JSON services spell authentication
+// failures: the status and the code of each.
+type authSpelling struct {
+	status         int
+	missing        string
+	missingMessage string
+	malformed      string
+	invalidToken   string
+	expired        string
+	signature      string
+}
+
+var authSpellings = map[protocol]authSpelling{
+	protoQuery: {
+		status:         403,
+		missing:        "MissingAuthenticationToken",
+		missingMessage: "Request is missing Authentication Token",
+		malformed:      "IncompleteSignature",
+		invalidToken:   "InvalidClientTokenId",
+		expired:        "ExpiredToken",
+		signature:      "SignatureDoesNotMatch",
+	},
+	protoJSON: {
+		status:         400,
+		missing:        "MissingAuthenticationTokenException",
+		missingMessage: "Missing Authentication Token",
+		malformed:      "IncompleteSignatureException",
+		invalidToken:   "UnrecognizedClientException",
+		expired:        "ExpiredTokenException",
+		signature:      "InvalidSignatureException",
+	},
+}
+
 // authError is the error each service returns for an authentication failure.
 func authError(service string, f authFailure, detail string, sc scope) *apiError {
 	const (
@@ -97,57 +130,51 @@ func authError(service string, f authFailure, detail string, sc scope) *apiError
 		expiredToken = "The security token included in the request is expired"
 		badSignature = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 	)
-	switch serviceProtocol(service) {
-	case protoQuery:
-		switch f {
-		case authMissing:
-			return errStatus(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
-		case authMalformed:
-			return errf("IncompleteSignature", "%s", detail)
-		case authUnknownKey, authInvalidToken:
-			return errStatus(403, "InvalidClientTokenId", invalidToken)
-		case authExpiredToken:
-			return errStatus(403, "ExpiredToken", expiredToken)
-		case authSkewed:
-			return errStatus(403, "SignatureDoesNotMatch", "%s", detail)
-		default:
-			return errStatus(403, "SignatureDoesNotMatch", badSignature)
-		}
-	case protoS3:
-		switch f {
-		case authMissing:
-			return errStatus(403, "AccessDenied", "Access Denied")
-		case authMalformed:
-			return errf("AuthorizationHeaderMalformed", "The authorization header is malformed; %s", detail)
-		case authUnknownKey:
-			return errStatus(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.").with("AWSAccessKeyId", sc.accessKeyID)
-		case authInvalidToken:
-			return errf("InvalidToken", "The provided token is malformed or otherwise invalid.")
-		case authExpiredToken:
-			return errf("ExpiredToken", "The provided token has expired.")
-		case authSkewed:
-			return errStatus(403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.")
-		case authContentHash:
-			return errf("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
-		default:
-			return errStatus(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.").
-				with("AWSAccessKeyId", sc.accessKeyID).with("SignatureProvided", sc.signature)
-		}
+	proto := serviceProtocol(service)
+	if proto == protoS3 {
+		return s3AuthError(f, detail, sc)
+	}
+	sp := authSpellings[proto]
+	var e *apiError
+	switch f {
+	case authMissing:
+		e = errf(sp.missing, "%s", sp.missingMessage)
+	case authMalformed:
+		// A malformed signature is a client error of status 400 everywhere.
+		return errf(sp.malformed, "%s", detail)
+	case authUnknownKey, authInvalidToken:
+		e = errf(sp.invalidToken, invalidToken)
+	case authExpiredToken:
+		e = errf(sp.expired, expiredToken)
+	case authSkewed:
+		e = errf(sp.signature, "%s", detail)
 	default:
-		switch f {
-		case authMissing:
-			return errf("MissingAuthenticationTokenException", "Missing Authentication Token")
-		case authMalformed:
-			return errf("IncompleteSignatureException", "%s", detail)
-		case authUnknownKey, authInvalidToken:
-			return errf("UnrecognizedClientException", invalidToken)
-		case authExpiredToken:
-			return errf("ExpiredTokenException", expiredToken)
-		case authSkewed:
-			return errf("InvalidSignatureException", "%s", detail)
-		default:
-			return errf("InvalidSignatureException", badSignature)
-		}
+		e = errf(sp.signature, badSignature)
+	}
+	e.Status = sp.status
+	return e
+}
+
+// s3AuthError is the error S3 returns for an authentication failure.
+func s3AuthError(f authFailure, detail string, sc scope) *apiError {
+	switch f {
+	case authMissing:
+		return errStatus(403, "AccessDenied", "Access Denied")
+	case authMalformed:
+		return errf("AuthorizationHeaderMalformed", "The authorization header is malformed; %s", detail)
+	case authUnknownKey:
+		return errStatus(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.").with("AWSAccessKeyId", sc.accessKeyID)
+	case authInvalidToken:
+		return errf("InvalidToken", "The provided token is malformed or otherwise invalid.")
+	case authExpiredToken:
+		return errf("ExpiredToken", "The provided token has expired.")
+	case authSkewed:
+		return errStatus(403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.")
+	case authContentHash:
+		return errf("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
+	default:
+		return errStatus(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.").
+			with("AWSAccessKeyId", sc.accessKeyID).with("SignatureProvided", sc.signature)
 	}
 }
 

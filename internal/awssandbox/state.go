@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -38,15 +39,19 @@ type state struct {
 }
 
 func newState() *state {
-	return &state{
-		Version:         stateVersion,
-		Accounts:        map[string]*account{},
-		Keys:            map[string]*accessKey{},
-		Organizations:   map[string]*organization{},
-		Buckets:         map[string]*bucket{},
-		Trails:          map[string]*trail{},
-		EventDataStores: map[string]*eventDataStore{},
-		DeletionTasks:   map[string]*deletionTask{},
+	st := &state{Version: stateVersion}
+	st.fillMaps()
+	return st
+}
+
+// fillMaps makes every nil map of the state an empty one: those of a new
+// state, and those a hand-edited file sets to null.
+func (st *state) fillMaps() {
+	v := reflect.ValueOf(st).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.Map && f.IsNil() {
+			f.Set(reflect.MakeMap(f.Type()))
+		}
 	}
 }
 
@@ -277,28 +282,7 @@ func loadState(path string) (*state, error) {
 		return nil, fmt.Errorf("sandbox state %s has version %d, want %d", path, st.Version, stateVersion)
 	}
 	// Maps absent from an older or hand-edited file are empty, not nil.
-	fresh := newState()
-	if st.Accounts == nil {
-		st.Accounts = fresh.Accounts
-	}
-	if st.Keys == nil {
-		st.Keys = fresh.Keys
-	}
-	if st.Organizations == nil {
-		st.Organizations = fresh.Organizations
-	}
-	if st.Buckets == nil {
-		st.Buckets = fresh.Buckets
-	}
-	if st.Trails == nil {
-		st.Trails = fresh.Trails
-	}
-	if st.EventDataStores == nil {
-		st.EventDataStores = fresh.EventDataStores
-	}
-	if st.DeletionTasks == nil {
-		st.DeletionTasks = fresh.DeletionTasks
-	}
+	st.fillMaps()
 	for _, a := range st.Accounts {
 		if a.Roles == nil {
 			a.Roles = map[string]*role{}
@@ -315,39 +299,42 @@ func loadState(path string) (*state, error) {
 	return st, nil
 }
 
-// saveState writes the state atomically: a temporary file in the same
-// directory, synced, then renamed over the old one, so that a crash leaves
-// either the old state or the new one, never a torn file.
+// saveState writes the state atomically (see writeFileAtomic).
 func saveState(path string, st *state) error {
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode sandbox state: %w", err)
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create sandbox state directory %s: %w", dir, err)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create sandbox state directory %s: %w", filepath.Dir(path), err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	return writeFileAtomic(path, data)
+}
+
+// writeFileAtomic writes a file through a temporary file in the same
+// directory, synced, then renamed over the old one, so that a crash leaves
+// either the old file or the new one, never a torn one.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("create temporary sandbox state in %s: %w", dir, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write sandbox state %s: %w", tmp.Name(), err)
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync sandbox state %s: %w", tmp.Name(), err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close sandbox state %s: %w", tmp.Name(), err)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replace sandbox state %s: %w", path, err)
+		return fmt.Errorf("replace %s: %w", path, err)
 	}
 	// The rename is durable only once the directory entry is.
-	if d, err := os.Open(dir); err == nil {
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}

@@ -7,11 +7,6 @@ import (
 	"time"
 )
 
-var stsHandlers = map[string]queryHandler{
-	"GetCallerIdentity": (*Sandbox).stsGetCallerIdentity,
-	"AssumeRole":        (*Sandbox).stsAssumeRole,
-}
-
 var (
 	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
 	externalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]+$`)

@@ -18,9 +18,7 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -331,30 +329,13 @@ func (h *Harness) slowAWS(ctx context.Context) error {
 		return nil
 	}
 	seed := int64(h.opts.Seed & (1<<62 - 1))
-	schedule := struct {
-		Seed   *int64             `json:"seed"`
-		Faults []awssandbox.Fault `json:"faults"`
-	}{Seed: &seed}
+	var faults []awssandbox.Fault
 	for _, service := range []string{"organizations", "cloudtrail", "iam", "s3"} {
-		schedule.Faults = append(schedule.Faults, awssandbox.Fault{Service: service, Latency: h.opts.Latency})
+		faults = append(faults, awssandbox.Fault{Service: service, Latency: h.opts.Latency})
 	}
-	schedule.Faults = append(schedule.Faults, awssandbox.Fault{Latency: h.opts.Latency, Probability: 0.25})
-	body, err := json.Marshal(schedule)
-	if err != nil {
-		return fmt.Errorf("encode the sandbox's fault schedule: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, h.endpoint+"/_sandbox/faults", bytes.NewReader(body))
-	if err != nil {
+	faults = append(faults, awssandbox.Fault{Latency: h.opts.Latency, Probability: 0.25})
+	if err := awssandbox.PutFaults(ctx, h.endpoint, seed, faults); err != nil {
 		return fmt.Errorf("slow the AWS sandbox down: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("slow the AWS sandbox down: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-		return fmt.Errorf("slow the AWS sandbox down: %s: %s", resp.Status, msg)
 	}
 	return nil
 }

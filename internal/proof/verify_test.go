@@ -2,9 +2,7 @@ package proof_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -15,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -133,17 +130,8 @@ func TestSealedProofCarriesNoCredentialsInClear(t *testing.T) {
 // header, then adds it unsigned: a valid signature that binds nothing.
 func signUnbound(t *testing.T, env *sandboxtest.Env, u awssandbox.User) proof.Request {
 	t.Helper()
-	const body = "Action=GetCallerIdentity&Version=2011-06-15"
-	req, err := http.NewRequest(http.MethodPost, env.URL+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	sum := sha256.Sum256([]byte(body))
-	creds := aws.Credentials{AccessKeyID: u.AccessKeyID, SecretAccessKey: u.SecretAccessKey}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "sts", region, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	req := env.CallerIdentityRequest(u, time.Now(), nil)
+	body := sandboxtest.CallerIdentityBody
 	r := proof.Request{URL: env.URL + "/", Body: body, Headers: map[string]string{"Host": req.URL.Host, "Content-Length": strconv.Itoa(len(body))}}
 	for _, h := range []string{"Authorization", "X-Amz-Date", "Content-Type"} {
 		r.Headers[h] = req.Header.Get(h)
