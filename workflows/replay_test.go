@@ -20,7 +20,7 @@ import (
 // files of earlier workflow versions, and add new ones beside them): a change
 // to the workflows that would break running workflows fails here.
 func TestRecordedHistoriesReplay(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	files, err := recordedHistories()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,13 +29,24 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
-			workflows.Register(r)
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+			if err := newReplayer().ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})
 	}
+}
+
+// recordedHistories are the files of the histories recorded from real runs.
+func recordedHistories() ([]string, error) {
+	return filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+}
+
+// newReplayer replays histories with every workflow registered, as a worker
+// would.
+func newReplayer() worker.WorkflowReplayer {
+	r := worker.NewWorkflowReplayer()
+	workflows.Register(r)
+	return r
 }
 
 func protoJSON(m proto.Message) (json.RawMessage, error) {
