@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/trailgate/trailgate/workflows"
@@ -68,16 +67,6 @@ func provenChange(t *testing.T) (*changeHarness, *signer, workflows.ChangeInput)
 		return in.Binding()
 	})
 	return h, s, in
-}
-
-func refusals(p workflows.ChangeProgress) []workflows.RecordEntry {
-	var out []workflows.RecordEntry
-	for _, e := range p.Record {
-		if e.Kind == "refused" {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // A refused attempt is recorded with its signer when STS verified one, and
@@ -268,7 +257,7 @@ func TestCleanupProofIsForItsOrganizationOnly(t *testing.T) {
 	on := offState()
 	on.TrustedAccess, on.ServiceLinkedRole = true, true
 	h.stateOf = map[string]workflows.State{"acme-prod": on, "globex": on}
-	h.env.OnActivity(acts.TakeInventory, mock.Anything, mock.Anything).Return(workflows.Inventory{}, nil)
+	h.on(acts.TakeInventory).Return(workflows.Inventory{}, nil)
 	h.policy.Timeout = 2 * time.Hour
 	in.Action, in.Organizations = workflows.ActionDisable, []string{"acme-prod", "globex"}
 	in.Requester = s.sign(daveARN, func(nonce string) workflows.Binding {

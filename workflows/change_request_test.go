@@ -1,24 +1,12 @@
 package workflows_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/trailgate/trailgate/workflows"
 )
-
-// approveAt approves the current wave by each of who after d.
-func (h *changeHarness) approveAt(d time.Duration, who ...string) {
-	h.at(d, func() {
-		for _, name := range who {
-			h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as(name)})
-		}
-	})
-}
 
 // recordOf is the change record's entries of one kind, their details
 // joined.
@@ -67,8 +55,7 @@ func TestTheWorkersPolicyAcceptsOnlyChangesItCanDecide(t *testing.T) {
 			h.approveAt(time.Hour, tc.approve...)
 			p, err := h.run(in)
 			if tc.refusal != "" {
-				var appErr *temporal.ApplicationError
-				if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrInvalidInput || !strings.Contains(err.Error(), tc.refusal) {
+				if errorType(err) != workflows.ErrInvalidInput || !strings.Contains(err.Error(), tc.refusal) {
 					t.Fatalf("error %v; want the change refused saying %q", err, tc.refusal)
 				}
 				if p.Phase != workflows.PhaseRejected || len(h.enabled) != 0 {

@@ -322,13 +322,7 @@ func TestDecisionsWithoutAValidProofChangeNothing(t *testing.T) {
 	if len(p.Waves[0].Approvals) != 1 || v.trustedAccess() {
 		t.Fatalf("refused decisions changed the gate: approvals %+v, trusted access %t", p.Waves[0].Approvals, v.trustedAccess())
 	}
-	refused := 0
-	for _, e := range p.Record {
-		if e.Kind == "refused" {
-			refused++
-		}
-	}
-	if refused != 8 {
+	if refused := len(refusals(p)); refused != 8 {
 		t.Errorf("%d refused attempts in the record, want 8 (a decision without any proof leaves no trace)", refused)
 	}
 	mustUpdate(t, env, id, workflows.UpdateCancel, control(t, env, "dave", id, workflows.DecisionCancel, "test over"))
