@@ -86,10 +86,7 @@ func TestRefusedAttemptsNameTheirSignerUpToFifty(t *testing.T) {
 		}
 		h.mustUpdate(workflows.UpdateApprove, s.decision(bobARN, workflows.DecisionApprove, 1))
 	})
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseSucceeded)
 	wantIn(t, replayed, "already used")
 	for _, err := range eve {
 		wantIn(t, err, eveARN+" is not mapped to any person")
@@ -140,10 +137,7 @@ func TestRefusedClaimsLeaveNoTrace(t *testing.T) {
 		h.update(workflows.UpdateCancel, workflows.Control{Who: as("carol")}, &cancel)
 		h.mustUpdate(workflows.UpdateReject, workflows.Decision{Who: as("carol"), Comment: "trails still in use"})
 	})
-	p, err := h.run(one(workflows.ActionDisable))
-	if err != nil || p.Phase != workflows.PhaseRejected {
-		t.Fatalf("phase %s, err %v; want the change rejected at its cleanup gate", p.Phase, err)
-	}
+	p := h.runTo(one(workflows.ActionDisable), workflows.PhaseRejected)
 	wantIn(t, reject, "mallory may not reject this change")
 	wantIn(t, otherWave, "is at wave 1, not wave 2")
 	wantIn(t, confirm, "alice is not a CloudTrail administrator")
@@ -219,10 +213,7 @@ func TestAnApprovalAfterTheGatePassedIsTooLate(t *testing.T) {
 			h.update(workflows.UpdateApprove, s.decision(arn, workflows.DecisionApprove, 1), &errs[i])
 		}
 	})
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseSucceeded)
 	// Their proofs are verified at once, so which of the three comes last
 	// is not fixed: exactly one is too late.
 	late := -1

@@ -88,10 +88,7 @@ func TestWavesAreNumberedFromOneAndTheRecordSaysWhy(t *testing.T) {
 		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice"), Wave: 2})
 		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob"), Wave: 2})
 	})
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseSucceeded)
 	if len(p.Waves) != 2 || p.Waves[0].Number != 1 || p.Waves[1].Number != 2 {
 		t.Errorf("waves %+v; want waves 1 and 2", p.Waves)
 	}
@@ -126,10 +123,7 @@ func TestChangeWithSomeOrganizationsAlreadyEnabledSucceeds(t *testing.T) {
 	in := changeInput("acme-prod", "globex")
 	in.Waves = nil
 	h.approveAt(time.Hour, "alice", "bob")
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v; want succeeded", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseSucceeded)
 	phases := map[string]workflows.Phase{}
 	for _, tg := range p.Targets {
 		phases[tg.Organization] = tg.Phase

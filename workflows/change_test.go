@@ -39,9 +39,7 @@ func newChangeHarness(t *testing.T, deny ...string) *changeHarness {
 		if st, ok := h.stateOf[in.Organization]; ok {
 			return st, nil
 		}
-		st := offState()
-		st.ServiceLinkedRole = true
-		return st, nil
+		return roleOnly(), nil
 	})
 	h.on(acts.EnableTrustedAccess).Return(func(_ context.Context, in activities.OrgInput) (activities.Mutation, error) {
 		for _, d := range deny {
@@ -188,10 +186,7 @@ func TestMutationsWaitForTheMaintenanceWindow(t *testing.T) {
 			t.Errorf("phase %s outside the window", p.Phase)
 		}
 	})
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s err %v", p.Phase, err)
-	}
+	h.runTo(in, workflows.PhaseSucceeded)
 	opens := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 	if len(h.enabledAt) != 1 {
 		t.Fatalf("enabled %d times", len(h.enabledAt))
@@ -228,10 +223,7 @@ func TestDisableChangeForwardsCleanupConfirmations(t *testing.T) {
 		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{Who: as("carol"), AcknowledgeMemberLoggingStops: true})
 	})
 	h.approveAt(3*time.Hour, "alice", "bob")
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s err %v", p.Phase, err)
-	}
+	h.runTo(in, workflows.PhaseSucceeded)
 	wantIn(t, early, "not awaiting approval")
 	wantIn(t, unknownOrg, "not part of change")
 }
@@ -312,10 +304,7 @@ func TestUnapprovedWaveExpiresTheChange(t *testing.T) {
 	h := newChangeHarness(t)
 	in := changeInput("acme-prod", "globex")
 	h.policy.Timeout = 3 * time.Hour
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseExpired {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseExpired)
 	if p.Targets[0].Phase != workflows.PhaseExpired || p.Waves[1].Phase != workflows.PhasePending || len(h.enabled) != 0 {
 		t.Errorf("targets %+v, wave 2 %s, enabled %v", p.Targets, p.Waves[1].Phase, h.enabled)
 	}
@@ -410,10 +399,7 @@ func TestRollbackWithNothingToDoShowsWhatItFound(t *testing.T) {
 	h.on(acts.ReadState).Return(on, nil)
 	h.on(acts.TakeInventory).Return(workflows.Inventory{
 		OrganizationTrails: []workflows.TrailState{{ARN: trailARN, IsOrganizationTrail: true, IsLogging: true}}}, nil)
-	p, err := h.run(one(workflows.ActionRollback))
-	if err != nil || p.Phase != workflows.PhaseNoChange {
-		t.Fatalf("phase %s, err %v; want nothing to do", p.Phase, err)
-	}
+	p := h.runTo(one(workflows.ActionRollback), workflows.PhaseNoChange)
 	if inv := p.Targets[0].Inventory; inv == nil || len(inv.OrganizationTrails) != 1 || inv.OrganizationTrails[0].ARN != trailARN {
 		t.Errorf("the rollback of acme-prod shows inventory %+v; want its organization trail", inv)
 	}

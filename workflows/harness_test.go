@@ -222,6 +222,17 @@ func errorType(err error) string {
 	return ""
 }
 
+// runTo runs the change and fails the test unless it ended in phase
+// without an error.
+func (h *harness) runTo(in workflows.ChangeInput, phase workflows.Phase) workflows.ChangeProgress {
+	h.t.Helper()
+	p, err := h.run(in)
+	if err != nil || p.Phase != phase {
+		h.t.Fatalf("the change ended %s, err %v; want %s", p.Phase, err, phase)
+	}
+	return p
+}
+
 func (h *harness) progress() workflows.ChangeProgress {
 	q, err := h.env.QueryWorkflow(workflows.QueryProgress)
 	if err != nil {
@@ -236,6 +247,14 @@ func (h *harness) progress() workflows.ChangeProgress {
 
 func offState() workflows.State {
 	return workflows.State{OrganizationID: "o-abc123", ManagementAccountID: "111111111111"}
+}
+
+// roleOnly is an organization with CloudTrail's service-linked role but
+// without trusted access.
+func roleOnly() workflows.State {
+	st := offState()
+	st.ServiceLinkedRole = true
+	return st
 }
 
 func wantIn(t *testing.T, err error, sub string) {

@@ -133,10 +133,7 @@ func TestProofsMapToPeopleAndWorkOnceForTheirDecision(t *testing.T) {
 		}
 		h.mustUpdate(workflows.UpdateApprove, bob)
 	})
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseSucceeded)
 	wantIn(t, replayed, "already used")
 	wantIn(t, unmapped, "arn:aws:iam::999999999999:user/eve is not mapped to any person")
 	wantIn(t, wrongWave, "made for wave 2, not wave 1")

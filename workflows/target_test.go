@@ -133,10 +133,8 @@ func TestNonRetryablePreflightErrorFailsFastWithTheReason(t *testing.T) {
 
 func TestThrottlingIsRetriedUntilItPasses(t *testing.T) {
 	h := newHarness(t)
-	st := offState()
-	st.ServiceLinkedRole = true
 	h.noTrail = true
-	h.on(acts.ReadState).Return(st, nil)
+	h.on(acts.ReadState).Return(roleOnly(), nil)
 	calls := 0
 	h.on(acts.EnableTrustedAccess).Return(func(_ context.Context, _ activities.OrgInput) (activities.Mutation, error) {
 		calls++
@@ -226,17 +224,12 @@ func TestDisableExpiresWhenNobodyConfirmsCleanup(t *testing.T) {
 func TestDisableWhenNotEnabledHasNothingToDo(t *testing.T) {
 	h := newHarness(t)
 	h.on(acts.ReadState).Return(offState(), nil)
-	p, err := h.run(one(workflows.ActionDisable))
-	if err != nil || p.Phase != workflows.PhaseNoChange {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	h.runTo(one(workflows.ActionDisable), workflows.PhaseNoChange)
 }
 
 func TestRollbackReenablesAndVerifiesTrailsLog(t *testing.T) {
 	h := newHarness(t)
-	st := offState()
-	st.ServiceLinkedRole = true
-	h.on(acts.ReadState).Return(st, nil)
+	h.on(acts.ReadState).Return(roleOnly(), nil)
 	h.on(acts.TakeInventory).Return(workflows.Inventory{
 		OrganizationTrails: []workflows.TrailState{{ARN: trailARN, IsOrganizationTrail: true, IsLogging: true}, {ARN: trailARN + "-stopped", IsOrganizationTrail: true}}}, nil)
 	h.on(acts.EnableTrustedAccess).Return(activities.Mutation{}, nil).Once()
@@ -345,10 +338,8 @@ func TestARefusalIsReportedAsItIs(t *testing.T) {
 // off from five seconds, three times in all.
 func TestVerificationReadsAgainGently(t *testing.T) {
 	h := newHarness(t)
-	st := offState()
-	st.ServiceLinkedRole = true
 	h.noTrail = true
-	h.on(acts.ReadState).Return(st, nil)
+	h.on(acts.ReadState).Return(roleOnly(), nil)
 	h.on(acts.EnableTrustedAccess).Return(activities.Mutation{}, nil)
 	var reads []time.Time
 	h.on(acts.VerifyEnabled).Return(func(context.Context, activities.VerifyInput) (workflows.Evidence, error) {
