@@ -19,9 +19,9 @@ import (
 	"github.com/trailgate/trailgate/internal/testenv"
 )
 
-// The integration tests read and change the sandbox's AWS through the AWS
-// SDK, as a person with the management account's credentials would: the
-// calls are all here.
+// The integration tests read and change AWS in the sandbox through the AWS
+// SDK, as people with the accounts' credentials would; every such call is
+// here.
 
 // awsView reads an organization as its management account and one member
 // account see it, through the AWS SDK.
