@@ -175,13 +175,7 @@ type TargetInput struct {
 
 // Validate says what is wrong with a target input, all at once.
 func (in TargetInput) Validate() error {
-	var problems []string
-	if err := ValidateChangeID(in.ChangeID); err != nil {
-		problems = append(problems, err.Error())
-	}
-	if _, err := ParseAction(string(in.Action)); err != nil {
-		problems = append(problems, err.Error())
-	}
+	problems := changeAndActionProblems(in.ChangeID, in.Action)
 	if in.Organization.Organization == "" {
 		problems = append(problems, "organization name is empty")
 	}
@@ -189,6 +183,19 @@ func (in TargetInput) Validate() error {
 		problems = append(problems, "a target runs only as part of a change: start a change (trailgate enable or disable)")
 	}
 	return invalid("target input", problems)
+}
+
+// changeAndActionProblems says what is wrong with the change ID and the
+// action, which every workflow's input carries.
+func changeAndActionProblems(changeID string, action Action) []string {
+	var problems []string
+	if err := ValidateChangeID(changeID); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if _, err := ParseAction(string(action)); err != nil {
+		problems = append(problems, err.Error())
+	}
+	return problems
 }
 
 // invalid joins problems into one error, or nil when there are none.
@@ -219,8 +226,8 @@ type Plan struct {
 // Empty reports whether the plan has nothing to do.
 func (p Plan) Empty() bool { return len(p.Steps) == 0 }
 
-// The AWS state types are the activities' results; they are named here too
-// so that the CLI needs only this package.
+// The AWS state types and the drift audit's findings are the activities'
+// results; they are named here too so that the CLI needs only this package.
 type (
 	// State is what AWS says about one organization's CloudTrail integration.
 	State = activities.State
@@ -230,6 +237,21 @@ type (
 	Inventory = activities.Inventory
 	// Evidence is what verification read back from AWS.
 	Evidence = activities.Evidence
+	// Finding is one way an organization differs from its desired state.
+	Finding = activities.Finding
+	// FindingKind is a stable word for what drifted.
+	FindingKind = activities.FindingKind
+	// Desired is the state an organization is held to.
+	Desired = activities.Desired
+	// OrgAudit is one organization as an audit found it.
+	OrgAudit = activities.OrgAudit
+)
+
+// The desired states an organization may be held to.
+const (
+	DesiredEnabled   = activities.DesiredEnabled
+	DesiredDisabled  = activities.DesiredDisabled
+	DesiredUnmanaged = activities.DesiredUnmanaged
 )
 
 // Who is the person behind a decision. On the way in it carries a sealed

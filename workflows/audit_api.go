@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/trailgate/trailgate/activities"
 )
 
 // The drift audit's names: its workflow type, its schedule, and the search
@@ -41,26 +39,6 @@ const (
 type AuditInput struct {
 	Trigger AuditTrigger `json:"trigger,omitempty"`
 }
-
-// The audit's findings are the activities' results; they are named here
-// too so that the CLI needs only this package.
-type (
-	// Finding is one way an organization differs from its desired state.
-	Finding = activities.Finding
-	// FindingKind is a stable word for what drifted.
-	FindingKind = activities.FindingKind
-	// Desired is the state an organization is held to.
-	Desired = activities.Desired
-	// OrgAudit is one organization as an audit found it.
-	OrgAudit = activities.OrgAudit
-)
-
-// The desired states an organization may be held to.
-const (
-	DesiredEnabled   = activities.DesiredEnabled
-	DesiredDisabled  = activities.DesiredDisabled
-	DesiredUnmanaged = activities.DesiredUnmanaged
-)
 
 // AuditReport is an audit's result: every organization as found, every
 // finding standing now (with since when), and what appeared and what was

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/workflows"
@@ -18,11 +17,10 @@ import (
 // BenchmarkReplay measures how fast a worker replays each recorded history,
 // which bounds how quickly a restarted worker resumes running changes.
 func BenchmarkReplay(b *testing.B) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	files, _ := recordedHistories()
 	for _, f := range files {
 		b.Run(filepath.Base(f), func(b *testing.B) {
-			r := worker.NewWorkflowReplayer()
-			workflows.Register(r)
+			r := newReplayer()
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {

@@ -39,15 +39,7 @@ func TestCancelThroughTemporalEndsTheChangeAtAnyGate(t *testing.T) {
 			if tc.before != nil {
 				tc.before(in.ChangeID)
 			}
-			if err := env.Client.CancelWorkflow(context.Background(), in.ChangeID, ""); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			err := run.Get(ctx, nil)
-			if !temporal.IsCanceledError(err) {
-				t.Fatalf("the change ended with %v, want cancelled", err)
-			}
+			cancelThroughTemporal(t, env, run)
 			assertEndedCancelled(t, env, in.ChangeID, tc.org)
 			if v := view(t, env, tc.org); v.trustedAccess() {
 				t.Error("a cancelled change enabled trusted access")
@@ -62,24 +54,28 @@ func TestCancelThroughTemporalAtTheCleanupGate(t *testing.T) {
 	in := request(t, env, id, workflows.ActionEnable, "globex")
 	run := start(t, env, in)
 	waitChange(t, env, id, awaitingWave(1))
-	mustUpdate(t, env, id, workflows.UpdateApprove, approval(t, env, "alice", id, 1))
-	mustUpdate(t, env, id, workflows.UpdateApprove, approval(t, env, "bob", id, 1))
+	approveWave(t, env, id, 1)
 	result(t, run)
 
 	in = request(t, env, "disable-cancelled", workflows.ActionDisable, "globex")
 	run = start(t, env, in)
 	waitChange(t, env, in.ChangeID, phaseIs(workflows.PhaseAwaitingCleanup))
-	if err := env.Client.CancelWorkflow(context.Background(), in.ChangeID, ""); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := run.Get(ctx, nil); !temporal.IsCanceledError(err) {
-		t.Fatalf("the change ended with %v, want cancelled", err)
-	}
+	cancelThroughTemporal(t, env, run)
 	assertEndedCancelled(t, env, in.ChangeID, "globex")
 	if v := view(t, env, "globex"); !v.trustedAccess() {
 		t.Error("a cancelled disable disabled trusted access")
+	}
+}
+
+// cancelThroughTemporal cancels a change as Temporal's CLI, UI or SDK
+// would, and waits for it to end cancelled.
+func cancelThroughTemporal(t *testing.T, env *testenv.Env, run client.WorkflowRun) {
+	t.Helper()
+	if err := env.Client.CancelWorkflow(context.Background(), run.GetID(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := endedWithin(run, time.Minute); !temporal.IsCanceledError(err) {
+		t.Fatalf("the change ended with %v, want cancelled", err)
 	}
 }
 
@@ -125,19 +121,6 @@ func assertEndedCancelled(t *testing.T, env *testenv.Env, id, org string) {
 // change ends cancelled without a failed workflow task.
 func TestCancelThroughTemporalWhileWorking(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{})
-	cancelNow := func(id string) {
-		if err := env.Client.CancelWorkflow(context.Background(), id, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ended := func(run client.WorkflowRun) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := run.Get(ctx, nil); !temporal.IsCanceledError(err) {
-			t.Fatalf("the change ended with %v, want cancelled", err)
-		}
-	}
-
 	t.Run("planning", func(t *testing.T) {
 		env.AWS.Sandbox.SetFaults([]awssandbox.Fault{{Service: "organizations", Operation: "DescribeOrganization", Latency: 2 * time.Second}})
 		defer env.AWS.Sandbox.SetFaults(nil)
@@ -146,8 +129,7 @@ func TestCancelThroughTemporalWhileWorking(t *testing.T) {
 		waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool {
 			return p.Phase == workflows.PhasePreflight || p.Phase == workflows.PhasePlanning
 		})
-		cancelNow(in.ChangeID)
-		ended(run)
+		cancelThroughTemporal(t, env, run)
 		assertEndedCancelled(t, env, in.ChangeID, "acme-prod")
 	})
 
@@ -157,11 +139,9 @@ func TestCancelThroughTemporalWhileWorking(t *testing.T) {
 		in = env.Request(t, "dave", in)
 		run := start(t, env, in)
 		waitChange(t, env, in.ChangeID, awaitingWave(1))
-		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
-		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+		approveWave(t, env, in.ChangeID, 1)
 		waitChange(t, env, in.ChangeID, phaseIs(workflows.PhaseAwaitingWindow))
-		cancelNow(in.ChangeID)
-		ended(run)
+		cancelThroughTemporal(t, env, run)
 		assertEndedCancelled(t, env, in.ChangeID, "acme-prod")
 	})
 
@@ -173,11 +153,9 @@ func TestCancelThroughTemporalWhileWorking(t *testing.T) {
 		in = env.Request(t, "dave", in)
 		run := start(t, env, in)
 		waitChange(t, env, in.ChangeID, awaitingWave(1))
-		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
-		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+		approveWave(t, env, in.ChangeID, 1)
 		waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool { return p.Targets[0].Phase == workflows.PhaseApplying })
-		cancelNow(in.ChangeID)
-		ended(run)
+		cancelThroughTemporal(t, env, run)
 		var p workflows.ChangeProgress
 		if v, err := env.Client.QueryWorkflow(context.Background(), in.ChangeID, "", workflows.QueryProgress); err != nil || v.Get(&p) != nil {
 			t.Fatalf("query: %v", err)

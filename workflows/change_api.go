@@ -63,13 +63,7 @@ const (
 
 // Validate says what is wrong with a change input, all at once.
 func (in ChangeInput) Validate() error {
-	var problems []string
-	if err := ValidateChangeID(in.ChangeID); err != nil {
-		problems = append(problems, err.Error())
-	}
-	if _, err := ParseAction(string(in.Action)); err != nil {
-		problems = append(problems, err.Error())
-	}
+	problems := changeAndActionProblems(in.ChangeID, in.Action)
 	if len(in.Organizations) == 0 {
 		problems = append(problems, "no organizations: name some with --org, or use --all")
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/trailgate/trailgate/workflows"
@@ -70,16 +69,6 @@ func provenChange(t *testing.T) (*changeHarness, *signer, workflows.ChangeInput)
 	return h, s, in
 }
 
-func refusals(p workflows.ChangeProgress) []workflows.RecordEntry {
-	var out []workflows.RecordEntry
-	for _, e := range p.Record {
-		if e.Kind == "refused" {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // A refused attempt is recorded with its signer when STS verified one, and
 // with nobody when the proof proves no one; past fifty refusals a change
 // records no more, so that whoever can reach Temporal cannot grow its
@@ -97,10 +86,7 @@ func TestRefusedAttemptsNameTheirSignerUpToFifty(t *testing.T) {
 		}
 		h.mustUpdate(workflows.UpdateApprove, s.decision(bobARN, workflows.DecisionApprove, 1))
 	})
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseSucceeded)
 	wantIn(t, replayed, "already used")
 	for _, err := range eve {
 		wantIn(t, err, eveARN+" is not mapped to any person")
@@ -151,10 +137,7 @@ func TestRefusedClaimsLeaveNoTrace(t *testing.T) {
 		h.update(workflows.UpdateCancel, workflows.Control{Who: as("carol")}, &cancel)
 		h.mustUpdate(workflows.UpdateReject, workflows.Decision{Who: as("carol"), Comment: "trails still in use"})
 	})
-	p, err := h.run(one(workflows.ActionDisable))
-	if err != nil || p.Phase != workflows.PhaseRejected {
-		t.Fatalf("phase %s, err %v; want the change rejected at its cleanup gate", p.Phase, err)
-	}
+	p := h.runTo(one(workflows.ActionDisable), workflows.PhaseRejected)
 	wantIn(t, reject, "mallory may not reject this change")
 	wantIn(t, otherWave, "is at wave 1, not wave 2")
 	wantIn(t, confirm, "alice is not a CloudTrail administrator")
@@ -230,10 +213,7 @@ func TestAnApprovalAfterTheGatePassedIsTooLate(t *testing.T) {
 			h.update(workflows.UpdateApprove, s.decision(arn, workflows.DecisionApprove, 1), &errs[i])
 		}
 	})
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseSucceeded)
 	// Their proofs are verified at once, so which of the three comes last
 	// is not fixed: exactly one is too late.
 	late := -1
@@ -268,7 +248,7 @@ func TestCleanupProofIsForItsOrganizationOnly(t *testing.T) {
 	on := offState()
 	on.TrustedAccess, on.ServiceLinkedRole = true, true
 	h.stateOf = map[string]workflows.State{"acme-prod": on, "globex": on}
-	h.env.OnActivity(acts.TakeInventory, mock.Anything, mock.Anything).Return(workflows.Inventory{}, nil)
+	h.on(acts.TakeInventory).Return(workflows.Inventory{}, nil)
 	h.policy.Timeout = 2 * time.Hour
 	in.Action, in.Organizations = workflows.ActionDisable, []string{"acme-prod", "globex"}
 	in.Requester = s.sign(daveARN, func(nonce string) workflows.Binding {

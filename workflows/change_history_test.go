@@ -59,10 +59,7 @@ func TestChangeEndsInTheRunOfItsLastWave(t *testing.T) {
 	h := newChangeHarness(t)
 	h.env.SetContinueAsNewSuggested(true)
 	h.approveAt(time.Hour, "alice", "bob")
-	p, err := h.run(one(workflows.ActionEnable))
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v; want the one-wave change to end succeeded", p.Phase, err)
-	}
+	h.runTo(one(workflows.ActionEnable), workflows.PhaseSucceeded)
 }
 
 // Without Temporal's suggestion, a change continues as new once its history

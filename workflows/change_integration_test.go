@@ -2,7 +2,6 @@ package workflows_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -35,8 +34,7 @@ func TestChangeSurvivesAWorkerRestartMidRollout(t *testing.T) {
 	if len(p.Waves[0].Approvals) != 2 || p.Targets[0].Phase != workflows.PhaseSucceeded {
 		t.Fatalf("after the restart: wave 1 approvals %+v, %s %s", p.Waves[0].Approvals, p.Targets[0].Organization, p.Targets[0].Phase)
 	}
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 2))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 2))
+	approveWave(t, env, in.ChangeID, 2)
 	if p = result(t, run); p.Phase != workflows.PhaseSucceeded {
 		t.Fatalf("change ended %s", p.Phase)
 	}
@@ -60,11 +58,8 @@ func TestFailureBudgetHaltsARolloutThatAWSDenies(t *testing.T) {
 	}
 	run := start(t, env, env.Request(t, "dave", in))
 	waitChange(t, env, in.ChangeID, awaitingWave(1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := run.Get(ctx, nil); err == nil {
+	approveWave(t, env, in.ChangeID, 1)
+	if err := endedWithin(run, 3*time.Minute); err == nil {
 		t.Fatal("a change with a denied organization succeeded")
 	}
 	p := waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool { return p.Phase.Final() })
@@ -121,8 +116,7 @@ func TestChangeContinuesAsNewBetweenWaves(t *testing.T) {
 	wantIn(t, update(env, in.ChangeID, workflows.UpdateApprove, alice), "already used")
 	for w := 2; w <= 3; w++ {
 		waitChange(t, env, in.ChangeID, awaitingWave(w))
-		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, w))
-		mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, w))
+		approveWave(t, env, in.ChangeID, w)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -148,17 +142,13 @@ func TestARetryBudgetEndsInAFailureThatSaysWhatWasTried(t *testing.T) {
 	in := request(t, env, "enable-budget", workflows.ActionEnable, "globex")
 	run := start(t, env, in)
 	waitChange(t, env, in.ChangeID, awaitingWave(1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := run.Get(ctx, nil); err == nil {
+	approveWave(t, env, in.ChangeID, 1)
+	if err := endedWithin(run, 2*time.Minute); err == nil {
 		t.Fatal("a change whose AWS call never succeeded succeeded")
 	}
 	p := waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool { return p.Phase.Final() })
-	for _, want := range []string{`gave up on "Enable trusted access for cloudtrail.amazonaws.com" after retrying it for 4s`, "organizations:EnableAWSServiceAccess", "ServiceException"} {
-		if !strings.Contains(p.Targets[0].Error, want) {
-			t.Errorf("the organization's error does not say %q: %s", want, p.Targets[0].Error)
-		}
+	want := []string{`gave up on "Enable trusted access for cloudtrail.amazonaws.com" after retrying it for 4s`, "organizations:EnableAWSServiceAccess", "ServiceException"}
+	if !containsAll(p.Targets[0].Error, want...) {
+		t.Errorf("the organization's error does not say all of %q: %s", want, p.Targets[0].Error)
 	}
 }

@@ -15,10 +15,7 @@ import (
 func TestGateWithoutRemindersWaitsInSilence(t *testing.T) {
 	h := newChangeHarness(t)
 	h.policy.ReminderEvery, h.policy.Timeout = 0, 48*time.Hour
-	p, err := h.run(one(workflows.ActionEnable))
-	if err != nil || p.Phase != workflows.PhaseExpired {
-		t.Fatalf("phase %s, err %v; want the change expired", p.Phase, err)
-	}
+	p := h.runTo(one(workflows.ActionEnable), workflows.PhaseExpired)
 	if len(h.reminders) != 0 || recordOf(p, "reminder") != "" {
 		t.Errorf("%d reminder(s) sent with reminders off; record: %s", len(h.reminders), recordOf(p, "reminder"))
 	}
@@ -35,10 +32,7 @@ func TestUndeliveredReminderIsRetriedGentlyAndRecorded(t *testing.T) {
 		return errors.New("send reminder to https://hooks.example/trailgate: the webhook answered 502 Bad Gateway")
 	}
 	h.approveAt(30*time.Hour, "alice", "bob")
-	p, err := h.run(one(workflows.ActionEnable))
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v; want the change to go on past an undelivered reminder", p.Phase, err)
-	}
+	p := h.runTo(one(workflows.ActionEnable), workflows.PhaseSucceeded)
 	if len(attempts) != 5 {
 		t.Fatalf("%d attempt(s) to deliver the one reminder of the first day; want 5", len(attempts))
 	}

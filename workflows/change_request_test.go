@@ -1,24 +1,12 @@
 package workflows_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/trailgate/trailgate/workflows"
 )
-
-// approveAt approves the current wave by each of who after d.
-func (h *changeHarness) approveAt(d time.Duration, who ...string) {
-	h.at(d, func() {
-		for _, name := range who {
-			h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as(name)})
-		}
-	})
-}
 
 // recordOf is the change record's entries of one kind, their details
 // joined.
@@ -67,8 +55,7 @@ func TestTheWorkersPolicyAcceptsOnlyChangesItCanDecide(t *testing.T) {
 			h.approveAt(time.Hour, tc.approve...)
 			p, err := h.run(in)
 			if tc.refusal != "" {
-				var appErr *temporal.ApplicationError
-				if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrInvalidInput || !strings.Contains(err.Error(), tc.refusal) {
+				if errorType(err) != workflows.ErrInvalidInput || !strings.Contains(err.Error(), tc.refusal) {
 					t.Fatalf("error %v; want the change refused saying %q", err, tc.refusal)
 				}
 				if p.Phase != workflows.PhaseRejected || len(h.enabled) != 0 {
@@ -101,10 +88,7 @@ func TestWavesAreNumberedFromOneAndTheRecordSaysWhy(t *testing.T) {
 		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice"), Wave: 2})
 		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob"), Wave: 2})
 	})
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseSucceeded)
 	if len(p.Waves) != 2 || p.Waves[0].Number != 1 || p.Waves[1].Number != 2 {
 		t.Errorf("waves %+v; want waves 1 and 2", p.Waves)
 	}
@@ -139,10 +123,7 @@ func TestChangeWithSomeOrganizationsAlreadyEnabledSucceeds(t *testing.T) {
 	in := changeInput("acme-prod", "globex")
 	in.Waves = nil
 	h.approveAt(time.Hour, "alice", "bob")
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v; want succeeded", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseSucceeded)
 	phases := map[string]workflows.Phase{}
 	for _, tg := range p.Targets {
 		phases[tg.Organization] = tg.Phase

@@ -2,13 +2,11 @@ package workflows_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/activities"
@@ -37,15 +35,13 @@ func (h *changeHarness) mutation(what string) {
 func newChangeHarness(t *testing.T, deny ...string) *changeHarness {
 	h := &changeHarness{harness: newHarness(t)}
 	h.noTrail = true
-	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OrgInput) (workflows.State, error) {
+	h.on(acts.ReadState).Return(func(_ context.Context, in activities.OrgInput) (workflows.State, error) {
 		if st, ok := h.stateOf[in.Organization]; ok {
 			return st, nil
 		}
-		st := offState()
-		st.ServiceLinkedRole = true
-		return st, nil
+		return roleOnly(), nil
 	})
-	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OrgInput) (activities.Mutation, error) {
+	h.on(acts.EnableTrustedAccess).Return(func(_ context.Context, in activities.OrgInput) (activities.Mutation, error) {
 		for _, d := range deny {
 			if in.Organization == d {
 				return activities.Mutation{}, temporal.NewNonRetryableApplicationError("enable trusted access in organization "+d+": AccessDeniedException: denied", "AccessDeniedException", nil)
@@ -56,7 +52,7 @@ func newChangeHarness(t *testing.T, deny ...string) *changeHarness {
 		h.mutation("enable " + in.Organization)
 		return activities.Mutation{}, nil
 	})
-	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.VerifyInput) (workflows.Evidence, error) {
+	h.on(acts.VerifyEnabled).Return(func(_ context.Context, in activities.VerifyInput) (workflows.Evidence, error) {
 		h.mutation("verify " + in.Organization)
 		return workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 1}, nil
 	})
@@ -110,13 +106,9 @@ func TestFailureBudgetHaltsTheChange(t *testing.T) {
 	h := newChangeHarness(t, "acme-staging")
 	in := changeInput("acme-prod", "acme-staging", "globex")
 	in.Waves, in.Concurrency, in.FailureBudget = nil, 1, 0
-	h.at(time.Hour, func() {
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
-	})
+	h.approveAt(time.Hour, "alice", "bob")
 	p, err := h.run(in)
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrChangeFailed {
+	if errorType(err) != workflows.ErrChangeFailed {
 		t.Fatalf("error %v", err)
 	}
 	if p.Phase != workflows.PhaseHalted || p.Failed != 1 {
@@ -188,19 +180,13 @@ func TestMutationsWaitForTheMaintenanceWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.Windows = []workflows.MaintenanceWindow{w}
-	h.at(time.Hour, func() {
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
-	})
+	h.approveAt(time.Hour, "alice", "bob")
 	h.at(3*time.Hour, func() {
 		if p := h.progress(); p.Phase != workflows.PhaseAwaitingWindow {
 			t.Errorf("phase %s outside the window", p.Phase)
 		}
 	})
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s err %v", p.Phase, err)
-	}
+	h.runTo(in, workflows.PhaseSucceeded)
 	opens := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 	if len(h.enabledAt) != 1 {
 		t.Fatalf("enabled %d times", len(h.enabledAt))
@@ -212,8 +198,8 @@ func TestMutationsWaitForTheMaintenanceWindow(t *testing.T) {
 
 func TestDisableChangeForwardsCleanupConfirmations(t *testing.T) {
 	h, _ := disableHarness(t)
-	h.env.OnActivity(acts.DisableTrustedAccess, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil)
-	h.env.OnActivity(acts.VerifyDisabled, mock.Anything, mock.Anything).Return(workflows.Evidence{Checks: 1}, nil)
+	h.on(acts.DisableTrustedAccess).Return(activities.Mutation{}, nil)
+	h.on(acts.VerifyDisabled).Return(workflows.Evidence{Checks: 1}, nil)
 	in := changeInput("acme-prod", "globex")
 	in.Action, in.Waves = workflows.ActionDisable, nil
 	var early, unknownOrg error
@@ -236,14 +222,8 @@ func TestDisableChangeForwardsCleanupConfirmations(t *testing.T) {
 	h.at(2*time.Hour, func() {
 		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{Who: as("carol"), AcknowledgeMemberLoggingStops: true})
 	})
-	h.at(3*time.Hour, func() {
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
-	})
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s err %v", p.Phase, err)
-	}
+	h.approveAt(3*time.Hour, "alice", "bob")
+	h.runTo(in, workflows.PhaseSucceeded)
 	wantIn(t, early, "not awaiting approval")
 	wantIn(t, unknownOrg, "not part of change")
 }
@@ -311,10 +291,7 @@ func TestApprovedWaveWaitsForItsWindowPastTheGateTimeout(t *testing.T) {
 	h.policy.Timeout, h.policy.ReminderEvery = 2*time.Hour, time.Hour
 	w, _ := workflows.ParseWindow("02:00+2h")
 	in.Windows = []workflows.MaintenanceWindow{w}
-	h.at(30*time.Minute, func() {
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
-	})
+	h.approveAt(30*time.Minute, "alice", "bob")
 	p, err := h.run(in)
 	if err != nil || p.Phase != workflows.PhaseSucceeded || len(h.enabled) != 2 {
 		t.Fatalf("phase %s, err %v, enabled %v", p.Phase, err, h.enabled)
@@ -327,11 +304,120 @@ func TestUnapprovedWaveExpiresTheChange(t *testing.T) {
 	h := newChangeHarness(t)
 	in := changeInput("acme-prod", "globex")
 	h.policy.Timeout = 3 * time.Hour
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseExpired {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseExpired)
 	if p.Targets[0].Phase != workflows.PhaseExpired || p.Waves[1].Phase != workflows.PhasePending || len(h.enabled) != 0 {
 		t.Errorf("targets %+v, wave 2 %s, enabled %v", p.Targets, p.Waves[1].Phase, h.enabled)
+	}
+}
+
+// outcomeOf is what the change record says an organization ended as.
+func outcomeOf(p workflows.ChangeProgress, org string) string {
+	out := ""
+	for _, e := range p.Record {
+		if e.Organization == org && e.Kind == "outcome" {
+			out = e.Detail
+		}
+	}
+	return out
+}
+
+func targetOf(t *testing.T, p workflows.ChangeProgress, org string) workflows.TargetSummary {
+	t.Helper()
+	for _, tg := range p.Targets {
+		if tg.Organization == org {
+			return tg
+		}
+	}
+	t.Fatalf("no organization %s in %+v", org, p.Targets)
+	return workflows.TargetSummary{}
+}
+
+// An organization that fails shows, in status and in the record, the error
+// its own procedure ended with (what AWS said), not the workflow machinery
+// around it; one that succeeds shows no error.
+func TestAFailedOrganizationShowsWhatAWSSaid(t *testing.T) {
+	h := newChangeHarness(t, "acme-staging")
+	in := changeInput("acme-prod", "acme-staging")
+	in.Waves, in.FailureBudget = nil, 1
+	h.approveAt(time.Hour, "alice", "bob")
+	p, err := h.run(in)
+	if errorType(err) != workflows.ErrChangeFailed || p.Phase != workflows.PhaseFailed {
+		t.Fatalf("phase %s, err %v; want the change failed", p.Phase, err)
+	}
+	failed := targetOf(t, p, "acme-staging")
+	if failed.Phase != workflows.PhaseFailed || !strings.Contains(failed.Error, "enable trusted access in organization acme-staging: AccessDeniedException: denied") {
+		t.Errorf("acme-staging ended %s with error %q; want AWS's refusal", failed.Phase, failed.Error)
+	}
+	if strings.Contains(failed.Error, "child workflow") {
+		t.Errorf("acme-staging's error is the workflow machinery's: %q", failed.Error)
+	}
+	if got := outcomeOf(p, "acme-staging"); !strings.HasPrefix(got, "failed: ") || !strings.Contains(got, "AccessDeniedException: denied") {
+		t.Errorf("the record says acme-staging ended %q; want failed, with AWS's refusal", got)
+	}
+	if got := outcomeOf(p, ""); got != "failed: 1 of 2 organization(s) ended well, 1 failed" {
+		t.Errorf("the record says the change ended %q", got)
+	}
+	if ok := targetOf(t, p, "acme-prod"); ok.Phase != workflows.PhaseSucceeded || ok.Error != "" || outcomeOf(p, "acme-prod") != "succeeded" {
+		t.Errorf("acme-prod ended %s with error %q, recorded as %q; want succeeded, no error", ok.Phase, ok.Error, outcomeOf(p, "acme-prod"))
+	}
+}
+
+// At most Concurrency organizations mutate at once, also when others of
+// the wave ended before the gate with nothing to do.
+func TestConcurrencyHoldsWhenSomeOrganizationsHaveNothingToDo(t *testing.T) {
+	h := newChangeHarness(t)
+	enabled := offState()
+	enabled.TrustedAccess, enabled.ServiceLinkedRole = true, true
+	h.stateOf = map[string]workflows.State{"globex": enabled}
+	in := changeInput("globex", "acme-prod", "acme-staging")
+	in.Waves, in.Concurrency = nil, 1
+	h.approveAt(time.Hour, "alice", "bob")
+	p, err := h.run(in)
+	if err != nil || p.Phase != workflows.PhaseSucceeded || len(h.enabled) != 2 {
+		t.Fatalf("phase %s, err %v, enabled %v", p.Phase, err, h.enabled)
+	}
+	open := map[string]bool{}
+	for _, m := range h.mutations {
+		verb, org, _ := strings.Cut(m, " ")
+		if verb == "enable" {
+			open[org] = true
+		} else {
+			delete(open, org)
+		}
+		if len(open) > 1 {
+			t.Fatalf("%d organizations mutate at once with a concurrency of 1: %v", len(open), h.mutations)
+		}
+	}
+}
+
+// A rollback that finds trusted access already on changes nothing, and the
+// change still shows what depends on trusted access there.
+func TestRollbackWithNothingToDoShowsWhatItFound(t *testing.T) {
+	h := newHarness(t)
+	on := offState()
+	on.TrustedAccess, on.ServiceLinkedRole = true, true
+	h.on(acts.ReadState).Return(on, nil)
+	h.on(acts.TakeInventory).Return(workflows.Inventory{
+		OrganizationTrails: []workflows.TrailState{{ARN: trailARN, IsOrganizationTrail: true, IsLogging: true}}}, nil)
+	p := h.runTo(one(workflows.ActionRollback), workflows.PhaseNoChange)
+	if inv := p.Targets[0].Inventory; inv == nil || len(inv.OrganizationTrails) != 1 || inv.OrganizationTrails[0].ARN != trailARN {
+		t.Errorf("the rollback of acme-prod shows inventory %+v; want its organization trail", inv)
+	}
+}
+
+// While a disable waits for the CloudTrail administrator, the change shows
+// what they are asked to clean up.
+func TestCleanupGateShowsWhatDependsOnTrustedAccess(t *testing.T) {
+	h, _ := disableHarness(t)
+	h.at(time.Hour, func() {
+		p := h.progress()
+		inv := p.Targets[0].Inventory
+		if p.Phase != workflows.PhaseAwaitingCleanup || inv == nil || len(inv.OrganizationTrails) != 1 || inv.OrganizationTrails[0].ARN != trailARN {
+			t.Errorf("awaiting cleanup (%s), the change shows inventory %+v; want the organization trail", p.Phase, inv)
+		}
+		h.mustUpdate(workflows.UpdateCancel, workflows.Control{Who: as("dave"), Reason: "seen enough"})
+	})
+	if p, _ := h.run(one(workflows.ActionDisable)); p.Phase != workflows.PhaseCancelled {
+		t.Errorf("phase %s after a cancel at the cleanup gate", p.Phase)
 	}
 }

@@ -5,92 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/internal/testenv"
 	"github.com/trailgate/trailgate/workflows"
 )
-
-// byHand is what someone does to AWS by hand, as the management account's
-// administrator, while a change waits at a gate.
-type byHand struct {
-	t   *testing.T
-	v   *awsView
-	cfg aws.Config
-}
-
-func hands(v *awsView) *byHand {
-	return &byHand{t: v.t, v: v, cfg: v.env.AWS.ConfigFor(v.org.ManagementAccountID)}
-}
-
-// trustedAccess turns trusted access on or off as the sandbox holds it.
-func (h *byHand) trustedAccess(on bool) {
-	if err := h.v.env.AWS.Sandbox.SetTrustedAccess(h.v.org.OrganizationID, "cloudtrail.amazonaws.com", on); err != nil {
-		h.t.Fatal(err)
-	}
-}
-
-func (h *byHand) createRole() {
-	if _, err := iam.NewFromConfig(h.cfg).CreateServiceLinkedRole(h.v.timeout, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String("cloudtrail.amazonaws.com")}); err != nil {
-		h.t.Fatal(err)
-	}
-}
-
-func (h *byHand) deleteRole() {
-	if _, err := iam.NewFromConfig(h.cfg).DeleteServiceLinkedRole(h.v.timeout, &iam.DeleteServiceLinkedRoleInput{RoleName: aws.String("AWSServiceRoleForCloudTrail")}); err != nil {
-		h.t.Fatal(err)
-	}
-}
-
-// organizationTrail creates an organization trail with a bucket of its
-// own, and returns its ARN.
-func (h *byHand) organizationTrail(name string) string { return h.trail(name, true) }
-
-// trail creates a trail, an organization trail or not, with a bucket of
-// its own named after it, and returns its ARN.
-func (h *byHand) trail(name string, organization bool) string {
-	bucket := "by-hand-" + name + "-" + h.v.org.ManagementAccountID
-	s3c := s3.NewFromConfig(h.cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(h.v.timeout, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		h.t.Fatal(err)
-	}
-	policy := `{"Version":"2012-10-17","Statement":[
-		{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::` + bucket + `"},
-		{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`
-	if _, err := s3c.PutBucketPolicy(h.v.timeout, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)}); err != nil {
-		h.t.Fatal(err)
-	}
-	out, err := cloudtrail.NewFromConfig(h.cfg).CreateTrail(h.v.timeout, &cloudtrail.CreateTrailInput{
-		Name: aws.String(name), S3BucketName: aws.String(bucket), IsOrganizationTrail: aws.Bool(organization),
-	})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if _, err := cloudtrail.NewFromConfig(h.cfg).StartLogging(h.v.timeout, &cloudtrail.StartLoggingInput{Name: out.TrailARN}); err != nil {
-		h.t.Fatal(err)
-	}
-	return aws.ToString(out.TrailARN)
-}
-
-// eventDataStore creates an organization event data store, and returns
-// its ARN.
-func (h *byHand) eventDataStore(name string) string {
-	out, err := cloudtrail.NewFromConfig(h.cfg).CreateEventDataStore(h.v.timeout, &cloudtrail.CreateEventDataStoreInput{
-		Name: aws.String(name), OrganizationEnabled: aws.Bool(true),
-	})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return aws.ToString(out.EventDataStoreArn)
-}
 
 // approvalRound is a person's proven approval of a wave's approval round.
 func approvalRound(t *testing.T, env *testenv.Env, person, changeID string, wave, round int) workflows.Decision {
@@ -159,8 +79,7 @@ func TestImpactCreatedAfterTheConfirmationReturnsTheDisableToCleanup(t *testing.
 
 	trail := by.organizationTrail("late-trail")
 	store := by.eventDataStore("late-store")
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	approveWave(t, env, in.ChangeID, 1)
 	p := waitChange(t, env, in.ChangeID, phaseIs(workflows.PhaseAwaitingCleanup))
 	if !v.trustedAccess() {
 		t.Fatal("trusted access was disabled although AWS changed since the confirmation")
@@ -207,8 +126,7 @@ func TestImpactCreatedAfterTheConfirmationReturnsTheDisableToCleanup(t *testing.
 	if plan := p.Targets[0].Plan; plan == nil || !plan.Has(workflows.StepCreateRole) || !plan.Has(workflows.StepEnableTrustedAccess) {
 		t.Fatalf("the rollback plans %+v; want trusted access and the role", plan)
 	}
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	approveWave(t, env, in.ChangeID, 1)
 	if p = result(t, run); p.Phase != workflows.PhaseRolledBack || !v.role() || !v.trustedAccess() {
 		t.Fatalf("rollback ended %s: role %t, trusted access %t", p.Phase, v.role(), v.trustedAccess())
 	}
@@ -233,8 +151,7 @@ func TestAPlanThatChangedSinceApprovalIsApprovedAgainOrShrinks(t *testing.T) {
 		t.Fatalf("the plan is %+v; want no trusted access step (it is on) and the delegated administrator", plan)
 	}
 	by.trustedAccess(false)
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	approveWave(t, env, in.ChangeID, 1)
 	p = waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool {
 		return p.Phase == workflows.PhaseAwaitingApproval && p.Awaiting != nil && strings.Contains(p.Awaiting.What, "again")
 	})
@@ -263,9 +180,9 @@ func TestAPlanThatChangedSinceApprovalIsApprovedAgainOrShrinks(t *testing.T) {
 	recordHistory(t, env, in.ChangeID, "change-enable-reapproved")
 	recordHistory(t, env, workflows.TargetWorkflowID(in.ChangeID, "globex"), "change-enable-reapproved-child")
 
-	admins, err := organizations.NewFromConfig(by.cfg).ListDelegatedAdministrators(v.timeout, &organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String("cloudtrail.amazonaws.com")})
-	if err != nil || len(admins.DelegatedAdministrators) != 1 || aws.ToString(admins.DelegatedAdministrators[0].Id) != v.org.MemberAccountIDs[0] {
-		t.Errorf("CloudTrail's delegated administrators: %+v (%v); want the first member account", admins, err)
+	admins, err := by.delegatedAdministrators()
+	if err != nil || len(admins) != 1 || admins[0] != v.org.MemberAccountIDs[0] {
+		t.Errorf("CloudTrail's delegated administrators: %v (%v); want the first member account", admins, err)
 	}
 	tp = targetProgress(t, env, in.ChangeID, "globex")
 	if got := kindsOf(tp.Record, "probe"); !containsAll(got, v.org.MemberAccountIDs[0], v.trail+" (organization trail true, logging true)") {
@@ -284,17 +201,7 @@ func TestAPlanThatChangedSinceApprovalIsApprovedAgainOrShrinks(t *testing.T) {
 	if !containsAll(events, "CloudTrail shows", "by session tg-enable-grew", "source identity dave") {
 		t.Errorf("the record links events as %q", events)
 	}
-	out, err := cloudtrail.NewFromConfig(by.cfg).LookupEvents(v.timeout, &cloudtrail.LookupEventsInput{
-		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyUsername, AttributeValue: aws.String("tg-enable-grew")}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range out.Events {
-		names = append(names, aws.ToString(e.EventName))
-	}
-	if !slices.Contains(names, "CreateTrail") || !slices.Contains(names, "StartLogging") {
+	if names := by.eventNames("tg-enable-grew"); !slices.Contains(names, "CreateTrail") || !slices.Contains(names, "StartLogging") {
 		t.Errorf("LookupEvents by the change's session name shows %v; want trailgate's mutations", names)
 	}
 
@@ -305,8 +212,7 @@ func TestAPlanThatChangedSinceApprovalIsApprovedAgainOrShrinks(t *testing.T) {
 	run = start(t, env, in)
 	waitChange(t, env, in.ChangeID, awaitingWave(1))
 	hands(v).trustedAccess(true)
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	approveWave(t, env, in.ChangeID, 1)
 	if p = result(t, run); p.Phase != workflows.PhaseSucceeded {
 		t.Fatalf("the enable ended %s: %+v", p.Phase, p.Targets)
 	}
@@ -338,9 +244,9 @@ func TestAnEnableNeverMovesATrailsLogs(t *testing.T) {
 	if !containsAll(tp.LastError, arn, "logs to bucket by-hand-"+env.Config.Trail.Name+"-"+v.org.ManagementAccountID, "never moves a trail's logs", "set trail.bucket to") {
 		t.Errorf("the enable failed with %q", tp.LastError)
 	}
-	out, err := cloudtrail.NewFromConfig(by.cfg).GetTrail(v.timeout, &cloudtrail.GetTrailInput{Name: aws.String(arn)})
-	if err != nil || aws.ToString(out.Trail.S3BucketName) != "by-hand-"+env.Config.Trail.Name+"-"+v.org.ManagementAccountID || aws.ToBool(out.Trail.IsOrganizationTrail) || v.trustedAccess() {
-		t.Errorf("AWS changed: trail %+v (%v), trusted access %t", out, err, v.trustedAccess())
+	trail, err := by.trailOf(arn)
+	if err != nil || aws.ToString(trail.S3BucketName) != "by-hand-"+env.Config.Trail.Name+"-"+v.org.ManagementAccountID || aws.ToBool(trail.IsOrganizationTrail) || v.trustedAccess() {
+		t.Errorf("AWS changed: trail %+v (%v), trusted access %t", trail, err, v.trustedAccess())
 	}
 }
 
@@ -354,19 +260,11 @@ func TestACancelThroughTemporalAtTheReapprovalGateEndsCleanly(t *testing.T) {
 	run := start(t, env, in)
 	waitChange(t, env, in.ChangeID, awaitingWave(1))
 	by.trustedAccess(false)
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "alice", in.ChangeID, 1))
-	mustUpdate(t, env, in.ChangeID, workflows.UpdateApprove, approval(t, env, "bob", in.ChangeID, 1))
+	approveWave(t, env, in.ChangeID, 1)
 	waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool {
 		return p.Phase == workflows.PhaseAwaitingApproval && p.Awaiting != nil && strings.Contains(p.Awaiting.What, "again")
 	})
-	if err := env.Client.CancelWorkflow(context.Background(), in.ChangeID, ""); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := run.Get(ctx, nil); !temporal.IsCanceledError(err) {
-		t.Fatalf("the change ended with %v; want it cancelled", err)
-	}
+	cancelThroughTemporal(t, env, run)
 	p := waitChange(t, env, in.ChangeID, func(p workflows.ChangeProgress) bool { return p.Phase.Final() })
 	if p.Phase != workflows.PhaseCancelled || p.Targets[0].Phase != workflows.PhaseCancelled {
 		t.Errorf("the change ended %s, globex %s; want both cancelled", p.Phase, p.Targets[0].Phase)

@@ -5,13 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"go.temporal.io/sdk/client"
 
-	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/testenv"
 	"github.com/trailgate/trailgate/workflows"
@@ -25,8 +21,7 @@ func approve(t *testing.T, env *testenv.Env, run client.WorkflowRun) workflows.C
 	if p := waitChange(t, env, id, func(p workflows.ChangeProgress) bool { return awaitingWave(1)(p) || final(p) }); final(p) {
 		return p
 	}
-	mustUpdate(t, env, id, workflows.UpdateApprove, approval(t, env, "alice", id, 1))
-	mustUpdate(t, env, id, workflows.UpdateApprove, approval(t, env, "bob", id, 1))
+	approveWave(t, env, id, 1)
 	return waitChange(t, env, id, final)
 }
 
@@ -118,7 +113,7 @@ func TestEveryMutationConvergesWhenItsResponseIsLost(t *testing.T) {
 func mutationsLose(t *testing.T, times int) {
 	env := testenv.Start(t, testenv.Options{})
 	prod, staging := view(t, env, "acme-prod"), view(t, env, "acme-staging")
-	ownTrail(t, env, staging)
+	hands(staging).ownTrail()
 
 	// lose loses the responses of each operation in the organization's
 	// management account, by turns as a 500 and as a dropped connection.
@@ -212,31 +207,6 @@ func TestChangesConvergeWhenEveryServiceThrottlesAndFails(t *testing.T) {
 	if v.trustedAccess() || !v.role() || !v.trailExists() || v.logging(v.org.MemberAccountIDs[0]) {
 		t.Fatalf("after the disable: trusted access %t, role %t, trail %t, member logging %t",
 			v.trustedAccess(), v.role(), v.trailExists(), v.logging(v.org.MemberAccountIDs[0]))
-	}
-}
-
-// ownTrail gives the organization's management account a trail of its own
-// by the managed trail's name: not an organization trail, not logging, its
-// bucket's policy lacking the organization's statement.
-func ownTrail(t *testing.T, env *testenv.Env, v *awsView) {
-	t.Helper()
-	cfg := env.AWS.ConfigFor(v.org.ManagementAccountID)
-	bucket := env.Config.Trail.BucketFor(config.Organization{Name: v.org.Name, ManagementAccountID: v.org.ManagementAccountID})
-	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(v.timeout, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
-{"Sid":"AWSCloudTrailAclCheck","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::%[1]s","Condition":{"StringEquals":{"aws:SourceArn":"%[3]s"}}},
-{"Sid":"AWSCloudTrailWrite","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::%[1]s/AWSLogs/%[2]s/*","Condition":{"StringEquals":{"s3:x-amz-acl":"bucket-owner-full-control","aws:SourceArn":"%[3]s"}}}]}`,
-		bucket, v.org.ManagementAccountID, v.trail)
-	if _, err := s3c.PutBucketPolicy(v.timeout, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cloudtrail.NewFromConfig(cfg).CreateTrail(v.timeout, &cloudtrail.CreateTrailInput{
-		Name: aws.String(env.Config.Trail.Name), S3BucketName: aws.String(bucket), IncludeGlobalServiceEvents: aws.Bool(true),
-	}); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -110,10 +110,23 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
+// on answers an activity, whatever its context and input.
+func (h *harness) on(activity any) *testsuite.MockCallWrapper {
+	return h.env.OnActivity(activity, mock.Anything, mock.Anything)
+}
+
+// onVerifyEnabledOf answers the verification of an enable only when it
+// is asked to see exactly the trail arn logging.
+func (h *harness) onVerifyEnabledOf(arn string) *testsuite.MockCallWrapper {
+	return h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.MatchedBy(func(in activities.VerifyInput) bool {
+		return len(in.TrailARNs) == 1 && in.TrailARNs[0] == arn
+	}))
+}
+
 // counted answers an activity that takes an organization and returns only
 // an error, counting its calls under name.
 func (h *harness) counted(name string, activity any) {
-	h.env.OnActivity(activity, mock.Anything, mock.Anything).Return(func(context.Context, activities.OrgInput) (activities.Mutation, error) {
+	h.on(activity).Return(func(context.Context, activities.OrgInput) (activities.Mutation, error) {
 		h.calls[name]++
 		return activities.Mutation{}, nil
 	}).Maybe()
@@ -137,6 +150,15 @@ func (h *harness) update(name string, arg any, refused *error) {
 			}
 		},
 	}, arg)
+}
+
+// approveAt approves the current wave by each of who after d.
+func (h *harness) approveAt(d time.Duration, who ...string) {
+	h.at(d, func() {
+		for _, name := range who {
+			h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as(name)})
+		}
+	})
 }
 
 func (h *harness) mustUpdate(name string, arg any) {
@@ -176,13 +198,39 @@ func (h *harness) run(in workflows.ChangeInput) (workflows.ChangeProgress, error
 	err := h.env.GetWorkflowError()
 	if err == nil {
 		_ = h.env.GetWorkflowResult(&p)
-	} else {
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) {
-			_ = appErr.Details(&p)
-		}
+	} else if appErr := applicationError(err); appErr != nil {
+		_ = appErr.Details(&p)
 	}
 	return p, err
+}
+
+// applicationError is the application error err is or wraps, or nil.
+func applicationError(err error) *temporal.ApplicationError {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr
+	}
+	return nil
+}
+
+// errorType is the type of the application error err is or wraps; empty
+// when there is none.
+func errorType(err error) string {
+	if appErr := applicationError(err); appErr != nil {
+		return appErr.Type()
+	}
+	return ""
+}
+
+// runTo runs the change and fails the test unless it ended in phase
+// without an error.
+func (h *harness) runTo(in workflows.ChangeInput, phase workflows.Phase) workflows.ChangeProgress {
+	h.t.Helper()
+	p, err := h.run(in)
+	if err != nil || p.Phase != phase {
+		h.t.Fatalf("the change ended %s, err %v; want %s", p.Phase, err, phase)
+	}
+	return p
 }
 
 func (h *harness) progress() workflows.ChangeProgress {
@@ -201,11 +249,30 @@ func offState() workflows.State {
 	return workflows.State{OrganizationID: "o-abc123", ManagementAccountID: "111111111111"}
 }
 
+// roleOnly is an organization with CloudTrail's service-linked role but
+// without trusted access.
+func roleOnly() workflows.State {
+	st := offState()
+	st.ServiceLinkedRole = true
+	return st
+}
+
 func wantIn(t *testing.T, err error, sub string) {
 	t.Helper()
 	if err == nil || !strings.Contains(err.Error(), sub) {
 		t.Errorf("error %v does not say %q", err, sub)
 	}
+}
+
+// refusals are the refused attempts in a change record.
+func refusals(p workflows.ChangeProgress) []workflows.RecordEntry {
+	var out []workflows.RecordEntry
+	for _, e := range p.Record {
+		if e.Kind == "refused" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func recordKinds(record []workflows.RecordEntry) string {

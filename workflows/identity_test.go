@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
-
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/workflows"
 )
@@ -93,7 +91,7 @@ func proofHarness(t *testing.T) (*changeHarness, map[string]string) {
 	// signed maps a sealed proof to "<arn> <binding>", as the worker would
 	// find it after opening the proof and asking STS.
 	signed := map[string]string{}
-	h.env.OnActivity(acts.VerifyProof, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ProofInput) (activities.ProofResult, error) {
+	h.on(acts.VerifyProof).Return(func(_ context.Context, in activities.ProofInput) (activities.ProofResult, error) {
 		arn, binding, _ := strings.Cut(signed[in.Sealed], " ")
 		if binding != in.Binding {
 			return activities.ProofResult{Binding: binding}, nil
@@ -135,10 +133,7 @@ func TestProofsMapToPeopleAndWorkOnceForTheirDecision(t *testing.T) {
 		}
 		h.mustUpdate(workflows.UpdateApprove, bob)
 	})
-	p, err := h.run(in)
-	if err != nil || p.Phase != workflows.PhaseSucceeded {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	p := h.runTo(in, workflows.PhaseSucceeded)
 	wantIn(t, replayed, "already used")
 	wantIn(t, unmapped, "arn:aws:iam::999999999999:user/eve is not mapped to any person")
 	wantIn(t, wrongWave, "made for wave 2, not wave 1")
@@ -151,13 +146,7 @@ func TestProofsMapToPeopleAndWorkOnceForTheirDecision(t *testing.T) {
 	if len(approvals) != 2 || approvals[0].ARN != "arn:aws:iam::111122223333:user/alice" || approvals[1].By != "bob" || approvals[0].Proof != "" {
 		t.Errorf("approvals %+v", approvals)
 	}
-	refusals := 0
-	for _, e := range p.Record {
-		if e.Kind == "refused" {
-			refusals++
-		}
-	}
-	if refusals != 4 {
-		t.Errorf("%d refused attempts recorded, want 4 (the validator refuses the claim without a trace)", refusals)
+	if refused := len(refusals(p)); refused != 4 {
+		t.Errorf("%d refused attempts recorded, want 4 (the validator refuses the claim without a trace)", refused)
 	}
 }

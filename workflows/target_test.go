@@ -2,12 +2,10 @@ package workflows_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/activities"
@@ -20,15 +18,13 @@ import (
 
 func TestEnableAppliesPlanAfterTwoApprovalsAndVerifies(t *testing.T) {
 	h := newHarness(t)
-	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(offState(), nil)
-	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil).Once()
-	h.env.OnActivity(acts.EnsureServiceLinkedRole, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil).Once()
-	h.env.OnActivity(acts.EnsureTrailBucket, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil).Once()
-	h.env.OnActivity(acts.EnsureOrganizationTrail, mock.Anything, mock.Anything).Return(
+	h.on(acts.ReadState).Return(offState(), nil)
+	h.on(acts.EnableTrustedAccess).Return(activities.Mutation{}, nil).Once()
+	h.on(acts.EnsureServiceLinkedRole).Return(activities.Mutation{}, nil).Once()
+	h.on(acts.EnsureTrailBucket).Return(activities.Mutation{}, nil).Once()
+	h.on(acts.EnsureOrganizationTrail).Return(
 		activities.TrailMutation{TrailState: workflows.TrailState{ARN: trailARN, IsOrganizationTrail: true, IsLogging: true}}, nil).Once()
-	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.MatchedBy(func(in activities.VerifyInput) bool {
-		return len(in.TrailARNs) == 1 && in.TrailARNs[0] == trailARN
-	})).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 2,
+	h.onVerifyEnabledOf(trailARN).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 2,
 		Trails: []workflows.TrailState{{ARN: trailARN, IsLogging: true}}}, nil).Once()
 
 	var selfApproval, duplicate, stranger, wrongPhase error
@@ -73,7 +69,7 @@ func TestEnableWithNothingToDoSucceedsWithoutMutating(t *testing.T) {
 	on := offState()
 	on.TrustedAccess, on.ServiceLinkedRole, on.BucketPolicyReady = true, true, true
 	on.Trail = &workflows.TrailState{ARN: trailARN, IsOrganizationTrail: true, IsLogging: true}
-	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(on, nil)
+	h.on(acts.ReadState).Return(on, nil)
 	h.counted("enable", acts.EnableTrustedAccess)
 	p, err := h.run(one(workflows.ActionEnable))
 	if err != nil {
@@ -89,7 +85,7 @@ func TestEnableWithNothingToDoSucceedsWithoutMutating(t *testing.T) {
 
 func TestRejectionEndsTheChangeWithNothingChanged(t *testing.T) {
 	h := newHarness(t)
-	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(offState(), nil)
+	h.on(acts.ReadState).Return(offState(), nil)
 	h.counted("enable", acts.EnableTrustedAccess)
 	h.policy.Approvers = []string{"alice", "bob"}
 	var stranger error
@@ -110,17 +106,24 @@ func TestRejectionEndsTheChangeWithNothingChanged(t *testing.T) {
 	}
 }
 
-func TestNonRetryablePreflightErrorFailsFastWithTheReason(t *testing.T) {
+// refusedPreflight runs a change of one whose preflight is refused in a
+// way never worth retrying; the change must fail. It returns the harness
+// and how acme-prod ended.
+func refusedPreflight(t *testing.T) (*harness, workflows.TargetSummary) {
 	h := newHarness(t)
 	h.preflight = func() (activities.Identity, error) {
 		return activities.Identity{}, temporal.NewNonRetryableApplicationError("preflight of organization acme-prod: the caller acts in account 222222222222, not in the management account", activities.ErrNotManagementAccount, nil)
 	}
 	p, err := h.run(one(workflows.ActionEnable))
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrChangeFailed {
-		t.Fatalf("error %v", err)
+	if errorType(err) != workflows.ErrChangeFailed {
+		t.Fatalf("error %v; want the change failed", err)
 	}
-	if tg := p.Targets[0]; tg.Phase != workflows.PhaseFailed || !strings.Contains(tg.Error, "not in the management account") {
+	return h, p.Targets[0]
+}
+
+func TestNonRetryablePreflightErrorFailsFastWithTheReason(t *testing.T) {
+	h, tg := refusedPreflight(t)
+	if tg.Phase != workflows.PhaseFailed || !strings.Contains(tg.Error, "not in the management account") {
 		t.Errorf("target %+v", tg)
 	}
 	if h.calls["preflight"] != 1 {
@@ -130,23 +133,18 @@ func TestNonRetryablePreflightErrorFailsFastWithTheReason(t *testing.T) {
 
 func TestThrottlingIsRetriedUntilItPasses(t *testing.T) {
 	h := newHarness(t)
-	st := offState()
-	st.ServiceLinkedRole = true
 	h.noTrail = true
-	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(st, nil)
+	h.on(acts.ReadState).Return(roleOnly(), nil)
 	calls := 0
-	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.OrgInput) (activities.Mutation, error) {
+	h.on(acts.EnableTrustedAccess).Return(func(_ context.Context, _ activities.OrgInput) (activities.Mutation, error) {
 		calls++
 		if calls < 3 {
 			return activities.Mutation{}, temporal.NewApplicationError("enable trusted access: TooManyRequestsException: rate exceeded", "TooManyRequestsException")
 		}
 		return activities.Mutation{}, nil
 	})
-	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.Anything).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 1}, nil)
-	h.at(time.Minute, func() {
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
-	})
+	h.on(acts.VerifyEnabled).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 1}, nil)
+	h.approveAt(time.Minute, "alice", "bob")
 	p, err := h.run(one(workflows.ActionEnable))
 	if err != nil {
 		t.Fatal(err)
@@ -162,9 +160,9 @@ func disableHarness(t *testing.T) (*harness, *int) {
 	h := newHarness(t)
 	on := offState()
 	on.TrustedAccess, on.ServiceLinkedRole = true, true
-	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(on, nil)
+	h.on(acts.ReadState).Return(on, nil)
 	inventories := 0
-	h.env.OnActivity(acts.TakeInventory, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.OrgInput) (workflows.Inventory, error) {
+	h.on(acts.TakeInventory).Return(func(_ context.Context, _ activities.OrgInput) (workflows.Inventory, error) {
 		inventories++
 		return workflows.Inventory{OrganizationTrails: []workflows.TrailState{{ARN: trailARN, HomeRegion: "us-east-1", IsOrganizationTrail: true, IsLogging: true}}}, nil
 	})
@@ -173,8 +171,8 @@ func disableHarness(t *testing.T) (*harness, *int) {
 
 func TestDisableWaitsForCleanupAndAcknowledgementThenApproval(t *testing.T) {
 	h, inventories := disableHarness(t)
-	h.env.OnActivity(acts.DisableTrustedAccess, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil).Once()
-	h.env.OnActivity(acts.VerifyDisabled, mock.Anything, mock.Anything).Return(workflows.Evidence{ServiceLinkedRole: true, Checks: 1,
+	h.on(acts.DisableTrustedAccess).Return(activities.Mutation{}, nil).Once()
+	h.on(acts.VerifyDisabled).Return(workflows.Evidence{ServiceLinkedRole: true, Checks: 1,
 		Notes: []string{"organization trails remain"}}, nil).Once()
 	var early, notAdmin error
 	h.at(time.Hour, func() {
@@ -189,10 +187,7 @@ func TestDisableWaitsForCleanupAndAcknowledgementThenApproval(t *testing.T) {
 		}
 		h.mustUpdate(workflows.UpdateConfirmCleanup, workflows.CleanupConfirmation{Who: as("carol"), AcknowledgeMemberLoggingStops: true})
 	})
-	h.at(3*time.Hour, func() {
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
-	})
+	h.approveAt(3*time.Hour, "alice", "bob")
 	p, err := h.run(one(workflows.ActionDisable))
 	if err != nil {
 		t.Fatal(err)
@@ -228,28 +223,18 @@ func TestDisableExpiresWhenNobodyConfirmsCleanup(t *testing.T) {
 
 func TestDisableWhenNotEnabledHasNothingToDo(t *testing.T) {
 	h := newHarness(t)
-	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(offState(), nil)
-	p, err := h.run(one(workflows.ActionDisable))
-	if err != nil || p.Phase != workflows.PhaseNoChange {
-		t.Fatalf("phase %s, err %v", p.Phase, err)
-	}
+	h.on(acts.ReadState).Return(offState(), nil)
+	h.runTo(one(workflows.ActionDisable), workflows.PhaseNoChange)
 }
 
 func TestRollbackReenablesAndVerifiesTrailsLog(t *testing.T) {
 	h := newHarness(t)
-	st := offState()
-	st.ServiceLinkedRole = true
-	h.env.OnActivity(acts.ReadState, mock.Anything, mock.Anything).Return(st, nil)
-	h.env.OnActivity(acts.TakeInventory, mock.Anything, mock.Anything).Return(workflows.Inventory{
+	h.on(acts.ReadState).Return(roleOnly(), nil)
+	h.on(acts.TakeInventory).Return(workflows.Inventory{
 		OrganizationTrails: []workflows.TrailState{{ARN: trailARN, IsOrganizationTrail: true, IsLogging: true}, {ARN: trailARN + "-stopped", IsOrganizationTrail: true}}}, nil)
-	h.env.OnActivity(acts.EnableTrustedAccess, mock.Anything, mock.Anything).Return(activities.Mutation{}, nil).Once()
-	h.env.OnActivity(acts.VerifyEnabled, mock.Anything, mock.MatchedBy(func(in activities.VerifyInput) bool {
-		return len(in.TrailARNs) == 1 && in.TrailARNs[0] == trailARN
-	})).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Trails: []workflows.TrailState{{ARN: trailARN, IsLogging: true}}}, nil).Once()
-	h.at(time.Minute, func() {
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("alice")})
-		h.mustUpdate(workflows.UpdateApprove, workflows.Decision{Who: as("bob")})
-	})
+	h.on(acts.EnableTrustedAccess).Return(activities.Mutation{}, nil).Once()
+	h.onVerifyEnabledOf(trailARN).Return(workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Trails: []workflows.TrailState{{ARN: trailARN, IsLogging: true}}}, nil).Once()
+	h.approveAt(time.Minute, "alice", "bob")
 	p, err := h.run(one(workflows.ActionRollback))
 	if err != nil {
 		t.Fatal(err)
@@ -272,4 +257,156 @@ func TestInvalidInputIsRefusedBeforeAnyCall(t *testing.T) {
 	wantIn(t, err, "an organization name is empty")
 	wantIn(t, err, "the reason is 10005 characters long")
 	wantIn(t, err, "control characters")
+}
+
+// target is what one organization's workflow of change chg-1 says of
+// itself, as status and the change record read it.
+func (h *harness) target(org string) workflows.TargetProgress {
+	var tp workflows.TargetProgress
+	v, err := h.env.QueryWorkflowByID(workflows.TargetWorkflowID("chg-1", org), workflows.QueryProgress)
+	if err == nil {
+		err = v.Get(&tp)
+	}
+	if err != nil {
+		h.t.Errorf("query %s's workflow: %v", org, err)
+	}
+	return tp
+}
+
+// entry is the detail of a target's first record entry of a kind.
+func entry(tp workflows.TargetProgress, kind workflows.RecordKind) string {
+	for _, e := range tp.Record {
+		if e.Kind == kind {
+			return e.Detail
+		}
+	}
+	return ""
+}
+
+// An organization's workflow shows what it waits for while at its gate and
+// nothing once it has passed or ended there; its record says why the change
+// was requested and who approved it, each once.
+func TestOrganizationShowsItsGateReasonAndApprovers(t *testing.T) {
+	t.Run("approved", func(t *testing.T) {
+		h := newChangeHarness(t)
+		in := one(workflows.ActionEnable)
+		in.Reason = "org-wide audit logging"
+		h.at(30*time.Minute, func() {
+			if aw := h.target("acme-prod").Awaiting; aw == nil || !strings.HasPrefix(aw.What, "release by change chg-1") {
+				t.Errorf("at its gate acme-prod awaits %+v; want its release by the change", aw)
+			}
+		})
+		h.approveAt(time.Hour, "alice", "bob")
+		if p, err := h.run(in); err != nil || p.Phase != workflows.PhaseSucceeded {
+			t.Fatalf("phase %s, err %v", p.Phase, err)
+		}
+		tp := h.target("acme-prod")
+		if tp.Awaiting != nil {
+			t.Errorf("after its change, acme-prod still awaits %+v", tp.Awaiting)
+		}
+		if len(tp.Approvals) != 2 || tp.Approvals[0].By != "alice" || tp.Approvals[1].By != "bob" {
+			t.Errorf("acme-prod was approved by %+v; want alice and bob", tp.Approvals)
+		}
+		if got := entry(tp, "requested"); !strings.HasSuffix(got, "requested enable of trusted access for CloudTrail: org-wide audit logging") {
+			t.Errorf("acme-prod's record of the request: %q; want the reason", got)
+		}
+	})
+	t.Run("rejected", func(t *testing.T) {
+		h := newChangeHarness(t)
+		h.at(time.Hour, func() {
+			h.mustUpdate(workflows.UpdateReject, workflows.Decision{Who: as("alice"), Comment: "not this week"})
+		})
+		if p, _ := h.run(one(workflows.ActionEnable)); p.Phase != workflows.PhaseRejected {
+			t.Fatalf("phase %s; want rejected", p.Phase)
+		}
+		if tp := h.target("acme-prod"); tp.Phase != workflows.PhaseRejected || tp.Awaiting != nil {
+			t.Errorf("rejected, acme-prod is %s awaiting %+v; want nothing awaited", tp.Phase, tp.Awaiting)
+		}
+	})
+}
+
+// A refusal that is never retried fails the organization with the refusal
+// as it is, not as retries that ran out.
+func TestARefusalIsReportedAsItIs(t *testing.T) {
+	_, tg := refusedPreflight(t)
+	if tg.Phase != workflows.PhaseFailed || strings.Contains(tg.Error, "gave up") || !strings.Contains(tg.Error, "the caller acts in account 222222222222") {
+		t.Errorf("a refused preflight ended %s with %q; want the refusal as it is", tg.Phase, tg.Error)
+	}
+}
+
+// Verification that does not see the change yet reads AWS again, backing
+// off from five seconds, three times in all.
+func TestVerificationReadsAgainGently(t *testing.T) {
+	h := newHarness(t)
+	h.noTrail = true
+	h.on(acts.ReadState).Return(roleOnly(), nil)
+	h.on(acts.EnableTrustedAccess).Return(activities.Mutation{}, nil)
+	var reads []time.Time
+	h.on(acts.VerifyEnabled).Return(func(context.Context, activities.VerifyInput) (workflows.Evidence, error) {
+		reads = append(reads, h.env.Now())
+		if len(reads) < 3 {
+			return workflows.Evidence{}, temporal.NewApplicationError("trusted access is not visible yet", activities.ErrNotYetVisible)
+		}
+		return workflows.Evidence{TrustedAccess: true, ServiceLinkedRole: true, Checks: 1}, nil
+	})
+	h.approveAt(time.Minute, "alice", "bob")
+	if p, err := h.run(one(workflows.ActionEnable)); err != nil || p.Phase != workflows.PhaseSucceeded {
+		t.Fatalf("phase %s, err %v; want verified on the third read", p.Phase, err)
+	}
+	if len(reads) != 3 || reads[1].Sub(reads[0]) < 5*time.Second {
+		t.Errorf("verification read AWS at %v; want three reads, the second at least 5s after the first", reads)
+	}
+}
+
+// The record of a disable's inventory says what depends on trusted access,
+// and only that: trails (with the tool that seems to own them, and that
+// they stop for member accounts), organization event data stores, and
+// CloudTrail's delegated administrators.
+func TestInventoryRecordSaysWhatDependsOnTrustedAccess(t *testing.T) {
+	const store = "arn:aws:cloudtrail:us-east-1:111111111111:eventdatastore/org-store"
+	for _, tc := range []struct {
+		name    string
+		inv     workflows.Inventory
+		says    []string
+		saysNot []string
+	}{
+		{name: "trails and administrators",
+			inv: workflows.Inventory{
+				OrganizationTrails: []workflows.TrailState{
+					{ARN: trailARN, HomeRegion: "us-east-1", IsOrganizationTrail: true, IsLogging: true, OwnerHint: "AWS Control Tower"},
+					{ARN: trailARN + "-2", HomeRegion: "eu-west-1", IsOrganizationTrail: true}},
+				DelegatedAdministrators: []string{"222222222222"}},
+			says: []string{"organization trail " + trailARN + " (home us-east-1, logging true, looks owned by AWS Control Tower)",
+				"organization trail " + trailARN + "-2 (home eu-west-1, logging false)",
+				"disabling stops these trails for member accounts", "CloudTrail delegated administrators 222222222222"},
+			saysNot: []string{"event data store"}},
+		{name: "an event data store only",
+			inv:     workflows.Inventory{EventDataStores: []string{store}},
+			says:    []string{"organization event data store " + store},
+			saysNot: []string{"organization trail", "stops these trails", "delegated administrators", "looks owned by"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			on := offState()
+			on.TrustedAccess, on.ServiceLinkedRole = true, true
+			h.on(acts.ReadState).Return(on, nil)
+			h.on(acts.TakeInventory).Return(tc.inv, nil)
+			var recorded string
+			h.at(time.Hour, func() {
+				recorded = entry(h.target("acme-prod"), "inventory")
+				h.mustUpdate(workflows.UpdateCancel, workflows.Control{Who: as("dave")})
+			})
+			h.run(one(workflows.ActionDisable))
+			for _, s := range tc.says {
+				if !strings.Contains(recorded, s) {
+					t.Errorf("the inventory is recorded as %q; want it to say %q", recorded, s)
+				}
+			}
+			for _, s := range tc.saysNot {
+				if strings.Contains(recorded, s) {
+					t.Errorf("the inventory is recorded as %q; it says %q of nothing there", recorded, s)
+				}
+			}
+		})
+	}
 }
