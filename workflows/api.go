@@ -5,6 +5,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -177,33 +178,120 @@ type TargetInput struct {
 func (in TargetInput) Validate() error {
 	problems := changeAndActionProblems(in.ChangeID, in.Action)
 	if in.Organization.Organization == "" {
-		problems = append(problems, "organization name is empty")
+		problems = append(problems, Problem{Field: FieldOrganizations, Kind: ProblemEmpty, Text: "organization name is empty"})
 	}
 	if in.ParentWorkflowID == "" {
-		problems = append(problems, "a target runs only as part of a change: start a change (trailgate enable or disable)")
+		problems = append(problems, Problem{Text: "a target runs only as part of a change: start a change (trailgate enable or disable)"})
 	}
-	return invalid("target input", problems)
+	return invalidInput("target input", problems)
 }
 
-// changeAndActionProblems says what is wrong with the change ID and the
-// action, which every workflow's input carries.
-func changeAndActionProblems(changeID string, action Action) []string {
-	var problems []string
-	if err := ValidateChangeID(changeID); err != nil {
-		problems = append(problems, err.Error())
+// InputField names what of a workflow's input a problem is about, by the
+// change input's JSON key.
+type InputField string
+
+// The fields of a change's input (and of a target's, which shares some).
+const (
+	FieldChangeID InputField = "change_id"
+	FieldAction   InputField = "action"
+	// FieldOrganizations: the organizations a change names, or the one a
+	// target changes.
+	FieldOrganizations InputField = "organizations"
+	FieldWaves         InputField = "waves"
+	FieldConcurrency   InputField = "concurrency"
+	FieldFailureBudget InputField = "failure_budget"
+	FieldWindows       InputField = "windows"
+	FieldReason        InputField = "reason"
+)
+
+// ProblemKind says how a field is wrong where a caller may want to say it
+// in words of its own; the zero kind is any other way, which the problem's
+// Text says.
+type ProblemKind string
+
+// The kinds of problem a caller may word its own way.
+const (
+	// ProblemMissing: the field names nothing where it must name something.
+	ProblemMissing ProblemKind = "missing"
+	// ProblemEmpty: a value of the field is empty.
+	ProblemEmpty ProblemKind = "empty"
+	// ProblemRepeated: a value is given twice; the problem's Value is it.
+	ProblemRepeated ProblemKind = "repeated"
+)
+
+// Problem is one thing wrong with a workflow's input.
+type Problem struct {
+	// Field is what of the input the problem is about; empty when it is
+	// about no one field.
+	Field InputField
+	Kind  ProblemKind
+	// Value is the value given twice, with ProblemRepeated.
+	Value string
+	// Text says the problem in the words of the input.
+	Text string
+}
+
+// InvalidInputError is everything wrong with a workflow's input, each
+// problem with what of the input it is about, so that a caller can say it
+// in words of its own (the CLI: its flags). Its message is the one the
+// workflow fails with, as an ErrInvalidInput application error.
+type InvalidInputError struct {
+	// What is the input: "change", "target input".
+	What     string
+	Problems []Problem
+}
+
+// Error says "invalid <what>: " and the problems, joined by "; ". Recorded
+// histories hold this message: keep it.
+func (e *InvalidInputError) Error() string {
+	texts := make([]string, 0, len(e.Problems))
+	for _, p := range e.Problems {
+		texts = append(texts, p.Text)
 	}
-	if _, err := ParseAction(string(action)); err != nil {
-		problems = append(problems, err.Error())
+	return fmt.Sprintf("invalid %s: %s", e.What, strings.Join(texts, "; "))
+}
+
+// about tags problems that say nothing more than their text with the
+// field they are about.
+func about(field InputField, texts ...string) []Problem {
+	problems := make([]Problem, 0, len(texts))
+	for _, t := range texts {
+		problems = append(problems, Problem{Field: field, Text: t})
 	}
 	return problems
 }
 
-// invalid joins problems into one error, or nil when there are none.
-func invalid(what string, problems []string) error {
+// changeAndActionProblems says what is wrong with the change ID and the
+// action, which every workflow's input carries.
+func changeAndActionProblems(changeID string, action Action) []Problem {
+	var problems []Problem
+	if err := ValidateChangeID(changeID); err != nil {
+		problems = append(problems, about(FieldChangeID, err.Error())...)
+	}
+	if _, err := ParseAction(string(action)); err != nil {
+		problems = append(problems, about(FieldAction, err.Error())...)
+	}
+	return problems
+}
+
+// invalidInput is an *InvalidInputError of the problems, or nil (an
+// untyped nil error) when there are none.
+func invalidInput(what string, problems []Problem) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return fmt.Errorf("invalid %s: %s", what, strings.Join(problems, "; "))
+	return &InvalidInputError{What: what, Problems: problems}
+}
+
+// invalid joins problems about no field of an input into one plain error,
+// or nil when there are none. Update validators return it as it is: an
+// error of a type of ours would have Temporal add that type to the message
+// the sender sees.
+func invalid(what string, problems []string) error {
+	if err := invalidInput(what, about("", problems...)); err != nil {
+		return errors.New(err.Error())
+	}
+	return nil
 }
 
 // PlanStep is one mutation a target would make.

@@ -61,42 +61,43 @@ const (
 	maxOrganizationName = 64
 )
 
-// Validate says what is wrong with a change input, all at once.
+// Validate says what is wrong with a change input, all at once: an
+// *InvalidInputError whose problems name the fields they are about.
 func (in ChangeInput) Validate() error {
 	problems := changeAndActionProblems(in.ChangeID, in.Action)
 	if len(in.Organizations) == 0 {
-		problems = append(problems, "no organizations: name some with --org, or use --all")
+		problems = append(problems, Problem{Field: FieldOrganizations, Kind: ProblemMissing, Text: "no organizations: name some with --org, or use --all"})
 	}
 	seen := map[string]bool{}
 	for _, name := range in.Organizations {
 		switch {
 		case name == "":
-			problems = append(problems, "an organization name is empty")
+			problems = append(problems, Problem{Field: FieldOrganizations, Kind: ProblemEmpty, Text: "an organization name is empty"})
 		case len(name) > maxOrganizationName:
-			problems = append(problems, fmt.Sprintf("an organization name is %d characters long; the worker's configuration names organizations in at most %d", len(name), maxOrganizationName))
+			problems = append(problems, about(FieldOrganizations, fmt.Sprintf("an organization name is %d characters long; the worker's configuration names organizations in at most %d", len(name), maxOrganizationName))...)
 		case strings.ContainsFunc(name, unicode.IsControl):
-			problems = append(problems, fmt.Sprintf("organization name %q holds control characters; name an organization of the worker's configuration", name))
+			problems = append(problems, about(FieldOrganizations, fmt.Sprintf("organization name %q holds control characters; name an organization of the worker's configuration", name))...)
 		case seen[name]:
-			problems = append(problems, fmt.Sprintf("organization %s is named twice", name))
+			problems = append(problems, Problem{Field: FieldOrganizations, Kind: ProblemRepeated, Value: name, Text: fmt.Sprintf("organization %s is named twice", name)})
 		}
 		seen[name] = true
 	}
 	if _, err := PlanWaves(in.Waves, len(in.Organizations)); err != nil {
-		problems = append(problems, err.Error())
+		problems = append(problems, about(FieldWaves, err.Error())...)
 	}
 	if in.Concurrency < 0 {
-		problems = append(problems, "concurrency must be 0 (all at once) or more")
+		problems = append(problems, about(FieldConcurrency, "concurrency must be 0 (all at once) or more")...)
 	}
 	if in.FailureBudget < 0 {
-		problems = append(problems, "the failure budget must be 0 or more")
+		problems = append(problems, about(FieldFailureBudget, "the failure budget must be 0 or more")...)
 	}
 	for _, w := range in.Windows {
 		if err := w.Validate(); err != nil {
-			problems = append(problems, err.Error())
+			problems = append(problems, about(FieldWindows, err.Error())...)
 		}
 	}
-	problems = append(problems, textProblems("the reason", in.Reason, maxReasonLength)...)
-	return invalid("change", problems)
+	problems = append(problems, about(FieldReason, textProblems("the reason", in.Reason, maxReasonLength)...)...)
+	return invalidInput("change", problems)
 }
 
 // textProblems are what is wrong with free text people type: too long, or

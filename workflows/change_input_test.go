@@ -1,12 +1,67 @@
 package workflows_test
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/trailgate/trailgate/workflows"
 )
+
+// Validate says every problem of a change input at once, each with the
+// field it is about, so that the CLI can say it in the words of its flags;
+// its message is the problems' texts joined, the one the workflow fails
+// with.
+func TestValidateNamesTheFieldOfEachProblem(t *testing.T) {
+	in := workflows.ChangeInput{
+		ChangeID:      "bad id",
+		Action:        "destroy",
+		Organizations: []string{"globex", "", "globex"},
+		Waves:         []string{"rest", "1"},
+		Concurrency:   -1,
+		FailureBudget: -1,
+		Windows:       []workflows.MaintenanceWindow{{Start: "25:00", Duration: 1}},
+		Reason:        "\x1b[2J",
+	}
+	err := in.Validate()
+	var invalid *workflows.InvalidInputError
+	if !errors.As(err, &invalid) {
+		t.Fatalf("Validate: %v (%T); want an *InvalidInputError", err, err)
+	}
+	want := []workflows.Problem{
+		{Field: workflows.FieldChangeID, Text: `change ID "bad id" is not valid: use 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit`},
+		{Field: workflows.FieldAction, Text: `unknown action "destroy": use enable, disable or rollback`},
+		{Field: workflows.FieldOrganizations, Kind: workflows.ProblemEmpty, Text: "an organization name is empty"},
+		{Field: workflows.FieldOrganizations, Kind: workflows.ProblemRepeated, Value: "globex", Text: "organization globex is named twice"},
+		{Field: workflows.FieldWaves, Text: `wave "rest" must be the last wave`},
+		{Field: workflows.FieldConcurrency, Text: "concurrency must be 0 (all at once) or more"},
+		{Field: workflows.FieldFailureBudget, Text: "the failure budget must be 0 or more"},
+		{Field: workflows.FieldWindows, Text: `maintenance window start "25:00": write HH:MM in UTC`},
+		{Field: workflows.FieldReason, Text: "the reason holds control characters; write plain text"},
+	}
+	if invalid.What != "change" || !slices.Equal(invalid.Problems, want) {
+		t.Errorf("Validate's problems:\n  %q: %+v\nwant\n  %q: %+v", invalid.What, invalid.Problems, "change", want)
+	}
+	texts := make([]string, 0, len(want))
+	for _, p := range want {
+		texts = append(texts, p.Text)
+	}
+	if got, want := err.Error(), "invalid change: "+strings.Join(texts, "; "); got != want {
+		t.Errorf("Validate says\n  %s\nwant\n  %s", got, want)
+	}
+
+	none := workflows.ChangeInput{ChangeID: "c", Action: workflows.ActionEnable}
+	if err := none.Validate(); !errors.As(err, &invalid) || !slices.Equal(invalid.Problems, []workflows.Problem{
+		{Field: workflows.FieldOrganizations, Kind: workflows.ProblemMissing, Text: "no organizations: name some with --org, or use --all"},
+	}) {
+		t.Errorf("a change of no organizations: %v; want its one problem missing organizations", err)
+	}
+	if err := one(workflows.ActionEnable).Validate(); err != nil {
+		t.Errorf("a valid change: %v (%T); want a nil error", err, err)
+	}
+}
 
 // A wave's share runs from 1% to 100%: 100% is every organization at once,
 // 0% and more than 100% are refused.

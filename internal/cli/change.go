@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -166,11 +167,6 @@ func (in ChangeCommandInput) changeInput(cfg config.Config, now time.Time) (work
 	return ci, problemsError(problems)
 }
 
-// inputProblemOpenings are the words each of Validate's problems with a
-// change input begins with, naming what it is about; a "; " followed by
-// other words is inside a problem.
-var inputProblemOpenings = []string{"change ID ", "unknown action ", "no organizations", "an organization name ", "organization ", "wave ", "concurrency ", "the failure budget ", "maintenance window ", "the reason "}
-
 // flagProblems says the problems of workflows.ChangeInput.Validate's error
 // in the words of the command's flags. Problems that no one flag fixes (an
 // organization name no configuration has, a reason too long) keep
@@ -179,22 +175,13 @@ func (in ChangeCommandInput) flagProblems(cfg config.Config, invalid error) []st
 	if invalid == nil {
 		return nil
 	}
-	text, ok := strings.CutPrefix(invalid.Error(), "invalid change: ")
-	if !ok {
+	var input *workflows.InvalidInputError
+	if !errors.As(invalid, &input) {
 		return []string{invalid.Error()}
 	}
-	// Validate joins its problems with "; ", which some problems hold too.
-	var problems []string
-	for _, part := range strings.Split(text, "; ") {
-		opens := slices.ContainsFunc(inputProblemOpenings, func(o string) bool { return strings.HasPrefix(part, o) })
-		if opens || len(problems) == 0 {
-			problems = append(problems, part)
-		} else {
-			problems[len(problems)-1] += "; " + part
-		}
-	}
-	var said, unsaid []string
-	for _, p := range problems {
+	var said []string
+	var unsaid []workflows.Problem
+	for _, p := range input.Problems {
 		if f, ok := in.flagProblem(cfg, p); ok {
 			said = append(said, f)
 		} else {
@@ -202,34 +189,37 @@ func (in ChangeCommandInput) flagProblems(cfg config.Config, invalid error) []st
 		}
 	}
 	if len(unsaid) > 0 {
-		said = append(said, "invalid change: "+strings.Join(unsaid, "; "))
+		rest := workflows.InvalidInputError{What: input.What, Problems: unsaid}
+		said = append(said, rest.Error())
 	}
 	return said
 }
 
 // flagProblem says one of Validate's problems with a change input in the
 // words of the flag that fixes it; ok is false when no one flag does.
-func (in ChangeCommandInput) flagProblem(cfg config.Config, problem string) (string, bool) {
-	twice, isTwice := strings.CutSuffix(problem, " is named twice")
-	switch {
-	case strings.HasPrefix(problem, "change ID "):
-		return problem, true
-	case strings.HasPrefix(problem, "no organizations"):
-		return noneSelected(cfg, in.All), true
-	case problem == "an organization name is empty":
-		return emptyOrg, true
-	case isTwice && strings.HasPrefix(twice, "organization "):
-		return orgTwice(strings.TrimPrefix(twice, "organization ")), true
-	case strings.HasPrefix(problem, "wave "):
-		return "--waves: " + problem, true
-	case strings.HasPrefix(problem, "concurrency "):
+func (in ChangeCommandInput) flagProblem(cfg config.Config, p workflows.Problem) (string, bool) {
+	switch p.Field {
+	case workflows.FieldChangeID:
+		return p.Text, true
+	case workflows.FieldOrganizations:
+		switch p.Kind {
+		case workflows.ProblemMissing:
+			return noneSelected(cfg, in.All), true
+		case workflows.ProblemEmpty:
+			return emptyOrg, true
+		case workflows.ProblemRepeated:
+			return orgTwice(p.Value), true
+		}
+	case workflows.FieldWaves:
+		return "--waves: " + p.Text, true
+	case workflows.FieldConcurrency:
 		return "--concurrency must be 0 (all of a wave at once) or more", true
-	case strings.HasPrefix(problem, "the failure budget "):
+	case workflows.FieldFailureBudget:
 		return "--failure-budget must be 0 (halt at the first failure) or more", true
-	case strings.HasPrefix(problem, "maintenance window "):
-		return "--window: " + problem, true
+	case workflows.FieldWindows:
+		return "--window: " + p.Text, true
 	}
-	return problem, false
+	return p.Text, false
 }
 
 // request is the change input with its requester, proven: the requester's
