@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -51,4 +52,41 @@ func (a *Activities) AskWorkflow(ctx context.Context, in QueryInput) (json.RawMe
 		return nil, fmt.Errorf("read the progress of %s: %w", in.WorkflowID, err)
 	}
 	return raw, nil
+}
+
+// Answer is one workflow's answer to a query asked by AskWorkflows: what it
+// said, or why it could not be asked.
+type Answer struct {
+	Said  json.RawMessage `json:"said,omitempty"`
+	Error string          `json:"error,omitempty"`
+}
+
+// askAtOnce is how many queries AskWorkflows has in flight.
+const askAtOnce = 16
+
+// AskWorkflows asks many workflows at once, each answer in the place of its
+// question. One that cannot be asked has its error in its answer; the
+// others are answered all the same.
+func (a *Activities) AskWorkflows(ctx context.Context, in []QueryInput) ([]Answer, error) {
+	if a.temporal == nil {
+		return nil, temporal.NewNonRetryableApplicationError("this worker has no Temporal client to read workflows' progress with", "NoTemporalClient", nil)
+	}
+	out := make([]Answer, len(in))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, askAtOnce)
+	for i, q := range in {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			said, err := a.AskWorkflow(ctx, q)
+			if err != nil {
+				out[i].Error = err.Error()
+				return
+			}
+			out[i].Said = said
+		}()
+	}
+	wg.Wait()
+	return out, ctx.Err()
 }

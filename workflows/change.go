@@ -52,6 +52,11 @@ type change struct {
 	// reasked names the organizations whose cleanup confirmation was just
 	// forwarded: one that asks again is a confirmation not enough.
 	reasked map[string]bool
+	// batched: reports are read and decisions sent many at once
+	// (versionBatched); sending holds the decisions sent and not yet
+	// delivered.
+	batched bool
+	sending []workflow.Future
 }
 
 // ChangeWorkflow rolls one action out over many organizations: it resolves
@@ -457,6 +462,7 @@ func (c *change) release(ctx workflow.Context, wave *WaveProgress) {
 		c.p.Targets[i].Phase = PhaseApplying
 		c.tell(ctx, name, ParentDecision{Kind: ParentRelease, People: approvers, Comment: comment, At: workflow.Now(ctx)})
 	}
+	c.delivered(ctx)
 }
 
 // startTarget starts one organization's child workflow and follows it to
@@ -658,15 +664,32 @@ func (c *change) tellWave(ctx workflow.Context, wave *WaveProgress, d ParentDeci
 			c.tell(ctx, name, d)
 		}
 	}
+	c.delivered(ctx)
 }
 
 // tell signals a decision to one target. A target that has just ended cannot
-// take it, and needs not.
+// take it, and needs not. Since versionBatched tell does not wait for the
+// signal's delivery: delivered does, for every decision sent.
 func (c *change) tell(ctx workflow.Context, name string, d ParentDecision) {
 	t := &c.p.Targets[c.index[name]]
 	// Kept before it is sent: the target checks the signal against it.
 	t.Told = append(t.Told, d)
-	_ = workflow.SignalExternalWorkflow(ctx, t.WorkflowID, "", SignalParentDecision, d).Get(ctx, nil)
+	sent := workflow.SignalExternalWorkflow(ctx, t.WorkflowID, "", SignalParentDecision, d)
+	if c.batched {
+		c.sending = append(c.sending, sent)
+		return
+	}
+	_ = sent.Get(ctx, nil)
+}
+
+// delivered waits until every decision sent has been delivered, or could
+// not be (its target had ended).
+func (c *change) delivered(ctx workflow.Context) {
+	sending := c.sending
+	c.sending = nil
+	for _, f := range sending {
+		_ = f.Get(ctx, nil)
+	}
 }
 
 func (c *change) setPhase(ctx workflow.Context, p Phase) {

@@ -44,21 +44,36 @@ func (c *change) registerHandlers(ctx workflow.Context) error {
 		return err
 	}
 	verified := workflow.GetVersion(ctx, versionVerifiedSignals, workflow.DefaultVersion, 1) == 1
+	c.batched = workflow.GetVersion(ctx, versionBatched, workflow.DefaultVersion, 1) == 1
 	reports := workflow.GetSignalChannel(ctx, SignalTargetReport)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
-			var r TargetReport
-			reports.Receive(ctx, &r)
+			batch := c.receiveReports(ctx, reports)
 			if verified {
-				var ok bool
-				if r, ok = c.readReport(ctx, r); !ok {
-					continue
-				}
+				batch = c.readReports(ctx, batch)
 			}
-			c.onReport(r)
+			for _, r := range batch {
+				c.onReport(r)
+			}
 		}
 	})
 	return nil
+}
+
+// receiveReports waits for a target's report and, since versionBatched,
+// takes every other report already there with it.
+func (c *change) receiveReports(ctx workflow.Context, reports workflow.ReceiveChannel) []TargetReport {
+	var r TargetReport
+	reports.Receive(ctx, &r)
+	batch := []TargetReport{r}
+	for c.batched {
+		var more TargetReport
+		if !reports.ReceiveAsync(&more) {
+			break
+		}
+		batch = append(batch, more)
+	}
+	return batch
 }
 
 // decide proves who is behind a decision and applies the gate's rule to
@@ -321,6 +336,7 @@ func (c *change) confirmCleanup(ctx workflow.Context, cc CleanupConfirmation) (C
 		c.p.Targets[c.index[name]].Phase = PhasePlanning
 		c.reasked[name] = true
 	}
+	c.delivered(ctx)
 	return c.p, nil
 }
 

@@ -77,22 +77,17 @@ func newHarness(t *testing.T) *harness {
 	}).Maybe()
 	// A change and its targets read each other's queries, as the worker's
 	// Temporal client would.
-	env.OnActivity(acts.AskWorkflow, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.QueryInput) (json.RawMessage, error) {
-		var args []any
-		if in.Arg != "" {
-			args = append(args, in.Arg)
+	env.OnActivity(acts.AskWorkflow, mock.Anything, mock.Anything).Return(h.askWorkflow).Maybe()
+	env.OnActivity(acts.AskWorkflows, mock.Anything, mock.Anything).Return(func(ctx context.Context, in []activities.QueryInput) ([]activities.Answer, error) {
+		out := make([]activities.Answer, len(in))
+		for i, q := range in {
+			said, err := h.askWorkflow(ctx, q)
+			if err != nil {
+				out[i].Error = err.Error()
+			}
+			out[i].Said = said
 		}
-		id := in.WorkflowID
-		if id == "chg-1" {
-			id = "default-test-workflow-id"
-		}
-		v, err := env.QueryWorkflowByID(id, in.Query, args...)
-		if err != nil {
-			return nil, err
-		}
-		var raw json.RawMessage
-		err = v.Get(&raw)
-		return raw, err
+		return out, nil
 	}).Maybe()
 	env.OnActivity(acts.Notify, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.Reminder) error {
 		h.reminders = append(h.reminders, r)
@@ -108,6 +103,26 @@ func newHarness(t *testing.T) *harness {
 		return nil
 	}).Maybe()
 	return h
+}
+
+// askWorkflow reads a workflow's query in the test environment, as the
+// worker's Temporal client would.
+func (h *harness) askWorkflow(_ context.Context, in activities.QueryInput) (json.RawMessage, error) {
+	var args []any
+	if in.Arg != "" {
+		args = append(args, in.Arg)
+	}
+	id := in.WorkflowID
+	if id == "chg-1" {
+		id = "default-test-workflow-id"
+	}
+	v, err := h.env.QueryWorkflowByID(id, in.Query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	err = v.Get(&raw)
+	return raw, err
 }
 
 // on answers an activity, whatever its context and input.

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -77,24 +78,76 @@ func (t *target) takeDecisions(ctx workflow.Context, verified bool) {
 	})
 }
 
-// readReport takes where a target stands from the target itself: its
-// progress query, answered by its own code, rather than the report
-// signalled, which anyone could have sent.
-func (c *change) readReport(ctx workflow.Context, r TargetReport) (TargetReport, bool) {
-	i, ok := c.index[r.Organization]
-	if !ok {
-		return r, false
+// readReports takes where targets stand from the targets themselves: their
+// progress queries, answered by their own code, rather than the reports
+// signalled, which anyone could have sent. A report whose target cannot be
+// asked, or does not confirm it, is dropped. Since versionBatched the
+// targets are asked together, askBatch at a time by each activity.
+func (c *change) readReports(ctx workflow.Context, batch []TargetReport) []TargetReport {
+	var asks []activities.QueryInput
+	var known []TargetReport
+	for _, r := range batch {
+		if i, ok := c.index[r.Organization]; ok {
+			asks = append(asks, activities.QueryInput{WorkflowID: c.p.Targets[i].WorkflowID, Query: QueryProgress})
+			known = append(known, r)
+		}
 	}
-	var tp TargetProgress
-	if err := ask(ctx, c.p.Targets[i].WorkflowID, QueryProgress, "", &tp); err != nil {
-		return r, false
+	if !c.batched {
+		var read []TargetReport
+		for i, r := range known {
+			var tp TargetProgress
+			if err := ask(ctx, asks[i].WorkflowID, QueryProgress, "", &tp); err == nil {
+				read = c.confirmed(read, r, tp)
+			}
+		}
+		return read
 	}
+	var futures []workflow.Future
+	for from := 0; from < len(asks); from += askBatch {
+		chunk := asks[from:min(from+askBatch, len(asks))]
+		futures = append(futures, askMany(ctx, chunk, fmt.Sprintf("Ask %d organizations' workflows where they stand", len(chunk))))
+	}
+	var read []TargetReport
+	for n, f := range futures {
+		var answers []activities.Answer
+		if err := f.Get(ctx, &answers); err != nil {
+			continue
+		}
+		for k, ans := range answers {
+			var tp TargetProgress
+			if ans.Error != "" || json.Unmarshal(ans.Said, &tp) != nil {
+				continue
+			}
+			read = c.confirmed(read, known[n*askBatch+k], tp)
+		}
+	}
+	return read
+}
+
+// askBatch is how many targets one activity asks where they stand: their
+// answers stay well within Temporal's payload limit.
+const askBatch = 50
+
+// askMany asks many workflows their queries through one activity.
+func askMany(ctx workflow.Context, asks []activities.QueryInput, summary string) workflow.Future {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:                summary,
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+	})
+	return workflow.ExecuteActivity(actx, a.AskWorkflows, asks)
+}
+
+// confirmed adds to read what target tp says of itself, when it is the
+// organization of report r in this change.
+func (c *change) confirmed(read []TargetReport, r TargetReport, tp TargetProgress) []TargetReport {
 	if tp.ChangeID != c.in.ChangeID || tp.Organization != r.Organization {
-		return r, false
+		return read
 	}
-	read := TargetReport{Organization: tp.Organization, Phase: tp.Phase, Plan: tp.Plan, Inventory: tp.Inventory}
+	got := TargetReport{Organization: tp.Organization, Phase: tp.Phase, Plan: tp.Plan, Inventory: tp.Inventory}
 	if tp.Awaiting != nil {
-		read.Message = tp.Awaiting.What
+		got.Message = tp.Awaiting.What
 	}
-	return read, true
+	return append(read, got)
 }

@@ -149,10 +149,11 @@ func (s *Sandbox) runOperation(w http.ResponseWriter, r *http.Request, c *caller
 	}
 	s.mu.Lock()
 	aerr := call()
-	if cerr := s.commit(); cerr != nil && aerr == nil {
+	saved := s.commitLater()
+	s.mu.Unlock()
+	if cerr := saved(); cerr != nil && aerr == nil {
 		aerr = errSaveState(proto, cerr)
 	}
-	s.mu.Unlock()
 	if fault.applied && s.answerFault(w, r, proto, c.service, reqID, fault) {
 		return false
 	}

@@ -106,6 +106,9 @@ type Sandbox struct {
 	ids   idSource
 	delay time.Duration
 	dirty bool
+	// version counts the changes to st; saving saves them (see save.go).
+	version uint64
+	saving  saver
 
 	fmu    sync.Mutex
 	faults []Fault
@@ -164,22 +167,6 @@ func (s *Sandbox) SetPropagationDelay(d time.Duration) {
 }
 
 func (s *Sandbox) now() time.Time { return s.opts.Now().UTC() }
-
-// commit saves state after a mutation; the caller holds s.mu.
-func (s *Sandbox) commit() error {
-	if !s.dirty {
-		return nil
-	}
-	s.dirty = false
-	if s.opts.StateFile == "" {
-		return nil
-	}
-	if err := saveState(s.opts.StateFile, s.st); err != nil {
-		s.log.Error("aws sandbox: save state", "err", err)
-		return err
-	}
-	return nil
-}
 
 // caller is who signed a request, and where it was sent.
 type caller struct {

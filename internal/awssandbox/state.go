@@ -299,18 +299,6 @@ func loadState(path string) (*state, error) {
 	return st, nil
 }
 
-// saveState writes the state atomically (see writeFileAtomic).
-func saveState(path string, st *state) error {
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode sandbox state: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("create sandbox state directory %s: %w", filepath.Dir(path), err)
-	}
-	return writeFileAtomic(path, data)
-}
-
 // writeFileAtomic writes a file through a temporary file in the same
 // directory, synced, then renamed over the old one, so that a crash leaves
 // either the old file or the new one, never a torn one.

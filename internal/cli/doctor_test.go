@@ -65,7 +65,7 @@ func TestDoctorAgainstDevDefault(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	cfg := config.Default()
-	cfg.Dev = config.Dev{DataDir: t.TempDir(), TemporalPort: freePort(t), UIPort: freePort(t), SandboxPort: freePort(t)}
+	cfg.Dev.DataDir, cfg.Dev.TemporalPort, cfg.Dev.UIPort, cfg.Dev.SandboxPort = t.TempDir(), freePort(t), freePort(t), freePort(t)
 	env, err := devmode.Start(ctx, cfg, quiet)
 	if err != nil {
 		t.Fatalf("start the dev default: %v", err)

@@ -205,7 +205,7 @@ func prepareDatabase(dbFile, namespace string, attrs map[string]enumspb.IndexedV
 		// half-made database that later starts would trust.
 		fresh := dbFile + ".new"
 		_ = os.Remove(fresh)
-		if err := sqliteschema.SetupSchema(sqlConfig(fresh)); err != nil {
+		if err := sqliteschema.SetupSchema(setupConfig(fresh)); err != nil {
 			_ = os.Remove(fresh)
 			return nil, fmt.Errorf("set up Temporal schema in %s: %w", fresh, err)
 		}
@@ -225,7 +225,30 @@ func prepareDatabase(dbFile, namespace string, attrs map[string]enumspb.IndexedV
 	return conf, nil
 }
 
+// sqlConfig is how the server opens the database: in write-ahead-log mode,
+// where a commit appends to the log and only a checkpoint rewrites the
+// database, with synchronous=NORMAL, which syncs the log at checkpoints
+// rather than at every commit. A process killed at any point loses nothing
+// committed; only a crash of the machine itself may lose the last commits.
+// busy_timeout lets the server's connections wait for each other instead
+// of failing.
 func sqlConfig(dbFile string) *serverconfig.SQL {
+	return &serverconfig.SQL{
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: dbFile,
+		ConnectAttributes: map[string]string{
+			"mode":         "rwc",
+			"journal_mode": "wal",
+			"synchronous":  "normal",
+			"busy_timeout": "10000",
+		},
+	}
+}
+
+// setupConfig is how the schema is written into a fresh file, which is then
+// renamed into place: with a rollback journal, so that everything is in the
+// file itself and nothing in a log that the rename would leave behind.
+func setupConfig(dbFile string) *serverconfig.SQL {
 	return &serverconfig.SQL{
 		PluginName:        sqliteplugin.PluginName,
 		DatabaseName:      dbFile,
@@ -340,3 +363,4 @@ func waitForHTTP(ctx context.Context, url string, limit time.Duration) error {
 func hostPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
+
