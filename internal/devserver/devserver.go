@@ -363,4 +363,3 @@ func waitForHTTP(ctx context.Context, url string, limit time.Duration) error {
 func hostPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
-
