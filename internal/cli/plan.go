@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -35,6 +34,53 @@ func (in PlanCommandInput) validate(cfg config.Config) error {
 // planTimeout bounds a plan: a few reads per organization.
 const planTimeout = 5 * time.Minute
 
+// A plan over many organizations runs as several plans of planBatch
+// organizations, planAtOnce of them at a time, and is shown as each ends,
+// in order: the first organizations show within seconds, and no answer
+// outgrows Temporal's payload limits.
+const (
+	planBatch  = 100
+	planAtOnce = 4
+)
+
+// planInBatches plans names in batches with plan, at most planAtOnce at a
+// time, and hands each batch's result to show in the order of names. The
+// first error stops it.
+func planInBatches(ctx context.Context, names []string, plan func(context.Context, int, []string) (workflows.PlanResult, error), show func(workflows.PlanResult)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		res workflows.PlanResult
+		err error
+	}
+	var answers []chan answer
+	slots := make(chan struct{}, planAtOnce)
+	for n, from := 0, 0; from < len(names); n, from = n+1, from+planBatch {
+		batch := names[from:min(from+planBatch, len(names))]
+		done := make(chan answer, 1)
+		answers = append(answers, done)
+		go func() {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				done <- answer{err: ctx.Err()}
+				return
+			}
+			defer func() { <-slots }()
+			res, err := plan(ctx, n, batch)
+			done <- answer{res, err}
+		}()
+	}
+	for _, done := range answers {
+		a := <-done
+		if a.err != nil {
+			return a.err
+		}
+		show(a.res)
+	}
+	return nil
+}
+
 // Plan reads the organizations and prints what the change would do to each.
 // It never mutates AWS. An organization that cannot be read makes it exit
 // with status 1.
@@ -42,19 +88,35 @@ func Plan(ctx context.Context, s *session, in PlanCommandInput) error {
 	if err := in.validate(s.cfg); err != nil {
 		return err
 	}
-	var res workflows.PlanResult
-	if err := s.changes.ask(ctx, question{
-		workflowID: "plan-" + newChangeID(in.Action, s.now()),
-		workflow:   workflows.PlanWorkflowName,
-		input:      workflows.PlanInput{Action: in.Action, Organizations: selectedNames(s.cfg, in.Organizations, in.All)},
-		summary:    fmt.Sprintf("plan: what %s would change", in.Action),
-		timeout:    planTimeout,
-		doing:      "plan " + string(in.Action),
-	}, &res); err != nil {
+	res := workflows.PlanResult{Action: in.Action}
+	if !s.out.json {
+		writePlanHeader(s.out.stdout, in.Action)
+	}
+	id := "plan-" + newChangeID(in.Action, s.now())
+	err := planInBatches(ctx, selectedNames(s.cfg, in.Organizations, in.All), func(ctx context.Context, n int, names []string) (workflows.PlanResult, error) {
+		var part workflows.PlanResult
+		err := s.changes.ask(ctx, question{
+			workflowID: fmt.Sprintf("%s-%d", id, n),
+			workflow:   workflows.PlanWorkflowName,
+			input:      workflows.PlanInput{Action: in.Action, Organizations: names},
+			summary:    fmt.Sprintf("plan: what %s would change", in.Action),
+			timeout:    planTimeout,
+			doing:      "plan " + string(in.Action),
+		}, &part)
+		return part, err
+	}, func(part workflows.PlanResult) {
+		res.Targets = append(res.Targets, part.Targets...)
+		if !s.out.json {
+			writePlanTargets(s.out.stdout, part.Targets)
+		}
+	})
+	if err != nil {
 		return err
 	}
-	if err := s.out.print(res, func(w io.Writer) { writePlan(w, res) }); err != nil {
-		return err
+	if s.out.json {
+		if err := writeJSON(s.out.stdout, res); err != nil {
+			return err
+		}
 	}
 	var failed []string
 	for _, t := range res.Targets {

@@ -86,7 +86,7 @@ func TestStatusShowsPolicyAndProvenPeople(t *testing.T) {
 	p.Policy.AllowClaims = true
 	p.Awaiting = &workflows.Awaiting{What: "2 approval(s) of wave 1", Who: []string{"alice", "bob"}, Since: time.Unix(10, 0)}
 	var b strings.Builder
-	writeStatus(&b, p, changeExecution{}, "")
+	writeStatus(&b, p, changeExecution{}, "", false)
 	out := b.String()
 	for _, want := range []string{
 		"requested by dave (" + daveARN + ")",

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/trailgate/trailgate/internal/brief"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -17,7 +19,7 @@ import (
 
 // writeStarted says what change started, on what and for whom.
 func writeStarted(w io.Writer, st startedJSON) {
-	fmt.Fprintf(w, "Change %s started: %s on %s, requested by %s.\n", st.ChangeID, actionPhrase(st.Action), strings.Join(st.organizations, ", "), st.RequestedBy)
+	fmt.Fprintf(w, "Change %s started: %s on %s, requested by %s.\n", st.ChangeID, actionPhrase(st.Action), brief.List(st.organizations, 10), st.RequestedBy)
 }
 
 // writeDecided says who decided what on a change, as the worker proved
@@ -67,10 +69,14 @@ func writeCleanupConfirmed(w io.Writer, p workflows.ChangeProgress, changeID str
 
 // Plans, changes and their status.
 
-// writePlan prints a plan for people, organization by organization.
-func writePlan(w io.Writer, res workflows.PlanResult) {
-	fmt.Fprintf(w, "Plan: %s (read-only; nothing was changed)\n", actionPhrase(res.Action))
-	for _, t := range res.Targets {
+// writePlanHeader and writePlanTargets print a plan for people,
+// organization by organization, as its batches end.
+func writePlanHeader(w io.Writer, a workflows.Action) {
+	fmt.Fprintf(w, "Plan: %s (read-only; nothing was changed)\n", actionPhrase(a))
+}
+
+func writePlanTargets(w io.Writer, targets []workflows.TargetPlan) {
+	for _, t := range targets {
 		fmt.Fprintf(w, "\n%s\n", t.Organization)
 		if t.Error != "" {
 			fmt.Fprintf(w, "  cannot plan: %s\n", shortError(t.Error))
@@ -98,7 +104,7 @@ func writePlan(w io.Writer, res workflows.PlanResult) {
 
 // writeStatus prints a change for people: what, who, where it stands, its
 // waves and organizations, and what it waits for.
-func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, link string) {
+func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, link string, every bool) {
 	fmt.Fprintf(w, "Change %s: %s, requested by %s\n", p.ChangeID, actionPhrase(p.Action), requestedBy(p))
 	if p.Reason != "" {
 		fmt.Fprintf(w, "  Reason:   %s\n", p.Reason)
@@ -125,19 +131,28 @@ func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, lin
 			if wv.NeedsApproval {
 				approved = approvers(wv.Approvals)
 			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", wv.Number, orDash(string(wv.Phase)), approved, strings.Join(wv.Organizations, ", "))
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", wv.Number, orDash(string(wv.Phase)), approved, brief.List(wv.Organizations, 6))
 		}
 		tw.Flush()
 	}
 	if len(p.Targets) > 0 {
-		fmt.Fprintln(w, "\nOrganizations")
+		shown := p.Targets
+		if !every && len(p.Targets) > statusOrganizations {
+			shown = noteworthy(p.Targets, statusOrganizations)
+			fmt.Fprintf(w, "\nOrganizations: %s, %s\n", brief.Count(len(p.Targets)), phaseCounts(p.Targets))
+		} else {
+			fmt.Fprintln(w, "\nOrganizations")
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  ORGANIZATION\tWAVE\tPHASE\tDETAIL")
-		for _, t := range p.Targets {
+		for _, t := range shown {
 			detail := targetDetail(t)
 			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", t.Organization, t.Wave, t.Phase, detail)
 		}
 		tw.Flush()
+		if rest := len(p.Targets) - len(shown); rest > 0 {
+			fmt.Fprintf(w, "  … %s more not shown; trailgate status %s --organizations lists every one\n", brief.Count(rest), p.ChangeID)
+		}
 	}
 	if !p.Phase.Final() && p.Awaiting != nil {
 		fmt.Fprintln(w)
@@ -147,6 +162,45 @@ func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, lin
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, outcomeLine(p))
 	}
+}
+
+// statusOrganizations is how many organizations status lists one by one
+// before it summarises.
+const statusOrganizations = 25
+
+// noteworthy picks at most n organizations for a summary: first those that
+// failed, then those at work or waiting, in the change's order.
+func noteworthy(ts []workflows.TargetSummary, n int) []workflows.TargetSummary {
+	var failed, busy []workflows.TargetSummary
+	for _, t := range ts {
+		switch {
+		case t.Error != "" || (t.Phase.Final() && !t.Phase.Successful()):
+			failed = append(failed, t)
+		case !t.Phase.Final() && t.Phase != workflows.PhasePending:
+			busy = append(busy, t)
+		}
+	}
+	shown := append(failed, busy...)
+	return shown[:min(n, len(shown))]
+}
+
+// phaseCounts counts organizations by phase, most first: "950 succeeded,
+// 50 applying".
+func phaseCounts(ts []workflows.TargetSummary) string {
+	counts := map[workflows.Phase]int{}
+	var order []workflows.Phase
+	for _, t := range ts {
+		if counts[t.Phase] == 0 {
+			order = append(order, t.Phase)
+		}
+		counts[t.Phase]++
+	}
+	slices.SortStableFunc(order, func(a, b workflows.Phase) int { return counts[b] - counts[a] })
+	parts := make([]string, 0, len(order))
+	for _, ph := range order {
+		parts = append(parts, brief.Count(counts[ph])+" "+string(ph))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // targetDetail says in a few words where an organization stands.
@@ -356,6 +410,7 @@ type progressView struct {
 	quiet  bool
 	seen   map[string]bool
 	status string
+	stepAt string
 	drawn  bool
 	warned bool
 }
@@ -386,7 +441,11 @@ func (v *progressView) show(p workflows.ChangeProgress, entries []workflows.Reco
 	if v.quiet {
 		return fresh
 	}
+	many := len(p.Targets) > statusOrganizations
 	for _, e := range fresh {
+		if many && routine(e) {
+			continue
+		}
 		v.clearBar()
 		fmt.Fprintln(v.out, entryLine(e))
 	}
@@ -397,11 +456,39 @@ func (v *progressView) show(p workflows.ChangeProgress, entries []workflows.Reco
 		// be redrawn.
 		fmt.Fprint(v.out, fit(bar(p)+" "+status, v.width))
 		v.drawn = true
-	} else if status != v.status {
+	} else if status != v.status && (!many || v.step(p)) {
 		fmt.Fprintln(v.out, "  ⋯ "+status)
 	}
 	v.status = status
 	return fresh
+}
+
+// routine says whether an organization's record entry is one that every
+// organization of a change makes when all goes well: a change over many
+// organizations is followed without them.
+func routine(e workflows.RecordEntry) bool {
+	if e.Organization == "" {
+		return false
+	}
+	switch e.Kind {
+	case workflows.RecordRefused, workflows.RecordRecheck, workflows.RecordError, workflows.RecordHalted, recordRetrying:
+		return false
+	case workflows.RecordOutcome:
+		return workflows.Phase(e.Detail).Successful()
+	}
+	return true
+}
+
+// step says whether a change over many organizations has moved enough for
+// a new status line without a terminal: another phase or wave, or another
+// tenth of its organizations done.
+func (v *progressView) step(p workflows.ChangeProgress) bool {
+	at := fmt.Sprintf("%s/%d/%d", p.Phase, p.CurrentWave, p.Done()*10/max(len(p.Targets), 1))
+	if at == v.stepAt {
+		return false
+	}
+	v.stepAt = at
+	return true
 }
 
 func (v *progressView) clearBar() {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,9 @@ type StatusCommandInput struct {
 	Watch bool
 	// UntilGate, with Watch, stops also when the change waits for people.
 	UntilGate bool
+	// Organizations lists every organization, however many; otherwise a
+	// change over many is summarised.
+	Organizations bool
 }
 
 func (in StatusCommandInput) validate() error {
@@ -41,22 +45,22 @@ func Status(ctx context.Context, s *session, in StatusCommandInput) error {
 		if in.UntilGate {
 			until = followToGate
 			if waitsForPeople(p) {
-				return s.printStatus(ctx, p, e)
+				return s.printStatus(ctx, p, e, in.Organizations)
 			}
 		}
 		s.out.printLink(in.ChangeID)
 		return s.followAndReport(ctx, in.ChangeID, followOptions{until: until})
 	}
-	return s.printStatus(ctx, p, e)
+	return s.printStatus(ctx, p, e, in.Organizations)
 }
 
-func (s *session) printStatus(ctx context.Context, p workflows.ChangeProgress, e changeExecution) error {
+func (s *session) printStatus(ctx context.Context, p workflows.ChangeProgress, e changeExecution, every bool) error {
 	var retrying []Retry
 	if e.Running() {
 		retrying = s.changes.retries(ctx, p)
 	}
 	err := s.out.print(statusJSON{p, retrying}, func(w io.Writer) {
-		writeStatus(w, p, e, s.out.changeURL(p.ChangeID))
+		writeStatus(w, p, e, s.out.changeURL(p.ChangeID), every)
 		writeRetrying(w, retrying)
 	})
 	if err != nil {
@@ -76,5 +80,6 @@ func newStatusCommand(open openSession) *cobra.Command {
 	aboutChange(cmd, open, &in.ChangeID, func(ctx context.Context, s *session) error { return Status(ctx, s, in) })
 	cmd.Flags().BoolVarP(&in.Watch, "watch", "w", false, "follow the change until it ends; the exit status says how it ended")
 	cmd.Flags().BoolVar(&in.UntilGate, "until-gate", false, "with --watch, stop also when the change waits for people at a gate")
+	cmd.Flags().BoolVar(&in.Organizations, "organizations", false, fmt.Sprintf("list every organization; a change over more than %d lists only those that failed or wait, and counts the rest by phase", statusOrganizations))
 	return cmd
 }

@@ -6,7 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/trailgate/trailgate/internal/awssandbox"
+	"github.com/trailgate/trailgate/internal/brief"
 )
+
+// bannerOrganizations is how many organizations the banner lists the AWS
+// profiles of, one by one.
+const bannerOrganizations = 5
 
 // WriteBanner tells a person what runs where and what to type next. Paths
 // are shown relative to the working directory when they are inside it.
@@ -33,7 +40,7 @@ func (e *Environment) WriteBanner(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  Temporal      %s  (namespace %s, task queue %s)\n", c.Temporal.Address, c.Temporal.Namespace, c.Temporal.TaskQueue)
 	fmt.Fprintf(w, "  Temporal UI   %s\n", c.Temporal.UIURL)
-	fmt.Fprintf(w, "  AWS sandbox   %s  (organizations %s)\n", c.AWS.EndpointURL, strings.Join(orgs, ", "))
+	fmt.Fprintf(w, "  AWS sandbox   %s  (organizations %s)\n", c.AWS.EndpointURL, brief.List(orgs, 5))
 	fmt.Fprintf(w, "  Data          %s  (kept across restarts; delete it to start afresh)\n", rel(e.DataDir)+string(filepath.Separator))
 	fmt.Fprintf(w, "  Configuration %s\n", rel(e.ConfigFile))
 	fmt.Fprintln(w)
@@ -51,7 +58,12 @@ func (e *Environment) WriteBanner(w io.Writer) {
 	// ignore the endpoint_url of a profile.
 	fmt.Fprintf(w, "    AWS_CONFIG_FILE=%s AWS_SHARED_CREDENTIALS_FILE=%s \\\n      aws --endpoint-url %s --profile %s organizations describe-organization\n",
 		rel(c.AWS.ConfigFile), rel(c.AWS.CredentialsFile), c.AWS.EndpointURL, profile)
-	if len(e.AWS.Profiles) > 0 {
+	switch {
+	case len(c.Organizations) > bannerOrganizations:
+		// Four profiles an organization: name their pattern, not each.
+		fmt.Fprintf(w, "    profiles: ORG-management, ORG-member-1, ORG-member-2 for each organization ORG, and %s\n", e.AWS.OperatorProfile)
+		fmt.Fprintf(w, "    as trailgate does, through the organization's role (AWS CLI 1.29 / 2.13 or later): ORG-%s\n", strings.ToLower(awssandbox.DevRoleName))
+	case len(e.AWS.Profiles) > 0:
 		fmt.Fprintf(w, "    profiles: %s\n", strings.Join(e.AWS.Profiles, ", "))
 		fmt.Fprintf(w, "    as trailgate does, through the organization's role (AWS CLI 1.29 / 2.13 or later): %s\n", strings.Join(e.AWS.RoleProfiles, ", "))
 	}
