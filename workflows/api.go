@@ -5,6 +5,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -517,6 +518,16 @@ type ParentDecision struct {
 	// impact the confirmation acknowledges.
 	Acknowledged []Impact  `json:"acknowledged,omitempty"`
 	At           time.Time `json:"at"`
+	// Word is the worker's word for the decision (versionVouched): the
+	// target checks it instead of asking the change whether it sent it.
+	Word string `json:"word,omitempty"`
+}
+
+// vouching is d as the worker vouches for it, from change to target.
+func (d ParentDecision) vouching(from, to string) activities.Vouching {
+	d.Word = ""
+	decision, _ := json.Marshal(d) // a ParentDecision always encodes
+	return activities.Vouching{From: from, To: to, Decision: decision}
 }
 
 // TargetReport tells a parent change where a target stands.

@@ -103,7 +103,11 @@ func assertEndedCancelled(t *testing.T, env *testenv.Env, id, org string) {
 	}
 	for _, wid := range []string{id, workflows.TargetWorkflowID(id, org)} {
 		if h := string(history(t, env, wid, "")); strings.Contains(h, "WORKFLOW_TASK_FAILED") || strings.Contains(h, "WorkflowTaskFailed") {
-			t.Errorf("a workflow task of %s failed", wid)
+			i := strings.Index(h, "orkflowTaskFailed")
+			if i < 0 {
+				i = strings.Index(h, "WORKFLOW_TASK_FAILED")
+			}
+			t.Errorf("a workflow task of %s failed: %s", wid, h[i:min(len(h), i+1500)])
 		}
 	}
 	td, err := env.Client.DescribeWorkflowExecution(ctx, workflows.TargetWorkflowID(id, org), "")

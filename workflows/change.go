@@ -57,6 +57,17 @@ type change struct {
 	// delivered.
 	batched bool
 	sending []workflow.Future
+	// vouched: the worker vouches for the decisions sent (versionVouched).
+	vouched bool
+	// reading counts the batches of reports being read (versionBatched).
+	reading int
+}
+
+// settled reports whether nothing the change started is still under way:
+// its handlers have finished and, since versionBatched, no report is being
+// read, so that the change ends or continues with nothing in flight.
+func (c *change) settled(ctx workflow.Context) func() bool {
+	return func() bool { return (!c.batched || c.reading == 0) && workflow.AllHandlersFinished(ctx) }
 }
 
 // ChangeWorkflow rolls one action out over many organizations: it resolves
@@ -104,7 +115,7 @@ func ChangeWorkflow(ctx workflow.Context, in ChangeInput) (ChangeProgress, error
 		}
 	}
 	c.finish(ctx)
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	_ = workflow.Await(ctx, c.settled(ctx))
 	switch {
 	case c.byTemporal:
 		return c.p, temporal.NewCanceledError(c.p)
@@ -644,7 +655,7 @@ func (c *change) historyFull(ctx workflow.Context) bool {
 // continueAsNew carries the change's progress into a fresh run. Plans and
 // evidence of ended waves stay in their targets' own workflows.
 func (c *change) continueAsNew(ctx workflow.Context) error {
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	_ = workflow.Await(ctx, c.settled(ctx))
 	carried := c.p
 	carried.Targets = slices.Clone(c.p.Targets)
 	for i := range carried.Targets {
@@ -674,6 +685,20 @@ func (c *change) tell(ctx workflow.Context, name string, d ParentDecision) {
 	t := &c.p.Targets[c.index[name]]
 	// Kept before it is sent: the target checks the signal against it.
 	t.Told = append(t.Told, d)
+	if c.vouched {
+		// The worker vouches for the decision, then sends it; many are
+		// vouched for and sent at once.
+		sent, done := workflow.NewFuture(ctx)
+		to := t.WorkflowID
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			from := workflow.GetInfo(ctx).WorkflowExecution.ID
+			// Without the word the target asks the change instead.
+			_ = workflow.ExecuteLocalActivity(vouchOptions(ctx), a.Vouch, d.vouching(from, to)).Get(ctx, &d.Word)
+			done.Set(nil, workflow.SignalExternalWorkflow(ctx, to, "", SignalParentDecision, d).Get(ctx, nil))
+		})
+		c.sending = append(c.sending, sent)
+		return
+	}
 	sent := workflow.SignalExternalWorkflow(ctx, t.WorkflowID, "", SignalParentDecision, d)
 	if c.batched {
 		c.sending = append(c.sending, sent)

@@ -45,12 +45,15 @@ func (c *change) registerHandlers(ctx workflow.Context) error {
 	}
 	verified := workflow.GetVersion(ctx, versionVerifiedSignals, workflow.DefaultVersion, 1) == 1
 	c.batched = workflow.GetVersion(ctx, versionBatched, workflow.DefaultVersion, 1) == 1
+	c.vouched = c.batched && workflow.GetVersion(ctx, versionVouched, workflow.DefaultVersion, 1) == 1
 	reports := workflow.GetSignalChannel(ctx, SignalTargetReport)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			batch := c.receiveReports(ctx, reports)
 			if verified {
+				c.reading++
 				batch = c.readReports(ctx, batch)
+				c.reading--
 			}
 			for _, r := range batch {
 				c.onReport(r)
@@ -392,36 +395,38 @@ func (c *change) control(ctx workflow.Context, kind DecisionKind, ctl Control) (
 func (c *change) validatePause(ctl Control) error { return c.validateControl(DecisionPause, ctl) }
 
 func (c *change) pause(ctx workflow.Context, ctl Control) (ChangeProgress, error) {
-	done, err := c.control(ctx, DecisionPause, ctl)
-	if err != nil {
-		return c.p, err
-	}
-	c.p.Paused = done
-	c.recordWho(ctx, "", RecordPaused, []Who{done.Who}, fmt.Sprintf("paused by %s: no further organization starts mutating", done.Who)+comment(done.Reason))
-	return c.p, nil
+	return c.steer(ctx, DecisionPause, ctl, RecordPaused, func(done *Control) string {
+		c.p.Paused = done
+		return fmt.Sprintf("paused by %s: no further organization starts mutating", done.Who)
+	})
 }
 
 func (c *change) validateResume(ctl Control) error { return c.validateControl(DecisionResume, ctl) }
 
 func (c *change) resume(ctx workflow.Context, ctl Control) (ChangeProgress, error) {
-	done, err := c.control(ctx, DecisionResume, ctl)
-	if err != nil {
-		return c.p, err
-	}
-	c.p.Paused = nil
-	c.recordWho(ctx, "", RecordResumed, []Who{done.Who}, fmt.Sprintf("resumed by %s", done.Who)+comment(done.Reason))
-	return c.p, nil
+	return c.steer(ctx, DecisionResume, ctl, RecordResumed, func(done *Control) string {
+		c.p.Paused = nil
+		return fmt.Sprintf("resumed by %s", done.Who)
+	})
 }
 
 func (c *change) validateCancel(ctl Control) error { return c.validateControl(DecisionCancel, ctl) }
 
 func (c *change) cancel(ctx workflow.Context, ctl Control) (ChangeProgress, error) {
-	done, err := c.control(ctx, DecisionCancel, ctl)
+	return c.steer(ctx, DecisionCancel, ctl, RecordCancelled, func(done *Control) string {
+		c.cancelled = done
+		return fmt.Sprintf("cancelled by %s: organizations not yet mutating stop with nothing changed", done.Who)
+	})
+}
+
+// steer takes a proven control of the change: apply acts on it and says
+// what it did, for the record.
+func (c *change) steer(ctx workflow.Context, kind DecisionKind, ctl Control, recorded RecordKind, apply func(*Control) string) (ChangeProgress, error) {
+	done, err := c.control(ctx, kind, ctl)
 	if err != nil {
 		return c.p, err
 	}
-	c.cancelled = done
-	c.recordWho(ctx, "", RecordCancelled, []Who{done.Who}, fmt.Sprintf("cancelled by %s: organizations not yet mutating stop with nothing changed", done.Who)+comment(done.Reason))
+	c.recordWho(ctx, "", recorded, []Who{done.Who}, apply(done)+comment(done.Reason))
 	return c.p, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // The sandbox saves its whole state to one file, which takes long when it
@@ -87,9 +88,17 @@ func (s *Sandbox) awaitSave(v uint64) error {
 	return sv.err
 }
 
+// savingShare is the most of its time the writer spends encoding: after
+// an encoding that took d, the next begins no sooner than d/savingShare
+// after it. A state of
+// thousands of organizations takes tens of milliseconds to encode; saved
+// back to back, it kept a core busy and its garbage swelled the process.
+const savingShare = 0.1
+
 // writer saves the state until no request waits for a newer save.
 func (s *Sandbox) writer() {
 	sv := &s.saving
+	var next time.Time
 	for {
 		sv.mu.Lock()
 		if sv.saved >= sv.wanted {
@@ -99,10 +108,14 @@ func (s *Sandbox) writer() {
 		}
 		sv.mu.Unlock()
 
+		// Requests arriving meanwhile join this save.
+		time.Sleep(time.Until(next))
+		began := time.Now()
 		s.mu.Lock()
 		v := s.version
 		data, err := s.encode()
 		s.mu.Unlock()
+		next = began.Add(time.Duration(float64(time.Since(began)) / savingShare))
 		if err == nil {
 			err = s.write(v, data)
 		}

@@ -18,17 +18,12 @@ import (
 // loaded from the file right after the last answer has every change.
 func TestEveryAnsweredChangeIsSavedWhenManyArriveAtOnce(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "state.json")
-	s, err := awssandbox.New(awssandbox.Options{StateFile: file, Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, url := served(t, file)
 	org, err := s.CreateOrganization(awssandbox.OrganizationSpec{Name: "many", Members: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	c := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: staticCreds(org.Management)})
+	c := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: staticCreds(org.Management)})
 
 	const n = 40
 	var wg sync.WaitGroup
@@ -52,16 +47,24 @@ func TestEveryAnsweredChangeIsSavedWhenManyArriveAtOnce(t *testing.T) {
 		}
 	}
 
-	loaded, err := awssandbox.New(awssandbox.Options{StateFile: file, Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	again := httptest.NewServer(loaded)
-	defer again.Close()
-	c2 := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(again.URL), Credentials: staticCreds(org.Management)})
+	_, again := served(t, file)
+	c2 := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(again), Credentials: staticCreds(org.Management)})
 	for i := range n {
 		if _, err := c2.GetRole(ctx(), iamGetRole(fmt.Sprintf("role-%02d", i))); err != nil {
 			t.Errorf("role-%02d was answered as created but is not in the saved state: %v", i, err)
 		}
 	}
+}
+
+// served is a sandbox keeping its state in file, served over HTTP until
+// the test ends, and its URL.
+func served(t *testing.T, file string) (*awssandbox.Sandbox, string) {
+	t.Helper()
+	s, err := awssandbox.New(awssandbox.Options{StateFile: file, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv.URL
 }

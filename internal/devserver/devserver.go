@@ -100,27 +100,22 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	serverConf, err := opts.serverConfig(sqlConf)
-	if err != nil {
-		return nil, err
-	}
 	frontendAddr := hostPort(opts.Host, opts.FrontendPort)
 	logLevel := new(slog.LevelVar)
 	logLevel.Set(opts.ServerLogLevel.Level())
-	server, err := temporal.NewServer(
-		temporal.WithConfig(serverConf),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithStaticHosts(staticHosts(serverConf)),
-		temporal.WithLogger(serverLog{logger: opts.Logger, level: logLevel}),
-		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
-			// A single-host server serves one person's UI: let it list freely.
-			dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
-		}),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("build Temporal server on %s: %w", frontendAddr, err)
+	var server temporal.Server
+	for attempt := 1; ; attempt++ {
+		// The ports of the server's own services are free when chosen, but
+		// another process may take one before the server binds it: then the
+		// server is started again on others.
+		server, err = opts.startServer(sqlConf, logLevel)
+		var fatal serverFatal
+		if err == nil || !errors.As(err, &fatal) || attempt == startAttempts {
+			break
+		}
+		opts.Logger.Warn("the embedded Temporal server could not start; trying other ports", "attempt", attempt, "err", err)
 	}
-	if err := server.Start(); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("start Temporal server on %s: %w", frontendAddr, err)
 	}
 	s := &Server{server: server, frontendAddr: frontendAddr, dbFile: dbFile, logLevel: logLevel}
@@ -232,6 +227,53 @@ func prepareDatabase(dbFile, namespace string, attrs map[string]enumspb.IndexedV
 // committed; only a crash of the machine itself may lose the last commits.
 // busy_timeout lets the server's connections wait for each other instead
 // of failing.
+// internalPort picks a port for one of the server's own services.
+var internalPort = FreePort
+
+// startAttempts is how many times Start starts the server before it gives
+// up on fatal errors.
+const startAttempts = 3
+
+// startServer builds and starts the server, its own services on ports
+// chosen now. What the server calls fatal (see serverLog.Fatal) comes back
+// as an error, after what did start is stopped.
+func (o *Options) startServer(sqlConf *serverconfig.SQL, logLevel *slog.LevelVar) (server temporal.Server, err error) {
+	serverConf, err := o.serverConfig(sqlConf)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		fatal, ok := recover().(serverFatal)
+		if !ok {
+			return
+		}
+		if server != nil {
+			func() {
+				defer func() { _ = recover() }()
+				_ = server.Stop()
+			}()
+		}
+		server, err = nil, fatal
+	}()
+	server, err = temporal.NewServer(
+		temporal.WithConfig(serverConf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(staticHosts(serverConf)),
+		temporal.WithLogger(serverLog{logger: o.Logger, level: logLevel}),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			// A single-host server serves one person's UI: let it list freely.
+			dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("build Temporal server: %w", err)
+	}
+	if err := server.Start(); err != nil {
+		return nil, err
+	}
+	return server, nil
+}
+
 func sqlConfig(dbFile string) *serverconfig.SQL {
 	return &serverconfig.SQL{
 		PluginName:   sqliteplugin.PluginName,
@@ -257,7 +299,7 @@ func setupConfig(dbFile string) *serverconfig.SQL {
 }
 
 func (o *Options) serverConfig(sqlConf *serverconfig.SQL) (*serverconfig.Config, error) {
-	httpPort, err := FreePort(o.Host)
+	httpPort, err := internalPort(o.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +310,7 @@ func (o *Options) serverConfig(sqlConf *serverconfig.SQL) (*serverconfig.Config,
 		if name == string(primitives.FrontendService) {
 			svc.RPC.GRPCPort = o.FrontendPort
 			svc.RPC.HTTPPort = httpPort
-		} else if svc.RPC.GRPCPort, err = FreePort(o.Host); err != nil {
+		} else if svc.RPC.GRPCPort, err = internalPort(o.Host); err != nil {
 			return nil, err
 		}
 		services[name] = svc

@@ -2,7 +2,9 @@ package devserver
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -27,11 +29,37 @@ func (l serverLog) Info(msg string, tags ...tag.Tag)  { l.log(slog.LevelInfo, ms
 func (l serverLog) Warn(msg string, tags ...tag.Tag)  { l.log(slog.LevelWarn, msg, tags) }
 func (l serverLog) Error(msg string, tags ...tag.Tag) { l.log(slog.LevelError, msg, tags) }
 
-// The server's panics and fatals are logged as errors: the process belongs
-// to trailgate, which decides whether to stop.
+// The server's panics are logged as errors: the process belongs to
+// trailgate, which decides whether to stop.
 func (l serverLog) DPanic(msg string, tags ...tag.Tag) { l.log(slog.LevelError, msg, tags) }
 func (l serverLog) Panic(msg string, tags ...tag.Tag)  { l.log(slog.LevelError, msg, tags) }
-func (l serverLog) Fatal(msg string, tags ...tag.Tag)  { l.log(slog.LevelError, msg, tags) }
+
+// Fatal is logged, then raised as a serverFatal panic: the server cannot
+// go on (a listener it could not open, say), and going on anyway panicked
+// later, far from the cause. Start recovers it and says why.
+func (l serverLog) Fatal(msg string, tags ...tag.Tag) {
+	l.log(slog.LevelError, msg, tags)
+	panic(serverFatal{msg: msg, detail: tagText(tags)})
+}
+
+// serverFatal is what the server called fatal.
+type serverFatal struct{ msg, detail string }
+
+func (f serverFatal) Error() string {
+	if f.detail == "" {
+		return f.msg
+	}
+	return f.msg + " (" + f.detail + ")"
+}
+
+// tagText writes tags as key=value pairs.
+func tagText(tags []tag.Tag) string {
+	parts := make([]string, 0, len(tags))
+	for _, t := range tags {
+		parts = append(parts, fmt.Sprintf("%s=%v", t.Key(), t.Value()))
+	}
+	return strings.Join(parts, " ")
+}
 
 func (l serverLog) With(tags ...tag.Tag) log.Logger {
 	merged := make([]tag.Tag, 0, len(l.tags)+len(tags))

@@ -1,0 +1,74 @@
+package benchscale
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// rawEnv, when set, makes a process run only the raw-Temporal row and
+// print it as JSON (see RunRawHere): the row's CPU and peak memory are then
+// its own.
+const rawEnv = "TRAILGATE_BENCH_RAW"
+
+type rawSpec struct {
+	N     int
+	Shape Shape
+}
+
+// RunRawHere runs the raw-Temporal row when this process was started for
+// it, prints the row as JSON and reports true; otherwise it does nothing.
+func RunRawHere(ctx context.Context, stdout io.Writer) (bool, error) {
+	spec := os.Getenv(rawEnv)
+	if spec == "" {
+		return false, nil
+	}
+	var in rawSpec
+	if err := json.Unmarshal([]byte(spec), &in); err != nil {
+		return true, fmt.Errorf("%s=%q: %w", rawEnv, spec, err)
+	}
+	row, err := RunRaw(ctx, in.N, in.Shape)
+	if err != nil {
+		return true, fmt.Errorf("raw Temporal: %w", err)
+	}
+	return true, json.NewEncoder(stdout).Encode(row)
+}
+
+// runRawProcess runs the raw-Temporal row in a fresh process of exe, which
+// calls RunRawHere first thing.
+func runRawProcess(exe string, args []string, n int, s Shape) (Row, error) {
+	spec, _ := json.Marshal(rawSpec{n, s})
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), rawEnv+"="+string(spec))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return Row{}, err
+	}
+	var row Row
+	return row, json.Unmarshal(out, &row)
+}
+
+// Build builds the worker and the CLI into dir, as make build does.
+func Build(dir string) (Binaries, error) {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(gomod)) == "" {
+		return Binaries{}, errors.New("find the trailgate module: run from inside it")
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	bins := Binaries{Worker: filepath.Join(dir, "trailgate-worker"), CLI: filepath.Join(dir, "trailgate")}
+	for out, pkg := range map[string]string{bins.Worker: "./worker", bins.CLI: "./starter"} {
+		build := exec.Command("go", "build", "-o", out, pkg)
+		build.Dir = root
+		if msg, err := build.CombinedOutput(); err != nil {
+			return bins, fmt.Errorf("build %s: %w\n%s", pkg, err, msg)
+		}
+	}
+	return bins, nil
+}
