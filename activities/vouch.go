@@ -15,12 +15,26 @@ type Vouching struct {
 	// From and To are the change's and the organization's workflow IDs.
 	From string `json:"from"`
 	To   string `json:"to"`
-	// Decision is the decision as JSON, without the word.
-	Decision json.RawMessage `json:"decision"`
+	// Decision is the decision, without the word.
+	Decision any `json:"decision"`
 }
 
-func (v Vouching) message() []byte {
-	return []byte(v.From + "\x00" + v.To + "\x00" + string(v.Decision))
+// message is what the word is for: both workflow IDs and the decision as
+// JSON with its keys in order, however it came (a workflow's struct, or
+// the map a payload decodes into).
+func (v Vouching) message() ([]byte, error) {
+	b, err := json.Marshal(v.Decision)
+	if err != nil {
+		return nil, err
+	}
+	var plain any
+	if err := json.Unmarshal(b, &plain); err != nil {
+		return nil, err
+	}
+	if b, err = json.Marshal(plain); err != nil {
+		return nil, err
+	}
+	return append([]byte(v.From+"\x00"+v.To+"\x00"), b...), nil
 }
 
 // VouchCheck asks whether Word is the worker's word for a decision.
@@ -34,7 +48,11 @@ func (a *Activities) Vouch(_ context.Context, v Vouching) (string, error) {
 	if a.authority.ProofKey == nil {
 		return "", temporal.NewNonRetryableApplicationError("this worker has no proof key to vouch for decisions with: set identity.proof_key_file in the worker's configuration", ErrProofRefused, nil)
 	}
-	return a.authority.ProofKey.Vouch(v.message()), nil
+	msg, err := v.message()
+	if err != nil {
+		return "", temporal.NewNonRetryableApplicationError("vouch for a decision: "+err.Error(), ErrProofRefused, nil)
+	}
+	return a.authority.ProofKey.Vouch(msg), nil
 }
 
 // Vouched reports whether a decision carries the worker's word. A worker
@@ -43,5 +61,9 @@ func (a *Activities) Vouched(_ context.Context, c VouchCheck) (bool, error) {
 	if a.authority.ProofKey == nil {
 		return false, nil
 	}
-	return a.authority.ProofKey.Vouches(c.message(), c.Word), nil
+	msg, err := c.message()
+	if err != nil {
+		return false, nil
+	}
+	return a.authority.ProofKey.Vouches(msg, c.Word), nil
 }

@@ -5,7 +5,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -526,8 +525,7 @@ type ParentDecision struct {
 // vouching is d as the worker vouches for it, from change to target.
 func (d ParentDecision) vouching(from, to string) activities.Vouching {
 	d.Word = ""
-	decision, _ := json.Marshal(d) // a ParentDecision always encodes
-	return activities.Vouching{From: from, To: to, Decision: decision}
+	return activities.Vouching{From: from, To: to, Decision: d}
 }
 
 // TargetReport tells a parent change where a target stands.

@@ -1,13 +1,9 @@
 package devserver
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // A port of the server's own services that another process takes between
@@ -15,19 +11,12 @@ import (
 // and the process then panicked. The server is now started again on other
 // ports.
 func TestAPortTakenBeforeTheServerBindsItIsChosenAgain(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Temporal's server")
-	}
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
+	taken := heldPort(t)
 	var handed atomic.Int32
 	internalPort = func(host string) (int, error) {
 		// The first service of the first start gets the taken port.
 		if handed.Add(1) == 2 {
-			return taken.Addr().(*net.TCPAddr).Port, nil
+			return taken, nil
 		}
 		return FreePort(host)
 	}
@@ -37,12 +26,7 @@ func TestAPortTakenBeforeTheServerBindsItIsChosenAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	s, err := Start(ctx, Options{
-		DataDir: t.TempDir(), FrontendPort: port, Namespace: "default",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	s, err := Start(t.Context(), Options{DataDir: t.TempDir(), FrontendPort: port, Namespace: "default"})
 	if err != nil {
 		t.Fatalf("the server did not start on other ports: %v", err)
 	}
@@ -50,4 +34,14 @@ func TestAPortTakenBeforeTheServerBindsItIsChosenAgain(t *testing.T) {
 	if handed.Load() <= 6 {
 		t.Errorf("%d ports were handed out: the server was not started again", handed.Load())
 	}
+}
+
+// heldPort is a port another listener holds until the test ends.
+func heldPort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
 }
