@@ -89,7 +89,6 @@ func run(ctx context.Context, cfg config.Config, dev bool) error {
 		}
 	}
 	if dev {
-		devmode.LimitMemory()
 		env, err := devmode.Start(ctx, cfg, logger)
 		if err != nil {
 			return err
