@@ -50,6 +50,7 @@ type Env struct {
 	t       testing.TB
 	worker  worker.Worker
 	dataDir string
+	metrics client.MetricsHandler
 }
 
 // DefaultPropagationDelay is how long the sandbox takes, unless Options say
@@ -68,6 +69,10 @@ type Options struct {
 	Instant bool
 	// Polling bounds verification; short intervals by default.
 	Polling activities.Polling
+	// Metrics, when set, receives the worker's metrics, the SDK's and
+	// trailgate's own, AWS calls included, as the worker's metrics.address
+	// endpoint does.
+	Metrics client.MetricsHandler
 }
 
 // Start starts Temporal, the sandbox and a worker, and stops them when the
@@ -77,7 +82,7 @@ func Start(t testing.TB, opts Options) *Env {
 	if testing.Short() {
 		t.Skip("integration test: starts Temporal's server")
 	}
-	e := &Env{t: t, dataDir: t.TempDir()}
+	e := &Env{t: t, dataDir: t.TempDir(), metrics: opts.Metrics}
 	switch {
 	case opts.Instant:
 		opts.Sandbox.PropagationDelay = 0
@@ -162,10 +167,22 @@ func (e *Env) StartWorker(p activities.Polling) {
 	if p.First == 0 {
 		p = activities.Polling{First: 50 * time.Millisecond, Max: time.Second}
 	}
-	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(e.AWS.OperatorConfig()), activities.AuthorityFromConfig(e.Config, e.Key), p)
-	w := worker.New(e.Client, e.Config.Temporal.TaskQueue, worker.Options{})
+	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(e.AWS.OperatorConfig(), e.metrics), activities.AuthorityFromConfig(e.Config, e.Key), p)
+	c := e.Client
+	if e.metrics != nil {
+		// The worker records its metrics through its client's handler.
+		var err error
+		if c, err = client.NewClientFromExisting(e.Client, client.Options{
+			Namespace: e.Config.Temporal.Namespace, MetricsHandler: e.metrics,
+			Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		}); err != nil {
+			e.t.Fatalf("connect the worker to Temporal: %v", err)
+		}
+		e.t.Cleanup(c.Close)
+	}
+	w := worker.New(c, e.Config.Temporal.TaskQueue, worker.Options{})
 	workflows.Register(w)
-	w.RegisterActivity(activities.WithTemporal(acts, e.Client))
+	w.RegisterActivity(activities.WithTemporal(acts, c))
 	if err := w.Start(); err != nil {
 		e.t.Fatalf("start worker: %v", err)
 	}
