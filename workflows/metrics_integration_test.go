@@ -3,13 +3,14 @@ package workflows_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	"go.temporal.io/sdk/client"
 
 	"github.com/trailgate/trailgate/activities"
@@ -23,12 +24,7 @@ import (
 // A worker serving its metrics as metrics.address does carries, after a
 // change and an audit, every metric trailgate lists, with its labels.
 func TestTrailgateMetricsAfterAChange(t *testing.T) {
-	m, err := temporalclient.ServeMetrics("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close(context.Background())
-	env := testenv.Start(t, testenv.Options{Instant: true, Metrics: m.Handler, Sandbox: awssandbox.Options{Faults: []awssandbox.Fault{
+	env := testenv.Start(t, testenv.Options{Instant: true, Metrics: true, Sandbox: awssandbox.Options{Faults: []awssandbox.Fault{
 		// Throttled once: the AWS SDK's retryer tries again.
 		{Service: "organizations", Operation: "DescribeOrganization", Error: "TooManyRequestsException", Count: 1},
 	}}})
@@ -67,11 +63,12 @@ func TestTrailgateMetricsAfterAChange(t *testing.T) {
 		metrics.AWSRetries:       {metrics.LabelService: "Organizations", metrics.LabelOperation: "DescribeOrganization"},
 		metrics.DriftFindings:    {metrics.LabelKind: string(activities.FindingTrustedAccess), metrics.LabelEvent: metrics.FindingAppeared},
 	}
-	url := "http://" + m.Address + temporalclient.MetricsPath
+	url := "http://" + env.Metrics.Address + temporalclient.MetricsPath
 	var missing []string
+	var series map[string]*dto.MetricFamily
 	// The reporter publishes what was recorded about once a second.
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(250 * time.Millisecond) {
-		series := scrape(t, url)
+		series = scrape(t, url)
 		missing = missing[:0]
 		for _, metric := range metrics.All {
 			if !hasSeries(series, metric, want[metric.Name]) {
@@ -79,96 +76,80 @@ func TestTrailgateMetricsAfterAChange(t *testing.T) {
 			}
 		}
 		if len(missing) == 0 {
-			for _, s := range series {
-				if !strings.HasPrefix(s.name, "trailgate_") {
-					continue
-				}
-				for l, v := range s.labels {
-					// Labels stay bounded: no change, no organization.
-					if strings.Contains(v, "metrics_enable") || strings.Contains(v, "acme_prod") || (l != metrics.LabelCode && v == "") {
-						t.Errorf("%s has %s=%q", s.name, l, v)
-					}
-				}
-			}
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s lacks:\n%s\nit serves:\n%s", url, strings.Join(missing, "\n"), trailgateSeries(series))
 		}
 	}
+	// Labels stay bounded: no change, no organization, nothing left empty.
+	for _, metric := range metrics.All {
+		for _, one := range series[metric.Name].GetMetric() {
+			for l, v := range labelsOf(one) {
+				if strings.Contains(v, "metrics_enable") || strings.Contains(v, "acme_prod") || (v == "" && l != metrics.LabelCode) {
+					t.Errorf("%s has %s=%q", metric.Name, l, v)
+				}
+			}
+		}
+	}
 }
 
-// sample is one line of Prometheus' text format.
-type sample struct {
-	name   string
-	labels map[string]string
-}
-
-var labelPair = regexp.MustCompile(`(\w+)="([^"]*)"`)
-
-func scrape(t *testing.T, url string) []sample {
+// scrape reads the endpoint's metric families, by name.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatalf("scrape %s: %v", url, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	var parser expfmt.TextParser
+	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		t.Fatalf("scrape %s: %v", url, err)
+		t.Fatalf("read what %s serves: %v", url, err)
 	}
-	var out []sample
-	for _, line := range strings.Split(string(body), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, rest, _ := strings.Cut(line, "{")
-		name, _, _ = strings.Cut(name, " ")
-		s := sample{name: name, labels: map[string]string{}}
-		if rest != "" {
-			rest, _, _ = strings.Cut(rest, "}")
-			for _, kv := range labelPair.FindAllStringSubmatch(rest, -1) {
-				s.labels[kv[1]] = kv[2]
-			}
-		}
-		out = append(out, s)
-	}
-	return out
+	return families
 }
 
-// hasSeries reports whether a series of the metric carries every label the
-// metric lists, with the values wanted.
-func hasSeries(series []sample, m metrics.Metric, want map[string]string) bool {
-	name := m.Name
-	if m.Type == metrics.Histogram {
-		name += "_count"
+// hasSeries reports whether the metric is served with its type, in a
+// series that carries every label the metric lists, with the values wanted.
+func hasSeries(families map[string]*dto.MetricFamily, m metrics.Metric, want map[string]string) bool {
+	f, ok := families[m.Name]
+	if !ok || strings.ToLower(f.GetType().String()) != string(m.Type) {
+		return false
 	}
-next:
-	for _, s := range series {
-		if s.name != name {
-			continue
-		}
+	return slices.ContainsFunc(f.GetMetric(), func(series *dto.Metric) bool {
+		labels := labelsOf(series)
 		for _, l := range m.Labels {
-			if _, ok := s.labels[l]; !ok {
-				continue next
+			if _, ok := labels[l]; !ok {
+				return false
 			}
 		}
 		for l, v := range want {
 			// The SDK's Prometheus naming spells "-" in a label value "_".
-			if s.labels[l] != strings.ReplaceAll(v, "-", "_") {
-				continue next
+			if labels[l] != strings.ReplaceAll(v, "-", "_") {
+				return false
 			}
 		}
 		return true
-	}
-	return false
+	})
 }
 
-func trailgateSeries(series []sample) string {
+func labelsOf(series *dto.Metric) map[string]string {
+	labels := map[string]string{}
+	for _, l := range series.GetLabel() {
+		labels[l.GetName()] = l.GetValue()
+	}
+	return labels
+}
+
+// trailgateSeries lists trailgate's series, for a failure's message.
+func trailgateSeries(families map[string]*dto.MetricFamily) string {
 	var b strings.Builder
-	for _, s := range series {
-		if strings.HasPrefix(s.name, "trailgate_") {
-			fmt.Fprintf(&b, "%s %v\n", s.name, s.labels)
+	for name, f := range families {
+		if strings.HasPrefix(name, "trailgate_") {
+			for _, series := range f.GetMetric() {
+				fmt.Fprintf(&b, "%s %v\n", name, labelsOf(series))
+			}
 		}
 	}
 	return b.String()

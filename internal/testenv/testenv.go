@@ -25,6 +25,7 @@ import (
 	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/devserver"
 	"github.com/trailgate/trailgate/internal/proof"
+	"github.com/trailgate/trailgate/internal/temporalclient"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -46,6 +47,8 @@ type Env struct {
 	// Key is the worker's proof key; Config.Identity.WorkerKey is its
 	// public half.
 	Key *proof.PrivateKey
+	// Metrics is the worker's Prometheus endpoint, when Options ask for it.
+	Metrics *temporalclient.Metrics
 
 	t       testing.TB
 	worker  worker.Worker
@@ -69,10 +72,9 @@ type Options struct {
 	Instant bool
 	// Polling bounds verification; short intervals by default.
 	Polling activities.Polling
-	// Metrics, when set, receives the worker's metrics, the SDK's and
-	// trailgate's own, AWS calls included, as the worker's metrics.address
-	// endpoint does.
-	Metrics client.MetricsHandler
+	// Metrics serves the worker's metrics, the SDK's and trailgate's own,
+	// on a free port, as metrics.address does.
+	Metrics bool
 }
 
 // Start starts Temporal, the sandbox and a worker, and stops them when the
@@ -82,7 +84,15 @@ func Start(t testing.TB, opts Options) *Env {
 	if testing.Short() {
 		t.Skip("integration test: starts Temporal's server")
 	}
-	e := &Env{t: t, dataDir: t.TempDir(), metrics: opts.Metrics}
+	e := &Env{t: t, dataDir: t.TempDir()}
+	if opts.Metrics {
+		m, err := temporalclient.ServeMetrics("127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = m.Close(context.Background()) })
+		e.Metrics, e.metrics = m, m.Handler
+	}
 	switch {
 	case opts.Instant:
 		opts.Sandbox.PropagationDelay = 0
