@@ -46,9 +46,10 @@ type Activities struct {
 }
 
 // New builds the activities for a worker from its configuration and the key
-// that opens people's sealed proofs.
-func New(ctx context.Context, cfg config.Config, key *proof.PrivateKey) (*Activities, error) {
-	f, err := awsclient.NewFactory(ctx, cfg.AWS)
+// that opens people's sealed proofs. Their AWS calls are counted through
+// calls, unless it is nil.
+func New(ctx context.Context, cfg config.Config, key *proof.PrivateKey, calls client.MetricsHandler) (*Activities, error) {
+	f, err := awsclient.NewFactory(ctx, cfg.AWS, calls)
 	if err != nil {
 		return nil, fmt.Errorf("build activities: %w", err)
 	}

@@ -28,7 +28,7 @@ func TestResolvedChangeCarriesTheWorkersTrailAndPolicy(t *testing.T) {
 		Trail:         config.Trail{Name: "org-trail", Bucket: "trail-" + config.BucketAccountPlaceholder, MultiRegion: true, LogFileValidation: true},
 		Approvals:     config.Approvals{Required: 2, Approvers: []string{"alice", "bob"}, CloudTrailAdmins: []string{"carol"}},
 	}
-	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(aws.Config{}), auth, activities.Polling{})
+	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(aws.Config{}, nil), auth, activities.Polling{})
 
 	res, err := acts.ResolveChange(ctx, activities.ResolveInput{Organizations: []string{orgs[1].Name, orgs[0].Name}, ManageTrail: true})
 	if err != nil {

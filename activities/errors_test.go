@@ -38,7 +38,7 @@ func orgClients(t *testing.T, env *sandboxtest.Env, base aws.Config) *awsclient.
 func clientsFor(t *testing.T, base aws.Config, org config.Organization) *awsclient.Clients {
 	t.Helper()
 	base.RetryMaxAttempts = 1
-	c, err := awsclient.NewFactoryFromConfig(base).ForOrganization(context.Background(), org, awsclient.Session{})
+	c, err := awsclient.NewFactoryFromConfig(base, nil).ForOrganization(context.Background(), org, awsclient.Session{})
 	if err != nil {
 		t.Fatal(err)
 	}

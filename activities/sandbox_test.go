@@ -28,7 +28,7 @@ func asConfigured(o awssandbox.DevOrganization) config.Organization {
 // worker is the activities of a worker with the authority given, against
 // the sandbox; verification polls quickly.
 func worker(env *sandboxtest.Env, auth activities.Authority) *activities.Activities {
-	return activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig()), auth,
+	return activities.NewWithFactory(awsclient.NewFactoryFromConfig(env.OperatorConfig(), nil), auth,
 		activities.Polling{First: 10 * time.Millisecond, Max: 50 * time.Millisecond})
 }
 

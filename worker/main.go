@@ -122,7 +122,7 @@ func run(ctx context.Context, cfg config.Config, dev bool) error {
 	if cfg.Identity.AllowClaims {
 		logger.Warn("identity.allow_claims is on: decisions typed with --as are taken on trust and marked claimed, not verified")
 	}
-	acts, err := activities.New(ctx, cfg, key)
+	acts, err := activities.New(ctx, cfg, key, metrics)
 	if err != nil {
 		return err
 	}

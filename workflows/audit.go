@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/internal/metrics"
 )
 
 // AuditWorkflow reads every organization of the worker's configuration,
@@ -82,6 +83,15 @@ func AuditWorkflow(ctx workflow.Context, in AuditInput) (AuditReport, error) {
 		if err := workflow.ExecuteActivity(ctx, a.NotifyDrift, notice).Get(ctx, nil); err != nil {
 			return report, fmt.Errorf("announce drift: %w", err)
 		}
+	}
+	// Counted once announced: an audit that failed to announce is
+	// announced again by the next.
+	h := workflow.GetMetricsHandler(ctx)
+	for _, f := range report.Appeared {
+		metrics.DriftFinding(h, string(f.Kind), metrics.FindingAppeared)
+	}
+	for _, f := range report.Resolved {
+		metrics.DriftFinding(h, string(f.Kind), metrics.FindingResolved)
 	}
 	return report, nil
 }

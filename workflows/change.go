@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/internal/metrics"
 )
 
 // historyBudget is the history length past which a change continues as new
@@ -61,6 +62,9 @@ type change struct {
 	vouched bool
 	// reading counts the batches of reports being read (versionBatched).
 	reading int
+	// gateSince is when the change came to the gate it waits at, for the
+	// gate wait metric.
+	gateSince time.Time
 }
 
 // settled reports whether nothing the change started is still under way:
@@ -147,6 +151,7 @@ func newChange(ctx workflow.Context, in ChangeInput) (*change, error) {
 		c.indexTargets()
 		return c, workflow.UpsertTypedSearchAttributes(ctx, ChangeIDKey.ValueSet(in.ChangeID), ActionKey.ValueSet(string(in.Action)), PhaseKey.ValueSet(string(c.p.Phase)))
 	}
+	metrics.ChangeStarted(workflow.GetMetricsHandler(ctx), string(in.Action))
 	c.p = ChangeProgress{
 		ChangeID: in.ChangeID, Action: in.Action, Reason: in.Reason,
 		Phase: PhasePending, CurrentWave: 1, FailureBudget: in.FailureBudget,
@@ -721,6 +726,7 @@ func (c *change) setPhase(ctx workflow.Context, p Phase) {
 	if c.p.Phase == p {
 		return
 	}
+	c.measure(ctx, p)
 	c.p.Phase = p
 	_ = workflow.UpsertTypedSearchAttributes(ctx, PhaseKey.ValueSet(string(p)))
 	_ = workflow.UpsertMemo(ctx, map[string]any{"phase": string(p), "wave": c.p.CurrentWave, "waves": len(c.p.Waves)})
@@ -730,6 +736,38 @@ func (c *change) setPhase(ctx workflow.Context, p Phase) {
 		details += fmt.Sprintf("\n\nAwaiting %s from %s", c.p.Awaiting.What, strings.Join(c.p.Awaiting.Who, ", "))
 	}
 	workflow.SetCurrentDetails(ctx, details)
+}
+
+// measure records what a move to phase next ends: the wait at a gate, or
+// the change itself. Workflow metrics are not recorded while a workflow
+// replays, so each is recorded once.
+func (c *change) measure(ctx workflow.Context, next Phase) {
+	h := workflow.GetMetricsHandler(ctx)
+	now := workflow.Now(ctx)
+	if gate := gateOf(c.p.Phase); gate != "" && !c.gateSince.IsZero() {
+		metrics.GateWaited(h, gate, now.Sub(c.gateSince))
+	}
+	c.gateSince = time.Time{}
+	if gateOf(next) != "" {
+		c.gateSince = now
+	}
+	if next.Final() && !c.p.Phase.Final() {
+		metrics.ChangeEnded(h, string(c.in.Action), string(next))
+	}
+}
+
+// gateOf is the kind of gate a change waits at in a phase; empty when the
+// phase is no gate.
+func gateOf(p Phase) string {
+	switch p {
+	case PhaseAwaitingApproval:
+		return metrics.GateApproval
+	case PhaseAwaitingCleanup:
+		return metrics.GateCleanup
+	case PhaseAwaitingWindow:
+		return metrics.GateWindow
+	}
+	return ""
 }
 
 func (c *change) record(ctx workflow.Context, org string, kind RecordKind, people []string, detail string) {

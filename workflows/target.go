@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/internal/metrics"
 )
 
 // a names activities by method; the worker registers the struct as a whole.
@@ -351,6 +352,7 @@ func (t *target) setPhase(ctx workflow.Context, p Phase) {
 		return
 	}
 	t.progress.Phase = p
+	metrics.PhaseEntered(workflow.GetMetricsHandler(ctx), string(t.in.Action), string(p))
 	if p != PhaseAwaitingApproval && p != PhaseAwaitingCleanup {
 		t.progress.Awaiting = nil
 	}

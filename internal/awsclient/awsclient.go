@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"go.temporal.io/sdk/client"
 
 	"github.com/trailgate/trailgate/config"
 )
@@ -187,8 +188,9 @@ type Factory struct {
 // NewFactory loads the base AWS configuration: the default credential chain
 // (optionally from the configured profile and shared files), the configured
 // region, and the endpoint override when one is configured (the SDK reads
-// AWS_ENDPOINT_URL by itself).
-func NewFactory(ctx context.Context, cfg config.AWS) (*Factory, error) {
+// AWS_ENDPOINT_URL by itself). Every call is counted through calls, unless
+// it is nil.
+func NewFactory(ctx context.Context, cfg config.AWS, calls client.MetricsHandler) (*Factory, error) {
 	opts := []func(*awsconfig.LoadOptions) error{}
 	if cfg.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(cfg.Region))
@@ -209,14 +211,20 @@ func NewFactory(ctx context.Context, cfg config.AWS) (*Factory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return NewFactoryFromConfig(base), nil
+	return NewFactoryFromConfig(base, calls), nil
 }
 
 // NewFactoryFromConfig builds a factory on a loaded AWS configuration: its
 // credentials are the base from which organizations' roles are assumed.
-func NewFactoryFromConfig(base aws.Config) *Factory {
+// Every call of every client it builds, and every AssumeRole for them, is
+// counted through calls, unless it is nil.
+func NewFactoryFromConfig(base aws.Config, calls client.MetricsHandler) *Factory {
 	if base.Region == "" {
 		base.Region = OrganizationsRegion
+	}
+	if calls != nil {
+		base = base.Copy()
+		base.APIOptions = append(base.APIOptions, countCalls(calls))
 	}
 	return &Factory{base: base, clients: map[string]*Clients{}}
 }

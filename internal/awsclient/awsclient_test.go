@@ -84,7 +84,7 @@ func TestSessionsAreNamedAfterTheChange(t *testing.T) {
 	base := env.OperatorConfig()
 	base.BaseEndpoint = aws.String(srv.URL)
 	base.HTTPClient = srv.Client()
-	f := awsclient.NewFactoryFromConfig(base)
+	f := awsclient.NewFactoryFromConfig(base, nil)
 	o := env.Orgs[0]
 	org := config.Organization{Name: o.Name, ManagementAccountID: o.ManagementAccountID, RoleARN: o.RoleARN, ExternalID: o.ExternalID}
 

@@ -276,7 +276,7 @@ func awsChecks(ctx context.Context, cfg config.Config, timeout time.Duration) []
 	}
 	checks := make([]Check, len(cfg.Organizations))
 	fctx, cancel := context.WithTimeout(ctx, timeout)
-	factory, err := awsclient.NewFactory(fctx, cfg.AWS)
+	factory, err := awsclient.NewFactory(fctx, cfg.AWS, nil)
 	cancel()
 	if err != nil {
 		for i, o := range cfg.Organizations {

@@ -87,7 +87,7 @@ func TestDoctorAgainstDevDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts, err := activities.New(ctx, env.Config, key)
+	acts, err := activities.New(ctx, env.Config, key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/devserver"
 	"github.com/trailgate/trailgate/internal/proof"
+	"github.com/trailgate/trailgate/internal/temporalclient"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -46,10 +47,13 @@ type Env struct {
 	// Key is the worker's proof key; Config.Identity.WorkerKey is its
 	// public half.
 	Key *proof.PrivateKey
+	// Metrics is the worker's Prometheus endpoint, when Options ask for it.
+	Metrics *temporalclient.Metrics
 
 	t       testing.TB
 	worker  worker.Worker
 	dataDir string
+	metrics client.MetricsHandler
 }
 
 // DefaultPropagationDelay is how long the sandbox takes, unless Options say
@@ -68,6 +72,9 @@ type Options struct {
 	Instant bool
 	// Polling bounds verification; short intervals by default.
 	Polling activities.Polling
+	// Metrics serves the worker's metrics, the SDK's and trailgate's own,
+	// on a free port, as metrics.address does.
+	Metrics bool
 }
 
 // Start starts Temporal, the sandbox and a worker, and stops them when the
@@ -78,6 +85,14 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Skip("integration test: starts Temporal's server")
 	}
 	e := &Env{t: t, dataDir: t.TempDir()}
+	if opts.Metrics {
+		m, err := temporalclient.ServeMetrics("127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = m.Close(context.Background()) })
+		e.Metrics, e.metrics = m, m.Handler
+	}
 	switch {
 	case opts.Instant:
 		opts.Sandbox.PropagationDelay = 0
@@ -162,10 +177,22 @@ func (e *Env) StartWorker(p activities.Polling) {
 	if p.First == 0 {
 		p = activities.Polling{First: 50 * time.Millisecond, Max: time.Second}
 	}
-	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(e.AWS.OperatorConfig()), activities.AuthorityFromConfig(e.Config, e.Key), p)
-	w := worker.New(e.Client, e.Config.Temporal.TaskQueue, worker.Options{})
+	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(e.AWS.OperatorConfig(), e.metrics), activities.AuthorityFromConfig(e.Config, e.Key), p)
+	c := e.Client
+	if e.metrics != nil {
+		// The worker records its metrics through its client's handler.
+		var err error
+		if c, err = client.NewClientFromExisting(e.Client, client.Options{
+			Namespace: e.Config.Temporal.Namespace, MetricsHandler: e.metrics,
+			Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		}); err != nil {
+			e.t.Fatalf("connect the worker to Temporal: %v", err)
+		}
+		e.t.Cleanup(c.Close)
+	}
+	w := worker.New(c, e.Config.Temporal.TaskQueue, worker.Options{})
 	workflows.Register(w)
-	w.RegisterActivity(activities.WithTemporal(acts, e.Client))
+	w.RegisterActivity(activities.WithTemporal(acts, c))
 	if err := w.Start(); err != nil {
 		e.t.Fatalf("start worker: %v", err)
 	}
