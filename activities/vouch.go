@@ -55,6 +55,20 @@ func (a *Activities) Vouch(_ context.Context, v Vouching) (string, error) {
 	return a.authority.ProofKey.Vouch(msg), nil
 }
 
+// VouchAll is the worker's word for each decision it sends, in order: a
+// change vouches for a wave's decisions in one call.
+func (a *Activities) VouchAll(ctx context.Context, vs []Vouching) ([]string, error) {
+	words := make([]string, len(vs))
+	for i, v := range vs {
+		w, err := a.Vouch(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		words[i] = w
+	}
+	return words, nil
+}
+
 // Vouched reports whether a decision carries the worker's word. A worker
 // without a proof key vouches for nothing.
 func (a *Activities) Vouched(_ context.Context, c VouchCheck) (bool, error) {

@@ -58,8 +58,10 @@ type change struct {
 	// delivered.
 	batched bool
 	sending []workflow.Future
-	// vouched: the worker vouches for the decisions sent (versionVouched).
+	// vouched: the worker vouches for the decisions sent (versionVouched);
+	// unsent holds those not yet vouched for.
 	vouched bool
+	unsent  []telling
 	// reading counts the batches of reports being read (versionBatched).
 	reading int
 	// gateSince is when the change came to the gate it waits at, for the
@@ -454,9 +456,14 @@ func (c *change) release(ctx workflow.Context, wave *WaveProgress) {
 			continue
 		}
 		for {
-			_ = workflow.Await(ctx, func() bool {
+			turn := func() bool {
 				return c.cancelled != nil || c.p.Failed > c.in.FailureBudget || (c.p.Paused == nil && c.running < limit)
-			})
+			}
+			if !turn() {
+				// Those released so far go before the wait for a turn.
+				c.flush(ctx)
+			}
+			_ = workflow.Await(ctx, turn)
 			if c.cancelled != nil || c.p.Failed > c.in.FailureBudget {
 				c.tellWave(ctx, wave, ParentDecision{Kind: ParentCancel, People: []Who{{By: "trailgate"}}, Comment: "the change stopped before this organization's turn"})
 				return
@@ -465,6 +472,7 @@ func (c *change) release(ctx workflow.Context, wave *WaveProgress) {
 			if !open.After(workflow.Now(ctx)) {
 				break
 			}
+			c.flush(ctx)
 			c.p.Awaiting = &Awaiting{What: "the next maintenance window", Since: workflow.Now(ctx), Expires: open, Who: []string{"the clock"}}
 			c.setPhase(ctx, PhaseAwaitingWindow)
 			c.record(ctx, "", RecordGate, nil, "outside every maintenance window: waiting until "+open.Format(time.RFC3339))
@@ -691,17 +699,9 @@ func (c *change) tell(ctx workflow.Context, name string, d ParentDecision) {
 	// Kept before it is sent: the target checks the signal against it.
 	t.Told = append(t.Told, d)
 	if c.vouched {
-		// The worker vouches for the decision, then sends it; many are
-		// vouched for and sent at once.
-		sent, done := workflow.NewFuture(ctx)
-		to := t.WorkflowID
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			from := workflow.GetInfo(ctx).WorkflowExecution.ID
-			// Without the word the target asks the change instead.
-			_ = workflow.ExecuteLocalActivity(vouchOptions(ctx), a.Vouch, d.vouching(from, to)).Get(ctx, &d.Word)
-			done.Set(nil, workflow.SignalExternalWorkflow(ctx, to, "", SignalParentDecision, d).Get(ctx, nil))
-		})
-		c.sending = append(c.sending, sent)
+		// Held until flush, which has the worker vouch for every decision
+		// held in one call, then sends them.
+		c.unsent = append(c.unsent, telling{to: t.WorkflowID, d: d})
 		return
 	}
 	sent := workflow.SignalExternalWorkflow(ctx, t.WorkflowID, "", SignalParentDecision, d)
@@ -712,9 +712,40 @@ func (c *change) tell(ctx workflow.Context, name string, d ParentDecision) {
 	_ = sent.Get(ctx, nil)
 }
 
-// delivered waits until every decision sent has been delivered, or could
-// not be (its target had ended).
+// telling is a decision held to be vouched for and sent.
+type telling struct {
+	to string
+	d  ParentDecision
+}
+
+// flush has the worker vouch for the decisions held, in one local
+// activity, and sends them. Without the worker's word (a worker without a
+// proof key), a target asks the change instead.
+func (c *change) flush(ctx workflow.Context) {
+	if len(c.unsent) == 0 {
+		return
+	}
+	unsent := c.unsent
+	c.unsent = nil
+	from := workflow.GetInfo(ctx).WorkflowExecution.ID
+	vs := make([]activities.Vouching, len(unsent))
+	for i, u := range unsent {
+		vs[i] = u.d.vouching(from, u.to)
+	}
+	var words []string
+	_ = workflow.ExecuteLocalActivity(vouchOptions(ctx), a.VouchAll, vs).Get(ctx, &words)
+	for i, u := range unsent {
+		if i < len(words) {
+			u.d.Word = words[i]
+		}
+		c.sending = append(c.sending, workflow.SignalExternalWorkflow(ctx, u.to, "", SignalParentDecision, u.d))
+	}
+}
+
+// delivered sends what is held and waits until every decision sent has
+// been delivered, or could not be (its target had ended).
 func (c *change) delivered(ctx workflow.Context) {
+	c.flush(ctx)
 	sending := c.sending
 	c.sending = nil
 	for _, f := range sending {

@@ -65,6 +65,13 @@ const (
 //     a change still running then stops with a nondeterminism error in its
 //     workflow task, visible in the Temporal UI, and changes nothing more.
 //
+//   - the change histories recorded while versionVouched had the worker
+//     vouch for each decision in a local activity of its own: that form
+//     was never released (it was replaced, within one stop of main, by one
+//     local activity for every decision sent at once, after a thousand of
+//     them in one workflow task timed the task out). The histories of
+//     versionVouched in testdata are of the released form.
+//
 // Refusals added without a guard, because no history a change or its
 // targets recorded issues other commands under them (the recorded
 // histories still replay), while a guard would keep honouring, on replay,
