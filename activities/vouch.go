@@ -43,8 +43,8 @@ type VouchCheck struct {
 	Word string `json:"word"`
 }
 
-// Vouch is the worker's word for a decision it sends.
-func (a *Activities) Vouch(_ context.Context, v Vouching) (string, error) {
+// vouch is the worker's word for a decision it sends.
+func (a *Activities) vouch(v Vouching) (string, error) {
 	if a.authority.ProofKey == nil {
 		return "", temporal.NewNonRetryableApplicationError("this worker has no proof key to vouch for decisions with: set identity.proof_key_file in the worker's configuration", ErrProofRefused, nil)
 	}
@@ -57,10 +57,10 @@ func (a *Activities) Vouch(_ context.Context, v Vouching) (string, error) {
 
 // VouchAll is the worker's word for each decision it sends, in order: a
 // change vouches for a wave's decisions in one call.
-func (a *Activities) VouchAll(ctx context.Context, vs []Vouching) ([]string, error) {
+func (a *Activities) VouchAll(_ context.Context, vs []Vouching) ([]string, error) {
 	words := make([]string, len(vs))
 	for i, v := range vs {
-		w, err := a.Vouch(ctx, v)
+		w, err := a.vouch(v)
 		if err != nil {
 			return nil, err
 		}
