@@ -445,6 +445,11 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			if diff := before.diff(after); diff != "" {
 				t.Errorf("the bad input changed something:\n%s", diff)
 			}
+			if c.started != "" {
+				// Listed before the next case looks: Temporal lists
+				// workflows a moment after they start.
+				w.awaitListed(c.started)
+			}
 			if !t.Failed() {
 				counts[c.kind]++
 			}
@@ -522,6 +527,20 @@ func (s worldState) diff(after worldState) string {
 // refusedAtOnce checks that a workflow that a bad input started has ended
 // as failed, after one workflow task, and started no child and no AWS
 // mutation on its way.
+// awaitListed waits until Temporal lists the workflow id.
+func (w *world) awaitListed(id string) {
+	w.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		n, err := w.env.Client.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{
+			Namespace: w.cfg.Temporal.Namespace, Query: fmt.Sprintf("WorkflowId = %q", id),
+		})
+		if err == nil && n.GetCount() > 0 {
+			return
+		}
+	}
+	w.t.Fatalf("Temporal does not list %s 30 s after it started", id)
+}
+
 func (w *world) refusedAtOnce(id string) {
 	w.t.Helper()
 	ctx := context.Background()
