@@ -69,7 +69,8 @@ func mib(b int64) string {
 	return fmt.Sprintf("%d", b>>20)
 }
 
-// WriteTable writes the rows as one table, then for each trailgate row its
+// WriteTable writes the rows as one table, then for each trailgate row with
+// the trail (the references run that path) its
 // ratios against the references of the same N (raw Temporal: its wall over
 // trailgate's, higher is better, 1 is the limit; AWS CLI: its wall over
 // trailgate's, how many times faster trailgate is), and the closing line for
@@ -100,9 +101,14 @@ func WriteTable(w io.Writer, rows []Row) {
 		if r.Name != "trailgate" {
 			continue
 		}
+		if !r.Trail {
+			// The references run the path with the trail: only a change
+			// with the trail compares with them.
+			continue
+		}
 		raw, cli := ratio(rows, r, "raw-temporal"), ratio(rows, r, "aws-cli")
 		fmt.Fprintf(w, "n=%d trail=%v: %s of raw Temporal's speed, %s the sequential AWS CLI's\n", r.N, r.Trail, times(raw), times(cli))
-		if r.Trail && (last == nil || r.N >= last.N) {
+		if last == nil || r.N >= last.N {
 			last = &rows[i]
 		}
 	}
