@@ -3,6 +3,7 @@ package awssandbox_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -179,7 +180,10 @@ func TestLookupEvents(t *testing.T) {
 	all := must[*cloudtrail.LookupEventsOutput](t)(mgmt.ct.LookupEvents(ctx(), &cloudtrail.LookupEventsInput{}))
 	var names []string
 	for _, e := range all.Events {
-		names = append(names, aws.ToString(e.EventName))
+		// A LookupEvents the SDK retried left its first attempt's event.
+		if aws.ToString(e.EventName) != "LookupEvents" {
+			names = append(names, aws.ToString(e.EventName))
+		}
 	}
 	// Newest first; the eu-west-1 call is in eu-west-1's history only.
 	if got := strings.Join(names, " "); got != "DescribeTrails DescribeOrganization DescribeOrganization DescribeOrganization" {
@@ -209,7 +213,8 @@ func TestLookupEvents(t *testing.T) {
 	for _, e := range allPages(t, p.HasMorePages, p.NextPage, func(o *cloudtrail.LookupEventsOutput) []cttypes.Event { return o.Events }) {
 		paged = append(paged, aws.ToString(e.EventId))
 	}
-	if len(paged) != 3 || paged[0] != aws.ToString(all.Events[1].EventId) {
+	newest := slices.IndexFunc(all.Events, func(e cttypes.Event) bool { return aws.ToString(e.EventName) == "DescribeOrganization" })
+	if len(paged) != 3 || newest < 0 || paged[0] != aws.ToString(all.Events[newest].EventId) {
 		t.Errorf("paged by 2: %v", paged)
 	}
 	if got := lookup(t, mgmt, cttypes.LookupAttributeKeyReadOnly, "false"); len(got) != 0 {

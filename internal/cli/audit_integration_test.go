@@ -113,6 +113,9 @@ func TestDriftMadeByHandIsFoundAnnouncedOnceAndRemediated(t *testing.T) {
 	}
 
 	w.expect(w.run("enable", "--org", "acme-prod", "--change-id", "enable-audit", "--profile", "dave"), 0)
+	// Approvals wait for the gate, as a person would: enable returns once
+	// the request is verified, while the change still plans.
+	w.expect(w.run("status", "enable-audit", "--watch", "--until-gate"), 0)
 	w.expect(w.run("approve", "enable-audit", "--profile", "alice"), 0)
 	w.expect(w.run("approve", "enable-audit", "--profile", "bob", "--wait"), 0)
 	r := w.audit(0).AuditReport
