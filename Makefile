@@ -16,7 +16,7 @@ TEST_TIMEOUT ?= 20m
 TESTFLAGS ?=
 TOOL := $(GO) tool -modfile=tools/go.mod
 
-.PHONY: all build test lint fmt fmt-check vet staticcheck workflowcheck dev demo bench bench-scale chaos mutants clean
+.PHONY: all build test test-postgres lint fmt fmt-check vet staticcheck workflowcheck dev demo bench bench-scale chaos mutants clean
 
 all: build
 
@@ -28,6 +28,14 @@ build:
 ## test: every package's tests, integration tests included
 test:
 	$(GO) test -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
+
+## test-postgres: the production topology on this machine, each part its
+## own process: Debian's PostgreSQL, Temporal's server built from go.mod's
+## version on it, the AWS sandbox and two workers, one SIGKILLed while a
+## 20-organization change rolls out. make test runs it too where PostgreSQL
+## is installed, and skips it elsewhere; this target fails there instead.
+test-postgres:
+	TRAILGATE_TEST_POSTGRES=1 $(GO) test -count=1 -timeout 20m -v -run '^TestAChangeOnPostgres' ./internal/topology
 
 ## lint: gofmt, go vet, staticcheck and workflowcheck
 lint: fmt-check vet staticcheck workflowcheck

@@ -15,6 +15,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/gobuild"
+	"github.com/trailgate/trailgate/internal/topology"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -23,6 +25,13 @@ type composeService struct {
 	Image       string `yaml:"image"`
 	Environment any    `yaml:"environment"`
 	Ports       []any  `yaml:"ports"`
+	Command     any    `yaml:"command"`
+}
+
+// isSandbox says whether the service runs `trailgate sandbox`.
+func (s composeService) isSandbox() bool {
+	args, ok := s.Command.([]any)
+	return ok && len(args) > 0 && args[0] == "sandbox"
 }
 
 // published is one published port: host port → container port.
@@ -206,6 +215,12 @@ func TestComposePortsAreTheDefaults(t *testing.T) {
 					continue
 				}
 			}
+			if svc.isSandbox() && p.container == d.Dev.SandboxPort {
+				if p.host != d.Dev.SandboxPort {
+					t.Errorf("service %s publishes the AWS sandbox on %d, want %d (dev.sandbox_port)", name, p.host, d.Dev.SandboxPort)
+				}
+				continue
+			}
 			// Any other published port is one of the service's own
 			// configured addresses, on the same port outside and inside.
 			ok := false
@@ -240,5 +255,158 @@ func TestComposeRegistersEverySearchAttribute(t *testing.T) {
 		if !strings.Contains(strings.ToLower(string(data)), strings.ToLower(want)) {
 			t.Errorf("docker-compose.yml does not register %s: want %q in temporal-setup", name, want)
 		}
+	}
+}
+
+// composeImage is the repository and the tag a user who sets nothing runs.
+func composeImage(svc composeService) (repo, tag string) {
+	repo, tag, _ = strings.Cut(interpolate(svc.Image), ":")
+	return repo, tag
+}
+
+// servicesOf are the compose services that run image repo.
+func servicesOf(t *testing.T, services map[string]composeService, repo string) []string {
+	t.Helper()
+	var names []string
+	for name, svc := range services {
+		if r, _ := composeImage(svc); r == repo {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		t.Fatalf("docker-compose.yml runs no %s image", repo)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// The compose file runs what make test-postgres runs (internal/topology):
+// PostgreSQL of the same major version, and Temporal's server and tools at
+// the version go.mod builds them from; the UI at the version the embedded
+// default serves.
+func TestComposeRunsTheVersionsMakeTestPostgresRuns(t *testing.T) {
+	services := loadCompose(t)
+	temporal, err := gobuild.Version(topology.TemporalModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui, err := gobuild.Version("github.com/temporalio/ui-server/v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"temporalio/server":      strings.TrimPrefix(temporal, "v"),
+		"temporalio/admin-tools": strings.TrimPrefix(temporal, "v"),
+		"temporalio/ui":          strings.TrimPrefix(ui, "v"),
+	}
+	for repo, tag := range want {
+		for _, name := range servicesOf(t, services, repo) {
+			if _, got := composeImage(services[name]); got != tag {
+				t.Errorf("docker-compose.yml: service %s runs %s:%s; go.mod builds %s, so pin %s:%s", name, repo, got, tag, repo, tag)
+			}
+		}
+	}
+	for _, name := range servicesOf(t, services, "postgres") {
+		_, tag := composeImage(services[name])
+		if major, _, _ := strings.Cut(tag, "."); major != strconv.Itoa(topology.PostgresMajor) {
+			t.Errorf("docker-compose.yml: service %s runs postgres:%s; make test-postgres runs PostgreSQL %d (topology.PostgresMajor)", name, tag, topology.PostgresMajor)
+		}
+	}
+}
+
+// The compose file sets Temporal's schema up with the same commands as
+// make test-postgres, and points Temporal at PostgreSQL as it does.
+func TestComposeSetsTemporalUpAsMakeTestPostgresDoes(t *testing.T) {
+	services := loadCompose(t)
+	var script strings.Builder
+	for _, name := range servicesOf(t, services, "temporalio/admin-tools") {
+		fmt.Fprint(&script, services[name].Command)
+	}
+	for _, step := range topology.SchemaSteps("postgresql", 5432) {
+		line := "temporal-sql-tool " + strings.Join(step, " ")
+		if !strings.Contains(script.String(), line) {
+			t.Errorf("docker-compose.yml does not run %q, as make test-postgres does", line)
+		}
+	}
+	for _, name := range servicesOf(t, services, "temporalio/server") {
+		env := services[name].env(t)
+		for k, want := range map[string]string{"DB": topology.PostgresPlugin, "POSTGRES_USER": topology.PostgresUser, "POSTGRES_PWD": topology.PostgresPassword} {
+			if env[k] != want {
+				t.Errorf("docker-compose.yml: service %s sets %s=%q, want %q as make test-postgres", name, k, env[k], want)
+			}
+		}
+	}
+	for _, name := range servicesOf(t, services, "postgres") {
+		env := services[name].env(t)
+		if env["POSTGRES_USER"] != topology.PostgresUser || env["POSTGRES_PASSWORD"] != topology.PostgresPassword {
+			t.Errorf("docker-compose.yml: service %s makes the role %s/%s, want %s/%s as make test-postgres", name,
+				env["POSTGRES_USER"], env["POSTGRES_PASSWORD"], topology.PostgresUser, topology.PostgresPassword)
+		}
+	}
+}
+
+// notInTopology are the worker's variables that make test-postgres leaves
+// out, and why.
+var notInTopology = map[string]string{
+	"TRAILGATE_TEMPORAL_UI_URL": "make test-postgres runs no UI; the browser test checks the UI against the embedded default",
+}
+
+// The compose worker is configured with the variables make test-postgres
+// gives its workers: the same names, and the same values where neither
+// depends on where the services run.
+func TestComposeConfiguresTheWorkerAsMakeTestPostgresDoes(t *testing.T) {
+	services := loadCompose(t)
+	topo := topology.WorkerEnvironment("temporal:7233", "/var/lib/trailgate/trailgate.yaml", "/var/lib/trailgate/proof.key", "0.0.0.0:9090")
+	worker, ok := services["worker"]
+	if !ok {
+		t.Fatal("docker-compose.yml has no worker service")
+	}
+	compose := worker.env(t)
+	for k, v := range topo {
+		got, ok := compose[k]
+		switch {
+		case !ok:
+			t.Errorf("docker-compose.yml's worker does not set %s, which make test-postgres sets (%s)", k, v)
+		case got != "" && got != v && k != "TRAILGATE_CONFIG":
+			t.Errorf("docker-compose.yml's worker sets %s=%q, make test-postgres %q", k, got, v)
+		}
+	}
+	for k, v := range compose {
+		if !strings.HasPrefix(k, config.EnvPrefix) || v == "" {
+			continue // the user's to set
+		}
+		if _, ok := topo[k]; !ok && notInTopology[k] == "" {
+			t.Errorf("docker-compose.yml's worker sets %s=%q, which make test-postgres does not give its workers (topology.WorkerEnvironment)", k, v)
+		}
+	}
+}
+
+// The compose sandbox serves as make test-postgres's does, on the embedded
+// default's sandbox port, for the compose Temporal.
+func TestComposeServesTheSandboxAsMakeTestPostgresDoes(t *testing.T) {
+	svc, ok := loadCompose(t)["sandbox"]
+	if !ok || !svc.isSandbox() {
+		t.Fatal("docker-compose.yml has no sandbox service that runs `trailgate sandbox`")
+	}
+	var args []string
+	for _, a := range svc.Command.([]any) {
+		args = append(args, interpolate(fmt.Sprint(a)))
+	}
+	flags := map[string]string{}
+	for _, a := range args[1:] {
+		k, v, _ := strings.Cut(a, "=")
+		flags[k] = v
+	}
+	for _, a := range topology.SandboxArgs("/data", 1, 1, "temporal:7233")[1:] {
+		k, _, _ := strings.Cut(a, "=")
+		if _, ok := flags[k]; !ok {
+			t.Errorf("docker-compose.yml's sandbox does not pass %s, which make test-postgres passes", k)
+		}
+	}
+	if got, want := flags["--port"], strconv.Itoa(config.Default().Dev.SandboxPort); got != want {
+		t.Errorf("docker-compose.yml's sandbox serves on port %s, want %s (dev.sandbox_port)", got, want)
+	}
+	if flags["--temporal-address"] != "temporal:7233" {
+		t.Errorf("docker-compose.yml's sandbox points trailgate at %s, want the compose Temporal, temporal:7233", flags["--temporal-address"])
 	}
 }

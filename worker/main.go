@@ -21,6 +21,7 @@ import (
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/census"
 	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/exit"
 	"github.com/trailgate/trailgate/internal/logging"
@@ -137,6 +138,9 @@ func run(ctx context.Context, cfg config.Config, dev bool) error {
 		return err
 	}
 	logger.Info("drift audit scheduled", "schedule", workflows.AuditScheduleID, "every", cfg.Audit.Every)
+	if metrics != nil {
+		go census.Run(ctx, c, metrics, census.Every, logger)
+	}
 	logger.Info("worker running", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", cfg.Temporal.TaskQueue)
 	<-ctx.Done()
 	logger.Info("stopping worker")

@@ -62,6 +62,7 @@ func TestTrailgateMetricsAfterAChange(t *testing.T) {
 		metrics.AWSCalls:         {metrics.LabelService: "Organizations", metrics.LabelOperation: "DescribeOrganization", metrics.LabelCode: metrics.CodeOK},
 		metrics.AWSRetries:       {metrics.LabelService: "Organizations", metrics.LabelOperation: "DescribeOrganization"},
 		metrics.DriftFindings:    {metrics.LabelKind: string(activities.FindingTrustedAccess), metrics.LabelEvent: metrics.FindingAppeared},
+		metrics.Organizations:    {metrics.LabelPhase: string(workflows.PhaseAwaitingApproval)},
 	}
 	url := "http://" + env.Metrics.Address + temporalclient.MetricsPath
 	var missing []string

@@ -3,13 +3,13 @@ package benchscale
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+
+	"github.com/trailgate/trailgate/internal/gobuild"
 )
 
 // rawEnv, when set, makes a process run only the raw-Temporal row and
@@ -57,18 +57,6 @@ func runRawProcess(exe string, args []string, n int, s Shape) (Row, error) {
 
 // Build builds the worker and the CLI into dir, as make build does.
 func Build(dir string) (Binaries, error) {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || strings.TrimSpace(string(gomod)) == "" {
-		return Binaries{}, errors.New("find the trailgate module: run from inside it")
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
 	bins := Binaries{Worker: filepath.Join(dir, "trailgate-worker"), CLI: filepath.Join(dir, "trailgate")}
-	for out, pkg := range map[string]string{bins.Worker: "./worker", bins.CLI: "./starter"} {
-		build := exec.Command("go", "build", "-o", out, pkg)
-		build.Dir = root
-		if msg, err := build.CombinedOutput(); err != nil {
-			return bins, fmt.Errorf("build %s: %w\n%s", pkg, err, msg)
-		}
-	}
-	return bins, nil
+	return bins, gobuild.Build(map[string]string{bins.Worker: "./worker", bins.CLI: "./starter"})
 }

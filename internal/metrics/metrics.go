@@ -25,6 +25,7 @@ const (
 	AWSCalls         = "trailgate_aws_calls_total"
 	AWSRetries       = "trailgate_aws_retries_total"
 	DriftFindings    = "trailgate_drift_findings_total"
+	Organizations    = "trailgate_organizations"
 )
 
 // Labels.
@@ -69,6 +70,7 @@ type Type string
 const (
 	Counter   Type = "counter"
 	Histogram Type = "histogram"
+	Gauge     Type = "gauge"
 )
 
 // Metric describes one of trailgate's metrics.
@@ -90,6 +92,7 @@ var All = []Metric{
 	{AWSCalls, Counter, []string{LabelService, LabelOperation, LabelCode}, "AWS calls as the SDK ended them, retries included: code OK, AWS's error code, or NoAnswer"},
 	{AWSRetries, Counter, []string{LabelService, LabelOperation}, "attempts the AWS SDK's retryer made again after a throttle, a 5xx or a dropped connection"},
 	{DriftFindings, Counter, []string{LabelKind, LabelEvent}, "drift findings the audit announced as appeared or resolved"},
+	{Organizations, Gauge, []string{LabelPhase}, "organizations whose workflow stands in a phase now, counted in Temporal's visibility"},
 }
 
 // ChangeStarted counts a change that starts.
@@ -124,4 +127,9 @@ func AWSCall(h client.MetricsHandler, service, operation, code string, retries i
 // DriftFinding counts a drift finding the audit announced.
 func DriftFinding(h client.MetricsHandler, kind, event string) {
 	h.WithTags(map[string]string{LabelKind: kind, LabelEvent: event}).Counter(DriftFindings).Inc(1)
+}
+
+// OrganizationsCounted sets how many organizations stand in a phase now.
+func OrganizationsCounted(h client.MetricsHandler, phase string, n int64) {
+	h.WithTags(map[string]string{LabelPhase: phase}).Gauge(Organizations).Update(float64(n))
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/trailgate/trailgate/internal/awsclient"
 	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
+	"github.com/trailgate/trailgate/internal/census"
 	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/devserver"
 	"github.com/trailgate/trailgate/internal/proof"
@@ -108,7 +109,22 @@ func Start(t testing.TB, opts Options) *Env {
 	e.Config = e.config()
 	e.startServer()
 	e.StartWorker(opts.Polling)
+	if opts.Metrics {
+		e.takeCensus()
+	}
 	return e
+}
+
+// takeCensus sets the organizations-by-phase gauge as the worker does,
+// more often, until the test ends.
+func (e *Env) takeCensus() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		census.Run(ctx, e.Client, e.metrics, 250*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	e.t.Cleanup(func() { cancel(); <-done })
 }
 
 func (e *Env) config() config.Config {
