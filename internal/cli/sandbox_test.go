@@ -231,11 +231,15 @@ func TestSandboxRefusesBadInput(t *testing.T) {
 			}
 			args := append([]string{"--data-dir", dir, "--port", strconv.Itoa(freePort(t))}, c.args...)
 			r := startSandbox(t, args...)
-			var out []string
-			for line := range r.lines {
-				out = append(out, line)
+			var code int
+			select {
+			case code = <-r.code:
+			case line := <-r.lines:
+				code = r.stop(t)
+				t.Fatalf("trailgate sandbox started on bad input and printed %q (exit status %d once stopped)", line, code)
+			case <-time.After(30 * time.Second):
+				t.Fatal("trailgate sandbox did not end within 30s of bad input")
 			}
-			code := <-r.code
 			if code != 2 {
 				t.Errorf("exit status %d, want 2", code)
 			}
@@ -244,8 +248,8 @@ func TestSandboxRefusesBadInput(t *testing.T) {
 					t.Errorf("the error does not say %q:\n%s", w, r.stderr)
 				}
 			}
-			if len(out) > 0 {
-				t.Errorf("printed a ready line for bad input: %v", out)
+			if line, ok := <-r.lines; ok {
+				t.Errorf("printed a ready line for bad input: %q", line)
 			}
 			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 				t.Errorf("the data directory %s was created (%v); bad input must write nothing", dir, err)
