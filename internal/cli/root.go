@@ -86,7 +86,7 @@ variables and flags.`,
 		return client.DialContext(ctx, opts)
 	}
 	addChangeCommands(root, sessionOpener(dial))
-	root.AddCommand(newDoctorCommand())
+	root.AddCommand(newDoctorCommand(), newSandboxCommand())
 	return root, ran
 }
 
@@ -99,11 +99,15 @@ func cliLogger(cfg config.Config, stderr io.Writer) (*slog.Logger, error) {
 	return logger, nil
 }
 
+// ownsConfig annotates a command that writes a configuration of its own
+// from the one it loads, which must then not be the dev default's.
+const ownsConfig = "owns-config"
+
 // useDevConfig points --config at the dev default's configuration when no
 // configuration is named and the working directory holds it, and says so.
 func useDevConfig(cmd *cobra.Command, stderr io.Writer) error {
 	f := cmd.Flags().Lookup("config")
-	if f == nil || f.Changed || os.Getenv(config.ConfigFileEnv) != "" {
+	if f == nil || f.Changed || os.Getenv(config.ConfigFileEnv) != "" || cmd.Annotations[ownsConfig] != "" {
 		return nil
 	}
 	if _, err := os.Stat(config.DefaultFile); err == nil {

@@ -69,10 +69,22 @@ func (e *Environment) WriteBanner(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "  Next, in another terminal:")
-	fmt.Fprintf(w, "    bin/trailgate --config %s doctor\n", rel(e.ConfigFile))
-	fmt.Fprintf(w, "    bin/trailgate --config %s whoami --profile alice\n", rel(e.ConfigFile))
-	fmt.Fprintf(w, "    bin/trailgate --config %s enable --all --waves 1,rest --profile %s --reason \"first change\"\n", rel(e.ConfigFile), DemoRequester)
+	for _, line := range FirstCommands(rel(e.ConfigFile)) {
+		fmt.Fprintf(w, "    %s\n", line)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "  Ctrl-C stops everything; bin/trailgate-worker --dev starts it again where it was.")
 	fmt.Fprintln(w, rule)
+}
+
+// FirstCommands are what a person types first with the configuration in
+// configFile: doctor, whoami as an approver, and the demo's first change,
+// requested by DemoRequester.
+func FirstCommands(configFile string) []string {
+	cli := "bin/trailgate --config " + configFile
+	return []string{
+		cli + " doctor",
+		cli + " whoami --profile alice",
+		cli + " enable --all --waves 1,rest --profile " + DemoRequester + ` --reason "first change"`,
+	}
 }

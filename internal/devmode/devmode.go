@@ -10,9 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/trailgate/trailgate/config"
@@ -76,7 +74,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Enviro
 	if err := devserver.CheckPorts(Host,
 		devserver.Port{Number: cfg.Dev.TemporalPort, Purpose: "Temporal frontend", Setting: "dev.temporal_port"},
 		devserver.Port{Number: cfg.Dev.UIPort, Purpose: "Temporal UI", Setting: "dev.ui_port"},
-		devserver.Port{Number: cfg.Dev.SandboxPort, Purpose: "AWS sandbox", Setting: "dev.sandbox_port"},
+		sandboxPort(cfg, ""),
 	); err != nil {
 		return nil, fmt.Errorf("start the embedded default: %w", err)
 	}
@@ -94,28 +92,36 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Enviro
 	if err != nil {
 		return nil, fmt.Errorf("start the embedded default: %w", err)
 	}
-	env.AWS, err = awssandbox.StartDevOf(ctx, dataDir, net.JoinHostPort(Host, strconv.Itoa(cfg.Dev.SandboxPort)), cfg.Dev.Organizations)
+	env.AWS, err = startAWS(ctx, cfg, dataDir)
 	if err != nil {
 		_ = env.Close(ctx)
 		return nil, fmt.Errorf("start the embedded default: %w", err)
 	}
 
-	env.Config = Effective(cfg, dataDir, env.Temporal.FrontendAddress(), env.Temporal.UIURL(), env.AWS)
-	key, err := proof.LoadOrCreateKey(env.Config.Identity.ProofKeyFile)
+	env.Config, err = writeEffective(Effective(cfg, dataDir, env.Temporal.FrontendAddress(), env.Temporal.UIURL(), env.AWS), env.ConfigFile)
 	if err != nil {
 		_ = env.Close(ctx)
 		return nil, fmt.Errorf("start the embedded default: %w", err)
 	}
-	env.Config.Identity.WorkerKey = key.Public().String()
-	if err := env.Config.Validate(); err != nil {
-		_ = env.Close(ctx)
-		return nil, fmt.Errorf("effective configuration of the embedded default: %w", err)
-	}
-	if err := config.WriteFile(env.ConfigFile, env.Config); err != nil {
-		_ = env.Close(ctx)
-		return nil, fmt.Errorf("start the embedded default: %w", err)
-	}
 	return env, nil
+}
+
+// writeEffective gives c, an effective configuration, the worker key of
+// its proof key (identity.proof_key_file), created when missing; validates
+// it and writes it to configFile.
+func writeEffective(c config.Config, configFile string) (config.Config, error) {
+	key, err := proof.LoadOrCreateKey(c.Identity.ProofKeyFile)
+	if err != nil {
+		return c, err
+	}
+	c.Identity.WorkerKey = key.Public().String()
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("effective configuration: %w", err)
+	}
+	if err := config.WriteFile(configFile, c); err != nil {
+		return c, err
+	}
+	return c, nil
 }
 
 // DevAuditEvery is how often the embedded default audits for drift, unless
@@ -140,7 +146,14 @@ func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *a
 	// The embedded server speaks plain gRPC on the loopback interface.
 	c.Temporal.TLS = config.TLS{}
 	c.Temporal.APIKey = ""
+	return onSandbox(c, dataDir, aws)
+}
 
+// onSandbox is cfg pointed at the AWS sandbox aws, with the demo's people,
+// approvals and trail unless cfg names its own, and the proof key in
+// dataDir; see Effective. Its Temporal settings are cfg's.
+func onSandbox(cfg config.Config, dataDir string, aws *awssandbox.DevEnvironment) config.Config {
+	c := cfg
 	var orgs []awssandbox.DevOrganization
 	if aws != nil {
 		c.AWS.EndpointURL = aws.Endpoint

@@ -20,6 +20,9 @@ type Port struct {
 	// Setting is the configuration key that chooses the port, e.g.
 	// "dev.temporal_port"; empty when there is none.
 	Setting string
+	// Flag is the command-line flag that chooses the port when it is not
+	// named after Setting, e.g. "port"; empty otherwise.
+	Flag string
 }
 
 // PortInUseError reports that a port the embedded default needs is taken.
@@ -34,8 +37,11 @@ func (e *PortInUseError) Error() string {
 	fmt.Fprintf(&b, "port %d on %s (%s) is already in use", e.Port.Number, e.Host, e.Port.Purpose)
 	b.WriteString(": another trailgate-worker --dev, a Temporal dev server or a local AWS may be running there; stop it")
 	if e.Port.Setting != "" {
-		fmt.Fprintf(&b, ", or choose another port with %s (--%s or %s)", e.Port.Setting,
-			strings.NewReplacer(".", "-", "_", "-").Replace(e.Port.Setting),
+		flag := e.Port.Flag
+		if flag == "" {
+			flag = strings.NewReplacer(".", "-", "_", "-").Replace(e.Port.Setting)
+		}
+		fmt.Fprintf(&b, ", or choose another port with %s (--%s or %s)", e.Port.Setting, flag,
 			"TRAILGATE_"+strings.ToUpper(strings.ReplaceAll(e.Port.Setting, ".", "_")))
 	}
 	return b.String()
