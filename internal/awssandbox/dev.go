@@ -329,6 +329,14 @@ func StartDev(ctx context.Context, dataDir, addr string) (*DevEnvironment, error
 // (see DevDefaultOf), listens on addr, writes the AWS shared config and
 // credentials files under dataDir and serves until Close.
 func StartDevOf(ctx context.Context, dataDir, addr string, organizations int) (*DevEnvironment, error) {
+	return StartDevServing(ctx, dataDir, addr, "", organizations)
+}
+
+// StartDevServing is StartDevOf for a sandbox that others reach by another
+// address than the one it listens on (a container's name, say): endpoint is
+// the URL its AWS shared files and Endpoint give; empty means the
+// listener's own address.
+func StartDevServing(ctx context.Context, dataDir, addr, endpoint string, organizations int) (*DevEnvironment, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("start aws sandbox: create data directory %s: %w", dataDir, err)
 	}
@@ -349,8 +357,11 @@ func StartDevOf(ctx context.Context, dataDir, addr string, organizations int) (*
 		}
 		return nil, fmt.Errorf("start aws sandbox: listen on %s: %w", addr, err)
 	}
+	if endpoint == "" {
+		endpoint = "http://" + ln.Addr().String()
+	}
 	env := &DevEnvironment{
-		Endpoint:        "http://" + ln.Addr().String(),
+		Endpoint:        endpoint,
 		ConfigFile:      filepath.Join(dataDir, "aws-config"),
 		CredentialsFile: filepath.Join(dataDir, "aws-credentials"),
 		OperatorProfile: DevOperatorProfile,

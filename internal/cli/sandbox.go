@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,13 +41,39 @@ type SandboxInput struct {
 	DataDir string
 	// JSON prints the ready line as one JSON object.
 	JSON bool
+	// Listen is the IP address the sandbox listens on (--listen).
+	Listen string
+	// EndpointURL is the URL written for clients (--endpoint-url); empty
+	// means the address it listens on, 127.0.0.1 for an unspecified one.
+	EndpointURL string
 }
 
 func (in SandboxInput) validate() error {
+	var problems []error
 	if in.DataDir == "" {
-		return usage(errors.New("sandbox: --data-dir is empty; name the directory where the sandbox keeps its state, such as " + DefaultSandboxDataDir))
+		problems = append(problems, errors.New("sandbox: --data-dir is empty; name the directory where the sandbox keeps its state, such as "+DefaultSandboxDataDir))
+	}
+	if net.ParseIP(in.Listen) == nil {
+		problems = append(problems, fmt.Errorf("sandbox: --listen %q is not an IP address; give one of this machine's, such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface, as in a container)", in.Listen))
+	}
+	if in.EndpointURL != "" {
+		if u, err := url.Parse(in.EndpointURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			problems = append(problems, fmt.Errorf("sandbox: --endpoint-url %q is not a URL like http://sandbox:4566; give the scheme, the host that clients reach the sandbox by and the port, and no path", in.EndpointURL))
+		}
+	}
+	if len(problems) > 0 {
+		return usage(errors.Join(problems...))
 	}
 	return nil
+}
+
+// network is where the sandbox listens and the URL clients reach it by.
+func (in SandboxInput) network() devmode.SandboxNetwork {
+	n := devmode.SandboxNetwork{Host: in.Listen, EndpointURL: strings.TrimSuffix(in.EndpointURL, "/")}
+	if n.EndpointURL == "" && net.ParseIP(in.Listen).IsUnspecified() {
+		n.EndpointURL = "http://" + net.JoinHostPort(devmode.Host, strconv.Itoa(in.Config.Dev.SandboxPort))
+	}
+	return n
 }
 
 // SandboxReady is what `trailgate sandbox --json` prints, on one line, once
@@ -77,7 +106,7 @@ func Sandbox(ctx context.Context, in SandboxInput, w io.Writer) error {
 	}
 	cfg := in.Config
 	cfg.Dev.DataDir = in.DataDir
-	env, err := devmode.StartSandbox(ctx, cfg)
+	env, err := devmode.StartSandbox(ctx, cfg, in.network())
 	var (
 		busy   *devserver.PortInUseError
 		noDir  *devmode.DataDirError
@@ -163,8 +192,9 @@ func newSandboxCommand() *cobra.Command {
 		Use:   "sandbox",
 		Short: "Serve the AWS sandbox alone, for trailgate on your own Temporal cluster without AWS",
 		Long: `Serve the AWS sandbox of the dev default on its own: organizations, their
-roles and members, and the demo's people, over the real AWS protocols on
-127.0.0.1. It writes, in the data directory, the sandbox's state, AWS shared
+roles and members, and the demo's people, over the real AWS protocols, on
+127.0.0.1 unless --listen says otherwise (0.0.0.0 in a container, with
+--endpoint-url naming the address that other containers reach it by). It writes, in the data directory, the sandbox's state, AWS shared
 config and credentials files, the worker's proof key and trailgate.yaml: the
 dev default's configuration (people, approvals, trail, organizations) pointed at
 the sandbox and at your Temporal (--temporal-address, --temporal-namespace,
@@ -209,7 +239,9 @@ be created), with nothing started.`,
 		return pflag.NormalizedName(name)
 	})
 	f.StringVar(&in.DataDir, "data-dir", DefaultSandboxDataDir, "where the sandbox keeps its state and writes trailgate.yaml (kept across restarts)")
-	f.Int(devmode.SandboxPortFlag, d.Dev.SandboxPort, "port of the AWS sandbox on 127.0.0.1 (dev.sandbox_port)")
+	f.Int(devmode.SandboxPortFlag, d.Dev.SandboxPort, "port of the AWS sandbox (dev.sandbox_port)")
+	f.StringVar(&in.Listen, "listen", devmode.Host, "IP address the sandbox listens on: 127.0.0.1 for this machine only, 0.0.0.0 for every interface (in a container)")
+	f.StringVar(&in.EndpointURL, "endpoint-url", "", "URL that trailgate and the AWS files reach the sandbox by, such as http://sandbox:4566 (default http://<listen>:<port>, 127.0.0.1 for 0.0.0.0)")
 	f.Int("organizations", d.Dev.Organizations, fmt.Sprintf("how many sandbox organizations a fresh data directory is seeded with, 1 to %d (dev.organizations)", config.MaxDevOrganizations))
 	f.String("ui-url", d.Temporal.UIURL, "base URL of your Temporal UI, for links to changes (temporal.ui_url)")
 	return cmd

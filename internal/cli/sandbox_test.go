@@ -187,6 +187,53 @@ func TestSandboxServesOrganizationsToTheWrittenConfiguration(t *testing.T) {
 	}
 }
 
+// In a container the sandbox listens on every interface and writes the
+// address other containers reach it by: --listen and --endpoint-url.
+func TestSandboxListensWhereToldAndWritesTheEndpointGiven(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sandbox")
+	port := strconv.Itoa(freePort(t))
+	endpoint := "http://localhost:" + port
+	r := startSandbox(t, "--json", "--data-dir", dir, "--port", port, "--organizations", "1", "--listen", "0.0.0.0", "--endpoint-url", endpoint+"/")
+	var ready cli.SandboxReady
+	if line := r.readyLine(t); json.Unmarshal([]byte(line), &ready) != nil || ready.Endpoint != endpoint {
+		t.Fatalf("ready line %q: want the endpoint %s", line, endpoint)
+	}
+	// 127.0.0.2 is this machine too, but a listener on 127.0.0.1 alone
+	// does not answer there.
+	if c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.2", port)); err != nil {
+		t.Errorf("the sandbox does not answer on 127.0.0.2: it does not listen on every interface: %v", err)
+	} else {
+		c.Close()
+	}
+	cfg, err := config.Load(config.LoadOptions{WorkDir: t.TempDir(), Flags: configFlag(t, ready.ConfigFile)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := os.ReadFile(cfg.AWS.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AWS.EndpointURL != endpoint || !strings.Contains(string(files), "endpoint_url = "+endpoint+"\n") {
+		t.Errorf("written endpoint %q, AWS config file:\n%s\nwant %s in both", cfg.AWS.EndpointURL, files, endpoint)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	factory, err := awsclient.NewFactory(ctx, cfg.AWS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients, err := factory.ForOrganization(ctx, cfg.Organizations[0], awsclient.Session{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clients.Organizations.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{}); err != nil {
+		t.Fatalf("describe the organization through %s: %v", endpoint, err)
+	}
+	if code := r.stop(t); code != 0 {
+		t.Fatalf("exit status %d, want 0: %s", code, r.stderr)
+	}
+}
+
 // configFlag is a --config flag set to path, as Load reads it.
 func configFlag(t *testing.T, path string) *pflag.FlagSet {
 	t.Helper()
@@ -222,6 +269,8 @@ func TestSandboxRefusesBadInput(t *testing.T) {
 		{"port in use", []string{"--port", busyPort}, "", []string{"port " + busyPort + " on 127.0.0.1 (AWS sandbox) is already in use", "--port"}},
 		{"no organizations", []string{"--organizations", "0"}, "", []string{"dev.organizations is 0; seed from 1 to 10000 sandbox organizations"}},
 		{"too many organizations", []string{"--organizations", "10001"}, "", []string{"dev.organizations is 10001; seed from 1 to 10000"}},
+		{"listen on a name", []string{"--listen", "sandbox"}, "", []string{`--listen "sandbox" is not an IP address`}},
+		{"endpoint without a scheme", []string{"--endpoint-url", "sandbox:4566"}, "", []string{`--endpoint-url "sandbox:4566" is not a URL like http://sandbox:4566`}},
 		{"data directory under a file", nil, filepath.Join(file, "sandbox"), []string{"create data directory " + filepath.Join(file, "sandbox"), "choose a directory you may write to"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -25,12 +25,16 @@ const SandboxPortFlag = "port"
 // people, approvals and trail as the embedded default has them. It checks the
 // port and creates the data directory before anything starts. Close stops
 // the sandbox; Temporal is not touched, nor need it be reachable.
-func StartSandbox(ctx context.Context, cfg config.Config) (*Environment, error) {
+// network says where it listens and how others reach it.
+func StartSandbox(ctx context.Context, cfg config.Config, network SandboxNetwork) (*Environment, error) {
+	if network.Host == "" {
+		network.Host = Host
+	}
 	dataDir, err := filepath.Abs(cfg.Dev.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("find data directory %s: %w", cfg.Dev.DataDir, err)
 	}
-	if err := devserver.CheckPorts(Host, sandboxPort(cfg, SandboxPortFlag)); err != nil {
+	if err := devserver.CheckPorts(network.Host, sandboxPort(cfg, SandboxPortFlag)); err != nil {
 		return nil, fmt.Errorf("start the AWS sandbox: %w", err)
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
@@ -38,7 +42,7 @@ func StartSandbox(ctx context.Context, cfg config.Config) (*Environment, error) 
 	}
 
 	env := &Environment{DataDir: dataDir, ConfigFile: filepath.Join(dataDir, ConfigFileName)}
-	if env.AWS, err = startAWS(ctx, cfg, dataDir); err != nil {
+	if env.AWS, err = awssandbox.StartDevServing(ctx, dataDir, joinHostPort(network.Host, cfg.Dev.SandboxPort), network.EndpointURL, cfg.Dev.Organizations); err != nil {
 		return nil, fmt.Errorf("start the AWS sandbox: %w", err)
 	}
 	if env.Config, err = writeEffective(onSandbox(cfg, dataDir, env.AWS), env.ConfigFile); err != nil {
@@ -46,6 +50,16 @@ func StartSandbox(ctx context.Context, cfg config.Config) (*Environment, error) 
 		return nil, fmt.Errorf("start the AWS sandbox: %w", err)
 	}
 	return env, nil
+}
+
+// SandboxNetwork is where a sandbox started alone listens, and the URL
+// that trailgate and the AWS shared files reach it by.
+type SandboxNetwork struct {
+	// Host is the address it listens on; empty means Host, 127.0.0.1.
+	Host string
+	// EndpointURL is the URL written for clients; empty means
+	// http://<Host>:<port>.
+	EndpointURL string
 }
 
 // DataDirError reports a data directory that cannot be created.
@@ -69,5 +83,9 @@ func sandboxPort(cfg config.Config, flag string) devserver.Port {
 // startAWS starts the AWS sandbox on cfg's port with its organizations and
 // its state in dataDir.
 func startAWS(ctx context.Context, cfg config.Config, dataDir string) (*awssandbox.DevEnvironment, error) {
-	return awssandbox.StartDevOf(ctx, dataDir, net.JoinHostPort(Host, strconv.Itoa(cfg.Dev.SandboxPort)), cfg.Dev.Organizations)
+	return awssandbox.StartDevOf(ctx, dataDir, joinHostPort(Host, cfg.Dev.SandboxPort), cfg.Dev.Organizations)
+}
+
+func joinHostPort(host string, port int) string {
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }
