@@ -23,7 +23,6 @@ func TestTemporalUIShowsAChangeAndWhatAwaitsPeople(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the dev default (Temporal with its UI, the AWS sandbox, a worker) and Chromium")
 	}
-	started := time.Now()
 	d := startDevDefault(t)
 	b := startBrowser(t, chromium)
 	cfg := d.env.Config
@@ -34,7 +33,13 @@ func TestTemporalUIShowsAChangeAndWhatAwaitsPeople(t *testing.T) {
 	done, waiting := orgs[0], orgs[1:]
 
 	const id, reason = "enable-chg-42", "CHG-42: organization trail"
-	d.trailgate("enable", "--all", "--waves", "1,rest", "--approve-every-wave", "--change-id", id, "--reason", reason, "--profile", devmode.DemoRequester)
+	requested := time.Now()
+	enabled := d.trailgate("enable", "--all", "--waves", "1,rest", "--approve-every-wave", "--change-id", id, "--reason", reason, "--profile", devmode.DemoRequester)
+	// The page a person opens from what the CLI printed.
+	changePage := regexp.MustCompile(`http://\S+/workflows/` + regexp.QuoteMeta(id) + `\b`).FindString(enabled)
+	if changePage == "" {
+		t.Fatalf("trailgate enable printed no link to the change's page in the Temporal UI:\n%s", enabled)
+	}
 	d.trailgate("status", id, "--watch", "--until-gate")
 	for _, approver := range cfg.Approvals.Approvers[:cfg.Approvals.Required-1] {
 		d.trailgate("approve", id, "--profile", approver)
@@ -45,14 +50,14 @@ func TestTemporalUIShowsAChangeAndWhatAwaitsPeople(t *testing.T) {
 
 	ui := d.uiURL() + "/namespaces/" + url.PathEscape(cfg.Temporal.Namespace)
 	target := func(org string) string { return id + "/" + org }
+	page := func(id string) string { return ui + "/workflows/" + url.PathEscape(id) }
 
-	var rows []workflowRow
 	t.Run("the change's workflows are listed by TrailgateChangeID", func(t *testing.T) {
 		want := []string{id}
 		for _, org := range orgs {
 			want = append(want, target(org))
 		}
-		rows = b.listWorkflows(t, ui, workflows.ChangeIDKey.GetName()+`="`+id+`"`, want...)
+		rows := b.listWorkflows(t, ui, workflows.ChangeIDKey.GetName()+`="`+id+`"`, want...)
 		if len(rows) != len(want) {
 			t.Errorf("the list shows %d workflows, want the change's %d: %+v", len(rows), len(want), rows)
 		}
@@ -69,7 +74,7 @@ func TestTemporalUIShowsAChangeAndWhatAwaitsPeople(t *testing.T) {
 
 	t.Run("the change's page shows its summary and where it stands", func(t *testing.T) {
 		awaiting := "Awaiting " + itoa(cfg.Approvals.Required) + " approval(s) of wave 2 from " + strings.Join(cfg.Approvals.Approvers, ", ") + " until "
-		m := b.openUserMetadata(t, rowOf(t, rows, id),
+		m := b.openUserMetadata(t, id, changePage,
 			[]string{"enable CloudTrail trusted access on " + itoa(len(orgs)) + " organization(s): " + reason},
 			[]string{"enable of CloudTrail trusted access on " + itoa(len(orgs)) + " organization(s): awaiting-approval, wave 2 of 2, 1 done, 0 failed", awaiting})
 		until := regexp.MustCompile(regexp.QuoteMeta(awaiting) + `(\S+), when the change expires`).FindStringSubmatch(m.CurrentDetails)
@@ -80,13 +85,13 @@ func TestTemporalUIShowsAChangeAndWhatAwaitsPeople(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the change waits until %q, not a time: %v", until[1], err)
 		}
-		if earliest, latest := started.Truncate(time.Second).Add(cfg.Approvals.Timeout), time.Now().Add(cfg.Approvals.Timeout); expires.Before(earliest) || expires.After(latest) {
+		if earliest, latest := requested.Truncate(time.Second).Add(cfg.Approvals.Timeout), time.Now().Add(cfg.Approvals.Timeout); expires.Before(earliest) || expires.After(latest) {
 			t.Errorf("the change waits until %s, want approvals.timeout (%s) after the gate opened: between %s and %s", expires, cfg.Approvals.Timeout, earliest, latest)
 		}
 	})
 
 	t.Run("an enabled organization's page shows its plan and evidence", func(t *testing.T) {
-		b.openUserMetadata(t, rowOf(t, rows, target(done)),
+		b.openUserMetadata(t, target(done), page(target(done)),
 			[]string{"enable of CloudTrail trusted access in " + done},
 			[]string{"enable of trusted access for CloudTrail in " + done + ": succeeded",
 				"Plan: enable trusted access for cloudtrail.amazonaws.com", "create organization trail " + cfg.Trail.Name,
@@ -95,7 +100,7 @@ func TestTemporalUIShowsAChangeAndWhatAwaitsPeople(t *testing.T) {
 
 	t.Run("a waiting organization's page shows its plan and its gate", func(t *testing.T) {
 		org := waiting[len(waiting)-1]
-		m := b.openUserMetadata(t, rowOf(t, rows, target(org)),
+		m := b.openUserMetadata(t, target(org), page(target(org)),
 			[]string{"enable of CloudTrail trusted access in " + org},
 			[]string{"enable of trusted access for CloudTrail in " + org + ": awaiting-approval",
 				"Awaiting release by change " + id, "Plan: enable trusted access for cloudtrail.amazonaws.com"})

@@ -17,7 +17,9 @@ import (
 //     tr[data-testid="workflows-summary-configurable-table-row"]; columns
 //     are named by th[data-testid="workflows-summary-table-header-cell-<name>"]
 //     ("Status", "Workflow ID", "Type", ...). The ID links to the
-//     workflow's page, /workflows/<ID, path-escaped>/<run ID>/timeline.
+//     workflow's page, /workflows/<ID, path-escaped>/<run ID>/timeline;
+//     /workflows/<ID, path-escaped> (the link the CLI prints) opens the
+//     latest run's.
 //   - A workflow's page has tabs; "User Metadata"
 //     ([data-testid="user-metadata-tab"], route .../user-metadata) holds
 //     "Summary" (the StaticSummary set when the workflow started),
@@ -36,7 +38,6 @@ type workflowRow struct {
 	ID     string `json:"id"`
 	Status string `json:"status"`
 	Type   string `json:"type"`
-	Link   string `json:"link"`
 }
 
 // readWorkflowRows reads the list's rows, by column name, as JSON.
@@ -48,8 +49,7 @@ const readWorkflowRows = `(() => {
 	const text = (cells, i) => i >= 0 && cells[i] ? cells[i].innerText.trim() : '';
 	return JSON.stringify(Array.from(document.querySelectorAll('tr[data-testid="workflows-summary-configurable-table-row"]')).map(r => {
 		const cells = r.querySelectorAll('td');
-		const a = cells[id] && cells[id].querySelector('a[href]');
-		return {id: text(cells, id), status: text(cells, status), type: text(cells, type), link: a ? a.href : ''};
+		return {id: text(cells, id), status: text(cells, status), type: text(cells, type)};
 	}));
 })()`
 
@@ -92,17 +92,16 @@ type userMetadata struct {
 	Summary, CurrentDetails string
 }
 
-// openUserMetadata follows a workflow's link from the list, opens its User
-// Metadata tab and waits until its summary and current details show each
-// of theirs.
-func (b *browser) openUserMetadata(t testing.TB, row workflowRow, summary, details []string) userMetadata {
+// openUserMetadata opens a workflow's page, then its User Metadata tab, and
+// waits until its summary and current details show each of theirs.
+func (b *browser) openUserMetadata(t testing.TB, id, page string, summary, details []string) userMetadata {
 	t.Helper()
-	b.open(t, row.Link)
-	b.click(t, "the User Metadata tab of "+row.ID, `[data-testid="user-metadata-tab"]`)
+	b.open(t, page)
+	b.click(t, "the User Metadata tab of "+id, `[data-testid="user-metadata-tab"]`)
 	var m userMetadata
-	m.Summary = lines(b.waitFor(t, "the summary of "+row.ID, iframeText("user-metadata-summary"), contains(summary...)))
-	m.CurrentDetails = lines(b.waitFor(t, "the current details of "+row.ID, iframeText("user-metadata-current-details"), contains(details...)))
-	t.Logf("%s: summary %q, current details %q; screenshot at %s", row.ID, m.Summary, m.CurrentDetails, b.screenshot(t, row.ID+" user metadata"))
+	m.Summary = lines(b.waitFor(t, "the summary of "+id, iframeText("user-metadata-summary"), contains(summary...)))
+	m.CurrentDetails = lines(b.waitFor(t, "the current details of "+id, iframeText("user-metadata-current-details"), contains(details...)))
+	t.Logf("%s: summary %q, current details %q; screenshot at %s", id, m.Summary, m.CurrentDetails, b.screenshot(t, id+" user metadata"))
 	return m
 }
 
@@ -115,17 +114,4 @@ func lines(text string) string {
 		}
 	}
 	return strings.Join(ls, "\n")
-}
-
-// rowOf is the row of a workflow, failing the test when the list has none.
-func rowOf(t testing.TB, rows []workflowRow, id string) workflowRow {
-	t.Helper()
-	i := slices.IndexFunc(rows, func(r workflowRow) bool { return r.ID == id })
-	if i < 0 {
-		t.Fatalf("the list has no workflow %s: %+v", id, rows)
-	}
-	if rows[i].Link == "" {
-		t.Fatalf("the list shows workflow %s without a link to its page: %+v", id, rows[i])
-	}
-	return rows[i]
 }
