@@ -763,9 +763,14 @@ func (c *change) setPhase(ctx workflow.Context, p Phase) {
 	_ = workflow.UpsertMemo(ctx, map[string]any{"phase": string(p), "wave": c.p.CurrentWave, "waves": len(c.p.Waves)})
 	details := fmt.Sprintf("**%s** of CloudTrail trusted access on %d organization(s): %s, wave %d of %d, %d done, %d failed",
 		c.in.Action, len(c.p.Targets), p, c.p.CurrentWave, len(c.p.Waves), c.p.Done(), c.p.Failed)
-	if c.p.Awaiting != nil {
-		details += fmt.Sprintf("\n\nAwaiting %s from %s", c.p.Awaiting.What, strings.Join(c.p.Awaiting.Who, ", "))
+	if aw := c.p.Awaiting; aw != nil {
+		details += fmt.Sprintf("\n\nAwaiting %s from %s", aw.What, strings.Join(aw.Who, ", "))
+		if !aw.Expires.IsZero() {
+			details += " until " + aw.Expires.UTC().Format(time.RFC3339) + ", when the change expires"
+		}
 	}
+	// Current details are not recorded in the history: changing them needs
+	// no version.
 	workflow.SetCurrentDetails(ctx, details)
 }
 

@@ -325,14 +325,7 @@ func (t *target) verify(ctx workflow.Context, activity any, in activities.Verify
 		return err
 	}
 	t.progress.Evidence = &ev
-	detail := fmt.Sprintf("after %d read(s): %s", ev.Checks, DescribeAccess(ev.TrustedAccess, ev.ServiceLinkedRole))
-	for _, tr := range ev.Trails {
-		detail += fmt.Sprintf(", trail %s logging %t", tr.ARN, tr.IsLogging)
-	}
-	for _, n := range ev.Notes {
-		detail += "; " + n
-	}
-	t.record(ctx, RecordVerified, nil, detail)
+	t.record(ctx, RecordVerified, nil, describeEvidence(ev))
 	if t.depth {
 		if t.in.Action != ActionDisable {
 			if err := t.probe(ctx, in); err != nil {
@@ -361,11 +354,32 @@ func (t *target) setPhase(ctx workflow.Context, p Phase) {
 	workflow.SetCurrentDetails(ctx, t.details())
 }
 
-// details is the workflow's current details in the UI, in Markdown.
+// details is the workflow's current details in the UI, in Markdown: the
+// phase, the gate it waits at, the plan and, once verified, the evidence.
+// Current details are not recorded in the history: changing them needs no
+// version.
 func (t *target) details() string {
 	s := fmt.Sprintf("**%s** of trusted access for CloudTrail in **%s**: %s", t.in.Action, t.progress.Organization, t.progress.Phase)
 	if aw := t.progress.Awaiting; aw != nil {
 		s += fmt.Sprintf("\n\nAwaiting %s from %s since %s", aw.What, strings.Join(aw.Who, ", "), aw.Since.Format(time.RFC3339))
+	}
+	if p := t.progress.Plan; p != nil && !p.Empty() {
+		s += "\n\nPlan: " + DescribeSteps(p.Steps)
+	}
+	if ev := t.progress.Evidence; ev != nil {
+		s += "\n\nEvidence: " + describeEvidence(*ev)
+	}
+	return s
+}
+
+// describeEvidence says what verification read back from AWS.
+func describeEvidence(ev Evidence) string {
+	s := fmt.Sprintf("after %d read(s): %s", ev.Checks, DescribeAccess(ev.TrustedAccess, ev.ServiceLinkedRole))
+	for _, tr := range ev.Trails {
+		s += fmt.Sprintf(", trail %s logging %t", tr.ARN, tr.IsLogging)
+	}
+	for _, n := range ev.Notes {
+		s += "; " + n
 	}
 	return s
 }
