@@ -225,7 +225,7 @@ func (t *Temporal) awaitFrontend(ctx context.Context) error {
 		case <-t.Exited():
 			return t.exitedEarly("its frontend")
 		case <-ctx.Done():
-			return fmt.Errorf("Temporal's frontend at %s did not answer within %s: %v; the end of %s:\n%s", t.Address, temporalStartLimit, last, t.Log, t.Tail(10))
+			return fmt.Errorf("the Temporal frontend at %s did not answer within %s: %v; the end of %s:\n%s", t.Address, temporalStartLimit, last, t.Log, t.Tail(10))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
