@@ -145,7 +145,20 @@ func explain(err error, changeID, doing string) error {
 	case errors.As(err, &app):
 		return &refusal{by: "change " + changeID, reason: app.Message()}
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &timeout), errors.As(err, &deadline), errors.As(err, &expired):
-		return fmt.Errorf("%s change %s: the worker did not answer in time (is trailgate-worker running? `trailgate doctor` checks); a decision sent may still be taken when it returns, and `trailgate status %s` will show it: %w", doing, changeID, changeID, err)
+		return &silentWorker{doing: doing, changeID: changeID, err: err}
 	}
 	return fmt.Errorf("%s change %s: %w", doing, changeID, err)
 }
+
+// silentWorker is a change's worker not answering in time: none runs, or
+// Temporal has not yet handed the change over from one that died.
+type silentWorker struct {
+	doing, changeID string
+	err             error
+}
+
+func (e *silentWorker) Error() string {
+	return fmt.Sprintf("%s change %s: the worker did not answer in time (is trailgate-worker running? `trailgate doctor` checks); a decision sent may still be taken when it returns, and `trailgate status %s` will show it: %v", e.doing, e.changeID, e.changeID, e.err)
+}
+
+func (e *silentWorker) Unwrap() error { return e.err }

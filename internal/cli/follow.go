@@ -26,6 +26,9 @@ type followOptions struct {
 	// from is where the change stood when following began: its record
 	// entries are not shown again and its gate does not stop following.
 	from *workflows.ChangeProgress
+	// unanswered is the error of a first look that the worker did not
+	// answer in time: following says so, then goes on asking.
+	unanswered error
 }
 
 // follow shows a change's progress as it happens (a progress bar on a
@@ -42,6 +45,9 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 
 	v := newProgressView(s.out)
 	defer v.close()
+	if opts.unanswered != nil {
+		v.warn(opts.unanswered)
+	}
 	live := liveTargets{done: map[string]bool{}}
 	startGate := ""
 	if opts.from != nil {

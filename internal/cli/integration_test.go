@@ -351,10 +351,29 @@ func TestCLI(t *testing.T) {
 		w.expect(w.run("enable", "--org", "globex", "--change-id", id, "--profile", "dave"), 0)
 		w.expect(w.run("status", id, "--watch", "--until-gate"), 0, "awaits")
 		w.env.StopWorker()
-		defer w.env.StartWorker(activities.Polling{})
+		stopped := true
+		defer func() {
+			if stopped {
+				w.env.StartWorker(activities.Polling{})
+			}
+		}()
 		decisionTimeout = 2 * time.Second
 		defer func() { decisionTimeout = 30 * time.Second }()
 		w.expect(w.run("approve", id, "--profile", "alice", "--wave", "1"), 1, "the worker did not answer in time", "trailgate doctor")
+		w.expect(w.run("status", id), 1, "the worker did not answer in time")
+
+		// Following outlasts a worker that is away, as after a crash: it
+		// says so and goes on until a worker answers again.
+		watched := make(chan result, 1)
+		go func() { watched <- w.run("status", id, "--watch", "--until-gate") }()
+		time.Sleep(3 * decisionTimeout / 2)
+		w.env.StartWorker(activities.Polling{})
+		stopped = false
+		r := <-watched
+		w.expect(r, 0, "awaits")
+		if !strings.Contains(r.stderr, "did not answer in time") || !strings.Contains(r.stderr, "(still following)") {
+			t.Errorf("following did not say that the worker was silent: %s", r)
+		}
 	})
 
 	// A worker whose configuration accepts claims takes a name typed with

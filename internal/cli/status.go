@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -37,10 +38,13 @@ func Status(ctx context.Context, s *session, in StatusCommandInput) error {
 		return err
 	}
 	p, e, err := s.changes.progress(ctx, in.ChangeID)
-	if err != nil {
+	if err != nil && !(in.Watch && e.Running() && unanswered(ctx, err)) {
 		return err
 	}
 	if in.Watch && e.Running() {
+		// A worker that died mid-change leaves its workflows to others,
+		// which answer once Temporal hands them over: following waits
+		// for them, where a single look reports the silence.
 		until := followToEnd
 		if in.UntilGate {
 			until = followToGate
@@ -49,9 +53,16 @@ func Status(ctx context.Context, s *session, in StatusCommandInput) error {
 			}
 		}
 		s.out.printLink(in.ChangeID)
-		return s.followAndReport(ctx, in.ChangeID, followOptions{until: until})
+		return s.followAndReport(ctx, in.ChangeID, followOptions{until: until, unanswered: err})
 	}
 	return s.printStatus(ctx, p, e, in.Organizations)
+}
+
+// unanswered says whether err is a running change's worker not answering
+// in time, while the command itself has time left.
+func unanswered(ctx context.Context, err error) bool {
+	var silent *silentWorker
+	return ctx.Err() == nil && errors.As(err, &silent)
 }
 
 func (s *session) printStatus(ctx context.Context, p workflows.ChangeProgress, e changeExecution, every bool) error {

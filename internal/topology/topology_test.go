@@ -134,10 +134,11 @@ func TestAChangeOnPostgresOutlivesAWorkerKilledMidRollout(t *testing.T) {
 	}
 
 	const id = "postgres-topology"
+	var stderr bytes.Buffer
 	cli := func(args ...string) []byte {
 		t.Helper()
 		cmd := exec.CommandContext(ctx, bins.CLI, args...)
-		var stderr bytes.Buffer
+		stderr.Reset()
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
@@ -172,6 +173,9 @@ func TestAChangeOnPostgresOutlivesAWorkerKilledMidRollout(t *testing.T) {
 	step("SIGKILL to %s (pid %d) %s after approval, with %d of %d organizations done", killed.Name, killed.PID(), since(released), p.Done(), len(p.Targets))
 
 	cli("status", id, "--watch")
+	if stderr.Len() > 0 {
+		step("trailgate status --watch, following on: %s", strings.TrimSpace(stderr.String()))
+	}
 	if err := json.Unmarshal(cli("status", id, "--json"), &p); err != nil {
 		t.Fatal(err)
 	}
