@@ -7,8 +7,10 @@ package awsclient
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -175,14 +177,36 @@ func (c *Clients) InRole(roleARN string) *Clients {
 	return r
 }
 
-// Factory builds and caches Clients per organization. It is safe for
-// concurrent use; clients of one organization share a credentials cache, so
-// a role is assumed once per session lifetime, not once per call.
+// Factory builds and caches Clients per organization and session. It is
+// safe for concurrent use; clients of one organization share a credentials
+// cache, so a role is assumed once per session lifetime, not once per call.
+//
+// Every change and every audit is a session of its own, so the cache is
+// bounded: clients unused for ClientsIdle are dropped, and beyond
+// MaxClients the least recently used go first (each set holds about 30 KB:
+// 1,000 organizations take 30 MB per change or audit, which a worker
+// running for weeks would otherwise keep).
 type Factory struct {
 	base aws.Config
+	now  func() time.Time
 
 	mu      sync.Mutex
-	clients map[string]*Clients
+	clients map[string]*cachedClients
+	swept   time.Time
+}
+
+// ClientsIdle is how long a Factory keeps clients nobody asked for: longer
+// than an organization's steps take between two calls, shorter than the
+// hour an assumed role's credentials last.
+const ClientsIdle = 15 * time.Minute
+
+// MaxClients is how many sets of clients a Factory keeps at most: two
+// changes or audits over 10,000 organizations at once.
+const MaxClients = 20000
+
+type cachedClients struct {
+	clients *Clients
+	used    time.Time
 }
 
 // NewFactory loads the base AWS configuration: the default credential chain
@@ -226,7 +250,7 @@ func NewFactoryFromConfig(base aws.Config, calls client.MetricsHandler) *Factory
 		base = base.Copy()
 		base.APIOptions = append(base.APIOptions, countCalls(calls))
 	}
-	return &Factory{base: base, clients: map[string]*Clients{}}
+	return &Factory{base: base, now: time.Now, clients: map[string]*cachedClients{}}
 }
 
 // ForOrganization returns the clients that act in org's management account
@@ -235,12 +259,15 @@ func NewFactoryFromConfig(base aws.Config, calls client.MetricsHandler) *Factory
 // name no session.
 func (f *Factory) ForOrganization(ctx context.Context, org config.Organization, s Session) (*Clients, error) {
 	name, identity := s.Name(), s.Identity()
-	key := strings.Join([]string{org.Name, org.RoleARN, org.ExternalID, name, identity}, "\x00")
+	key := cacheKey(org, name, identity)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	now := f.now()
 	if c, ok := f.clients[key]; ok {
-		return c, nil
+		c.used = now
+		return c.clients, nil
 	}
+	f.sweep(now)
 	cfg := f.base.Copy()
 	if org.RoleARN != "" {
 		provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(f.base), org.RoleARN,
@@ -256,6 +283,36 @@ func (f *Factory) ForOrganization(ctx context.Context, org config.Organization, 
 		cfg.Credentials = aws.NewCredentialsCache(provider)
 	}
 	c := newClients(cfg, name, f.base.BaseEndpoint != nil)
-	f.clients[key] = c
+	f.clients[key] = &cachedClients{clients: c, used: now}
 	return c, nil
+}
+
+// cacheKey says which clients serve org in the session of that name and
+// source identity.
+func cacheKey(org config.Organization, name, identity string) string {
+	return strings.Join([]string{org.Name, org.RoleARN, org.ExternalID, name, identity}, "\x00")
+}
+
+// sweep drops the clients idle for ClientsIdle, at most once a minute and,
+// when MaxClients are kept, the least recently used quarter of them.
+func (f *Factory) sweep(now time.Time) {
+	if now.Sub(f.swept) >= time.Minute {
+		f.swept = now
+		for key, c := range f.clients {
+			if now.Sub(c.used) >= ClientsIdle {
+				delete(f.clients, key)
+			}
+		}
+	}
+	if len(f.clients) < MaxClients {
+		return
+	}
+	keys := make([]string, 0, len(f.clients))
+	for key := range f.clients {
+		keys = append(keys, key)
+	}
+	sort.Slice(keys, func(i, j int) bool { return f.clients[keys[i]].used.Before(f.clients[keys[j]].used) })
+	for _, key := range keys[:len(keys)-MaxClients*3/4] {
+		delete(f.clients, key)
+	}
 }
