@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // policyDocument is an IAM policy: a role's trust policy or a bucket policy.
@@ -128,9 +129,43 @@ func checkResourcePolicy(text, code, missingPrincipal string, check func(st poli
 	return nil
 }
 
+// parsedPolicies remembers policy documents by their text: the sandbox
+// evaluates the same few policies (each account's roles, trust and bucket
+// policies) on every call, and parsing them was a tenth of its work. The
+// documents are never changed once parsed.
+var parsedPolicies = struct {
+	sync.Mutex
+	m map[string]parsedPolicy
+}{m: map[string]parsedPolicy{}}
+
+type parsedPolicy struct {
+	doc *policyDocument
+	err error
+}
+
+// maxParsedPolicies bounds parsedPolicies; beyond it, it starts afresh.
+const maxParsedPolicies = 8192
+
 // parsePolicy parses a policy document and checks the grammar every policy
-// shares.
+// shares, once per text.
 func parsePolicy(text string) (*policyDocument, error) {
+	parsedPolicies.Lock()
+	p, ok := parsedPolicies.m[text]
+	parsedPolicies.Unlock()
+	if ok {
+		return p.doc, p.err
+	}
+	p.doc, p.err = parsePolicyText(text)
+	parsedPolicies.Lock()
+	if len(parsedPolicies.m) >= maxParsedPolicies {
+		clear(parsedPolicies.m)
+	}
+	parsedPolicies.m[text] = p
+	parsedPolicies.Unlock()
+	return p.doc, p.err
+}
+
+func parsePolicyText(text string) (*policyDocument, error) {
 	text = strings.TrimSpace(text)
 	if !strings.HasPrefix(text, "{") {
 		return nil, errors.New("policies must be valid JSON and the first byte must be '{'")
