@@ -108,12 +108,13 @@ func Sandbox(ctx context.Context, in SandboxInput, w io.Writer) error {
 	cfg.Dev.DataDir = in.DataDir
 	env, err := devmode.StartSandbox(ctx, cfg, in.network())
 	var (
-		busy   *devserver.PortInUseError
-		noDir  *devmode.DataDirError
-		broken *config.ValidationError
+		busy    *devserver.PortInUseError
+		nowhere *devserver.AddressError
+		noDir   *devmode.DataDirError
+		broken  *config.ValidationError
 	)
 	switch {
-	case errors.As(err, &busy), errors.As(err, &noDir), errors.As(err, &broken):
+	case errors.As(err, &busy), errors.As(err, &nowhere), errors.As(err, &noDir), errors.As(err, &broken):
 		return usage(err)
 	case err != nil:
 		return err

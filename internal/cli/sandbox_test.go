@@ -270,6 +270,7 @@ func TestSandboxRefusesBadInput(t *testing.T) {
 		{"no organizations", []string{"--organizations", "0"}, "", []string{"dev.organizations is 0; seed from 1 to 10000 sandbox organizations"}},
 		{"too many organizations", []string{"--organizations", "10001"}, "", []string{"dev.organizations is 10001; seed from 1 to 10000"}},
 		{"listen on a name", []string{"--listen", "sandbox"}, "", []string{`--listen "sandbox" is not an IP address`}},
+		{"listen on another machine's address", []string{"--listen", "192.0.2.1"}, "", []string{"192.0.2.1 is not an address of this machine", "127.0.0.1"}},
 		{"endpoint without a scheme", []string{"--endpoint-url", "sandbox:4566"}, "", []string{`--endpoint-url "sandbox:4566" is not a URL like http://sandbox:4566`}},
 		{"data directory under a file", nil, filepath.Join(file, "sandbox"), []string{"create data directory " + filepath.Join(file, "sandbox"), "choose a directory you may write to"}},
 	} {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Port is a TCP port the embedded default needs: its number, what it is
@@ -49,6 +50,18 @@ func (e *PortInUseError) Error() string {
 
 func (e *PortInUseError) Unwrap() error { return e.Err }
 
+// AddressError reports a host that is none of this machine's addresses.
+type AddressError struct {
+	Host string
+	Err  error
+}
+
+func (e *AddressError) Error() string {
+	return fmt.Sprintf("%s is not an address of this machine, so nothing can listen there; give one it has, such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)", e.Host)
+}
+
+func (e *AddressError) Unwrap() error { return e.Err }
+
 // CheckPorts tries to listen on every port on host and reports each one that
 // is taken (or invalid), so that a busy port is a clear error before anything
 // starts rather than a hang or a half-started server.
@@ -60,6 +73,9 @@ func CheckPorts(host string, ports ...Port) error {
 			continue
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p.Number)))
+		if errors.Is(err, syscall.EADDRNOTAVAIL) {
+			return &AddressError{Host: host, Err: err}
+		}
 		if err != nil {
 			errs = append(errs, &PortInUseError{Host: host, Port: p, Err: err})
 			continue
