@@ -328,6 +328,9 @@ func TestComposeSetsTemporalUpAsMakeTestPostgresDoes(t *testing.T) {
 			t.Errorf("docker-compose.yml does not run %q, as make test-postgres does", line)
 		}
 	}
+	if want := fmt.Sprintf("--retention %s", strings.TrimSuffix(topology.Retention.String(), "0m0s")); !strings.Contains(script.String(), want) {
+		t.Errorf("docker-compose.yml does not create the namespace with %q, as make test-postgres does", want)
+	}
 	for _, name := range servicesOf(t, services, "temporalio/server") {
 		env := services[name].env(t)
 		for k, want := range map[string]string{"DB": topology.PostgresPlugin, "POSTGRES_USER": topology.PostgresUser, "POSTGRES_PWD": topology.PostgresPassword} {

@@ -30,7 +30,6 @@ const (
 	PostgresPlugin     = "postgres12"
 	temporalDB         = "temporal"
 	visibilityDB       = "temporal_visibility"
-	retention          = 72 * time.Hour
 	temporalStartLimit = 2 * time.Minute
 )
 
@@ -75,6 +74,10 @@ func SetupSchema(ctx context.Context, sqlTool string, pg *Postgres, logDir strin
 	}
 	return nil
 }
+
+// Retention is how long the namespace keeps closed workflows, here and in
+// docker-compose.yml: 30 days, for records and audits to look back on.
+const Retention = 720 * time.Hour
 
 // Temporal is Temporal's own server, all its services in one process, on
 // PostgreSQL.
@@ -244,7 +247,7 @@ func (t *Temporal) PrepareNamespace(ctx context.Context, namespace string, attrs
 	defer cancel()
 	_, err = c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
 		Namespace:                        namespace,
-		WorkflowExecutionRetentionPeriod: durationpb.New(retention),
+		WorkflowExecutionRetentionPeriod: durationpb.New(Retention),
 	})
 	var exists *serviceerror.NamespaceAlreadyExists
 	if err != nil && !errors.As(err, &exists) {
