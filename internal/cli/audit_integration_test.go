@@ -122,11 +122,19 @@ func TestDriftMadeByHandIsFoundAnnouncedOnceAndRemediated(t *testing.T) {
 	if r.Organizations[0].Organization != "acme-prod" || r.Organizations[0].Desired != workflows.DesiredEnabled || hasFinding(r, "acme-prod", activities.FindingTrustedAccess) {
 		t.Fatalf("after a verified enable: %+v", r)
 	}
+	// What matches its desired state is reported without its details,
+	// which keeps the report within Temporal's payload limit.
+	if o := r.Organizations[0]; len(o.Findings) == 0 && (o.Current != nil || o.Inventory != nil) {
+		t.Errorf("acme-prod matches its desired state, yet the report carries its live state and inventory: %+v", o)
+	}
 
 	w.setTrustedAccess("acme-prod", false)
 	r = w.audit(ExitDrift).AuditReport
 	if !r.Drift || !hasFinding(r, "acme-prod", activities.FindingTrustedAccess) {
 		t.Fatalf("drift made by hand was not found: %+v", r.Findings)
+	}
+	if o := r.Organizations[0]; o.Current == nil || o.Inventory == nil {
+		t.Errorf("acme-prod drifted, yet the report leaves out its live state or inventory: %+v", o)
 	}
 	w.audit(ExitDrift)
 	if appeared, _ := hook.about("acme-prod", activities.FindingTrustedAccess); appeared != 1 {
