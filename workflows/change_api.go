@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -307,6 +308,32 @@ type ChangeProgress struct {
 	Paused        *Control        `json:"paused,omitempty"`
 	Awaiting      *Awaiting       `json:"awaiting,omitempty"`
 	Record        []RecordEntry   `json:"record"`
+}
+
+// DetailedTargets is how many organizations a change's progress carries
+// with all their details. Beyond it, the progress query and the change's
+// result leave out the plan, inventory and evidence of the organizations
+// that ended well: each keeps them in its own workflow, where the record,
+// the UI and the organization's query read them. With the managed trail an
+// organization's details take about 1.7 KB, and a change of 1,000 took
+// 1.7 MB of Temporal's 2 MB payload limit. What the change told each
+// organization is left out at any size: the organization asks for it with
+// QueryTold.
+const DetailedTargets = 25
+
+// Bounded is p as the progress query and the change's result give it.
+func (p ChangeProgress) Bounded() ChangeProgress {
+	out := p
+	out.Targets = slices.Clone(p.Targets)
+	many := len(out.Targets) > DetailedTargets
+	for i := range out.Targets {
+		t := &out.Targets[i]
+		t.Told = nil
+		if many && t.Phase.Successful() {
+			t.Plan, t.Inventory, t.Evidence = nil, nil, nil
+		}
+	}
+	return out
 }
 
 // Done counts the targets that reached a final phase.

@@ -22,7 +22,7 @@ const maxRefusalsRecorded = 50
 // person. A decision refused after it was accepted changes no gate; it is
 // recorded as a refused attempt, evidence of who tried what.
 func (c *change) registerHandlers(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (ChangeProgress, error) { return c.p, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (ChangeProgress, error) { return c.p.Bounded(), nil }); err != nil {
 		return err
 	}
 	if err := setUpdateHandlers(ctx, []updateHandler{

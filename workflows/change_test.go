@@ -421,3 +421,33 @@ func TestCleanupGateShowsWhatDependsOnTrustedAccess(t *testing.T) {
 		t.Errorf("phase %s after a cancel at the cleanup gate", p.Phase)
 	}
 }
+
+// Beyond DetailedTargets organizations, the progress leaves out the
+// details of those that ended well, which their own workflows keep; what
+// was told is left out at any size; the progress itself is not changed.
+func TestBoundedProgressKeepsWhatPeopleNeed(t *testing.T) {
+	detailed := func(phase workflows.Phase) workflows.TargetSummary {
+		return workflows.TargetSummary{Phase: phase, Plan: &workflows.Plan{}, Evidence: &workflows.Evidence{}, Told: []workflows.ParentDecision{{}}}
+	}
+	few := workflows.ChangeProgress{Targets: []workflows.TargetSummary{detailed(workflows.PhaseSucceeded)}}
+	if b := few.Bounded(); b.Targets[0].Plan == nil || b.Targets[0].Evidence == nil || b.Targets[0].Told != nil {
+		t.Errorf("a change of one: %+v; want its plan and evidence, and nothing told", b.Targets[0])
+	}
+	var many workflows.ChangeProgress
+	for range workflows.DetailedTargets {
+		many.Targets = append(many.Targets, detailed(workflows.PhaseSucceeded))
+	}
+	many.Targets = append(many.Targets, detailed(workflows.PhaseFailed), detailed(workflows.PhaseAwaitingApproval))
+	b := many.Bounded()
+	if tg := b.Targets[0]; tg.Plan != nil || tg.Evidence != nil || tg.Told != nil {
+		t.Errorf("an organization that ended well, in a change of %d: %+v; want no details", len(many.Targets), tg)
+	}
+	for _, tg := range b.Targets[workflows.DetailedTargets:] {
+		if tg.Plan == nil || tg.Evidence == nil {
+			t.Errorf("an organization %s lost its details: %+v", tg.Phase, tg)
+		}
+	}
+	if many.Targets[0].Plan == nil || many.Targets[0].Told == nil {
+		t.Error("Bounded changed the progress it was given")
+	}
+}

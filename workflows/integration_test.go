@@ -154,6 +154,11 @@ func TestEnableDisableAndRollbackAgainstTheSandbox(t *testing.T) {
 	if a := p.Waves[0].Approvals; len(a) != 2 || a[0].ARN != env.AWS.Person("alice").ARN || a[1].ARN != env.AWS.Person("bob").ARN {
 		t.Errorf("approvals keep no verified ARNs: %+v", a)
 	}
+	// The result is the bounded progress: a change of few organizations
+	// keeps their evidence, and none says what the change told it.
+	if tg := p.Targets[0]; tg.Evidence == nil || tg.Told != nil {
+		t.Errorf("the result's organization: evidence %+v, told %+v; want the evidence and nothing told", tg.Evidence, tg.Told)
+	}
 	recordHistory(t, env, in.ChangeID, "change-enable")
 	recordHistory(t, env, workflows.TargetWorkflowID(in.ChangeID, "acme-prod"), "change-enable-child")
 

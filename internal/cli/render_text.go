@@ -166,7 +166,7 @@ func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, lin
 
 // statusOrganizations is how many organizations status lists one by one
 // before it summarises.
-const statusOrganizations = 25
+const statusOrganizations = workflows.DetailedTargets
 
 // noteworthy picks at most n organizations for a summary: first those that
 // failed, then those at work or waiting, in the change's order.
