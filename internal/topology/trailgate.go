@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/cli"
 	"github.com/trailgate/trailgate/internal/devserver"
 	"github.com/trailgate/trailgate/internal/gobuild"
 )
@@ -57,17 +58,7 @@ func Build(dir string) (Binaries, error) {
 type Sandbox struct {
 	*Process
 	// Ready is what the sandbox printed once it served.
-	Ready SandboxReady
-}
-
-// SandboxReady is the line `trailgate sandbox --json` prints once it
-// serves and has written its files.
-type SandboxReady struct {
-	Endpoint        string `json:"endpoint"`
-	ConfigFile      string `json:"config_file"`
-	DataDir         string `json:"data_dir"`
-	Organizations   int    `json:"organizations"`
-	TemporalAddress string `json:"temporal_address"`
+	Ready cli.SandboxReady
 }
 
 // StartSandbox runs `trailgate sandbox` with n organizations on a data
