@@ -13,19 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/worker"
-
-	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
 	shippediam "github.com/trailgate/trailgate/iam"
 	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/awssandbox/sandboxtest"
 	"github.com/trailgate/trailgate/internal/cli"
-	"github.com/trailgate/trailgate/internal/devmode"
+	"github.com/trailgate/trailgate/internal/devmode/devmodetest"
 	"github.com/trailgate/trailgate/internal/devserver"
 	"github.com/trailgate/trailgate/internal/proof"
-	"github.com/trailgate/trailgate/internal/temporalclient"
-	"github.com/trailgate/trailgate/workflows"
 )
 
 type doctorRun struct {
@@ -60,44 +55,19 @@ func TestDoctorAgainstDevDefault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Temporal's server and the AWS sandbox")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-
-	cfg := config.Default()
-	cfg.Dev.DataDir, cfg.Dev.TemporalPort, cfg.Dev.UIPort, cfg.Dev.SandboxPort = t.TempDir(), freePort(t), freePort(t), freePort(t)
-	env, err := devmode.Start(ctx, cfg, quiet)
-	if err != nil {
-		t.Fatalf("start the dev default: %v", err)
-	}
-	defer env.Close(context.Background())
+	env := devmodetest.Start(t)
 
 	r := doctor(t, env.ConfigFile)
 	if r.code != 1 || !strings.Contains(r.stdout, "no worker polled task queue trailgate") || !strings.Contains(r.stdout, "fix: start bin/trailgate-worker") {
 		t.Fatalf("doctor without a worker: want exit status 1 and the worker check failing with its fix, got %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
-	c, err := temporalclient.Dial(ctx, env.Config.Temporal, quiet, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	// Doctor sends no proof: any key will do for the worker.
 	key, err := proof.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts, err := activities.New(ctx, env.Config, key, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := worker.New(c, env.Config.Temporal.TaskQueue, worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(activities.WithTemporal(acts, c))
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	devmodetest.StartWorker(t, env, key)
 
 	// A worker's first polls reach the server within moments of Start.
 	deadline := time.Now().Add(30 * time.Second)

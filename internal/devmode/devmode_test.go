@@ -16,21 +16,10 @@ import (
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/awssandbox"
 	"github.com/trailgate/trailgate/internal/devmode"
+	"github.com/trailgate/trailgate/internal/devmode/devmodetest"
 	"github.com/trailgate/trailgate/internal/devserver"
 	"github.com/trailgate/trailgate/internal/proof"
 )
-
-func devConfig(t *testing.T) config.Config {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Dev.DataDir = t.TempDir()
-	ports, err := devserver.FreePorts(devmode.Host, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Dev.TemporalPort, cfg.Dev.UIPort, cfg.Dev.SandboxPort = ports[0], ports[1], ports[2]
-	return cfg
-}
 
 // load loads the configuration file at path as the worker and the CLI do
 // when TRAILGATE_CONFIG names it.
@@ -50,7 +39,7 @@ func TestDevDefaultWritesItsConfigurationAndKeepsItAcrossRestarts(t *testing.T) 
 	}
 	ctx := t.Context()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := devConfig(t)
+	cfg := devmodetest.Config(t)
 
 	env, err := devmode.Start(ctx, cfg, quiet)
 	if err != nil {
@@ -138,7 +127,7 @@ func TestDevDefaultWritesItsConfigurationAndKeepsItAcrossRestarts(t *testing.T) 
 }
 
 func TestBusySandboxPortStopsBeforeAnythingStarts(t *testing.T) {
-	cfg := devConfig(t)
+	cfg := devmodetest.Config(t)
 	busy, err := net.Listen("tcp", net.JoinHostPort(devmode.Host, "0"))
 	if err != nil {
 		t.Fatal(err)

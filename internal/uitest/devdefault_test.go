@@ -3,23 +3,16 @@ package uitest
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/worker"
-
-	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/cli"
 	"github.com/trailgate/trailgate/internal/devmode"
-	"github.com/trailgate/trailgate/internal/devserver"
+	"github.com/trailgate/trailgate/internal/devmode/devmodetest"
 	"github.com/trailgate/trailgate/internal/proof"
-	"github.com/trailgate/trailgate/internal/temporalclient"
-	"github.com/trailgate/trailgate/workflows"
 )
 
 // devDefault is trailgate-worker --dev in this process: Temporal with its
@@ -44,48 +37,12 @@ func startDevDefault(t *testing.T) *devDefault {
 		t.Setenv(v, "")
 		os.Unsetenv(v)
 	}
-	cfg := config.Default()
-	cfg.Dev.DataDir = t.TempDir()
-	ports, err := devserver.FreePorts(devmode.Host, 3)
+	env := devmodetest.Start(t)
+	key, err := proof.LoadOrCreateKey(env.Config.Identity.ProofKeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Dev.TemporalPort, cfg.Dev.UIPort, cfg.Dev.SandboxPort = ports[0], ports[1], ports[2]
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	env, err := devmode.Start(ctx, cfg, quiet)
-	if err != nil {
-		t.Fatalf("start the dev default: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = env.Close(ctx)
-	})
-	cfg = env.Config
-
-	c, err := temporalclient.Dial(ctx, cfg.Temporal, quiet, nil)
-	if err != nil {
-		t.Fatalf("connect to the dev default's Temporal: %v", err)
-	}
-	t.Cleanup(c.Close)
-	key, err := proof.LoadOrCreateKey(cfg.Identity.ProofKeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acts, err := activities.New(ctx, cfg, key, nil)
-	if err != nil {
-		t.Fatalf("the dev default's activities: %v", err)
-	}
-	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(activities.WithTemporal(acts, c))
-	if err := w.Start(); err != nil {
-		t.Fatalf("start the worker: %v", err)
-	}
-	t.Cleanup(w.Stop)
+	devmodetest.StartWorker(t, env, key)
 	return &devDefault{t: t, env: env}
 }
 
