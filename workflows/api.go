@@ -609,6 +609,22 @@ type RecordEntry struct {
 	Events []activities.Event `json:"events,omitempty"`
 }
 
+// Routine reports whether e is one of the entries that every organization
+// of a change makes when all goes well: a change over many organizations
+// leaves them out of its answers, and people follow it without them.
+func (e RecordEntry) Routine() bool {
+	if e.Organization == "" {
+		return false
+	}
+	switch e.Kind {
+	case RecordRefused, RecordRecheck, RecordError, RecordHalted:
+		return false
+	case RecordOutcome:
+		return Phase(e.Detail).Successful()
+	}
+	return true
+}
+
 // Awaiting says what a gate waits for and since when.
 type Awaiting struct {
 	What  string    `json:"what"`

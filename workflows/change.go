@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/trailgate/trailgate/activities"
+	"github.com/trailgate/trailgate/internal/brief"
 	"github.com/trailgate/trailgate/internal/metrics"
 )
 
@@ -282,7 +283,7 @@ func (c *change) runWave(ctx workflow.Context) {
 	wave := &c.p.Waves[c.p.CurrentWave-1]
 	wave.Phase = PhasePreflight
 	c.setPhase(ctx, PhasePreflight)
-	c.record(ctx, "", RecordWave, nil, fmt.Sprintf("wave %d of %d starts: %s", wave.Number, len(c.p.Waves), strings.Join(wave.Organizations, ", ")))
+	c.record(ctx, "", RecordWave, nil, fmt.Sprintf("wave %d of %d starts: %s", wave.Number, len(c.p.Waves), brief.List(wave.Organizations, DetailedTargets)))
 	for _, name := range wave.Organizations {
 		c.startTarget(ctx, name)
 	}
@@ -669,7 +670,8 @@ func (c *change) historyFull(ctx workflow.Context) bool {
 }
 
 // continueAsNew carries the change's progress into a fresh run. Plans and
-// evidence of ended waves stay in their targets' own workflows.
+// evidence of ended waves stay in their targets' own workflows, and so do
+// the routine entries of a change over many organizations (Bounded).
 func (c *change) continueAsNew(ctx workflow.Context) error {
 	_ = workflow.Await(ctx, c.settled(ctx))
 	carried := c.p
@@ -678,6 +680,9 @@ func (c *change) continueAsNew(ctx workflow.Context) error {
 		if carried.Targets[i].Wave < c.p.CurrentWave {
 			carried.Targets[i].Plan, carried.Targets[i].Inventory, carried.Targets[i].Evidence = nil, nil, nil
 		}
+	}
+	if len(carried.Targets) > DetailedTargets {
+		carried.Record = withoutRoutine(carried.Record)
 	}
 	in := c.in
 	in.Carried = &Carried{Progress: carried, Resolution: c.resolution, UsedNonces: c.used.order}

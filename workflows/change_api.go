@@ -55,8 +55,13 @@ type Carried struct {
 
 // Limits on what people type, so that a change's history stays readable.
 const (
-	maxReasonLength  = 2000
-	maxCommentLength = 2000
+	// MaxWaveOrganizations is the most organizations one wave holds. A
+	// change's history takes about a dozen events for each organization of
+	// a wave, and a change continues as new only between waves: a wave of
+	// 4,000 would pass Temporal's limit of 51,200 events.
+	MaxWaveOrganizations = 2000
+	maxReasonLength      = 2000
+	maxCommentLength     = 2000
 	// maxOrganizationName is the longest name the worker's configuration
 	// gives an organization.
 	maxOrganizationName = 64
@@ -83,8 +88,11 @@ func (in ChangeInput) Validate() error {
 		}
 		seen[name] = true
 	}
-	if _, err := PlanWaves(in.Waves, len(in.Organizations)); err != nil {
+	if sizes, err := PlanWaves(in.Waves, len(in.Organizations)); err != nil {
 		problems = append(problems, about(FieldWaves, err.Error())...)
+	} else if big := slices.Max(append(sizes, 0)); big > MaxWaveOrganizations {
+		problems = append(problems, about(FieldWaves, fmt.Sprintf("a wave of %d organizations is more than %d, the most one wave holds; split the change into waves, for example --waves %s",
+			big, MaxWaveOrganizations, strings.Join(WavesOfAtMost(MaxWaveOrganizations, len(in.Organizations)), ",")))...)
 	}
 	if in.Concurrency < 0 {
 		problems = append(problems, about(FieldConcurrency, "concurrency must be 0 (all at once) or more")...)
@@ -112,6 +120,16 @@ func textProblems(what, s string, limit int) []string {
 		problems = append(problems, what+" holds control characters; write plain text")
 	}
 	return problems
+}
+
+// WavesOfAtMost are the wave specs that slice n organizations into waves
+// of size each, the last taking the rest.
+func WavesOfAtMost(size, n int) []string {
+	specs := make([]string, 0, n/max(size, 1)+1)
+	for range (n - 1) / max(size, 1) {
+		specs = append(specs, strconv.Itoa(size))
+	}
+	return append(specs, "rest")
 }
 
 // PlanWaves slices n organizations into waves by the specs: "N" takes N
@@ -310,30 +328,80 @@ type ChangeProgress struct {
 	Record        []RecordEntry   `json:"record"`
 }
 
-// DetailedTargets is how many organizations a change's progress carries
-// with all their details. Beyond it, the progress query and the change's
-// result leave out the plan, inventory and evidence of the organizations
-// that ended well: each keeps them in its own workflow, where the record,
-// the UI and the organization's query read them. With the managed trail an
-// organization's details take about 1.7 KB, and a change of 1,000 took
-// 1.7 MB of Temporal's 2 MB payload limit. What the change told each
-// organization is left out at any size: the organization asks for it with
-// QueryTold.
+// DetailedTargets is how many organizations a change's answers carry with
+// all their details. Beyond it, the progress query, the answers to
+// decisions and the change's result give the plan, inventory and evidence
+// only of the DetailedTargets most noteworthy organizations (Noteworthy),
+// with what those wait for (the message), and leave out the entries of the change's record that every
+// organization makes when all goes well (RecordEntry.Routine): each
+// organization keeps them in its own workflow, where the record, the UI and
+// the organization's query read them. With the managed trail an
+// organization's details take about 1.7 KB, and Temporal refuses a payload
+// of over 2 MB. What the change told each organization is left out at any
+// size: the organization asks for it with QueryTold.
 const DetailedTargets = 25
 
-// Bounded is p as the progress query and the change's result give it.
+// briefError is how much of an error a change's answers give for an
+// organization beyond the noteworthy ones.
+const briefError = 200
+
+// Bounded is p as the change's answers give it (DetailedTargets).
 func (p ChangeProgress) Bounded() ChangeProgress {
 	out := p
 	out.Targets = slices.Clone(p.Targets)
-	many := len(out.Targets) > DetailedTargets
 	for i := range out.Targets {
+		out.Targets[i].Told = nil
+	}
+	if len(out.Targets) <= DetailedTargets {
+		return out
+	}
+	detailed := map[int]bool{}
+	for _, i := range noteworthy(p.Targets, DetailedTargets) {
+		detailed[i] = true
+	}
+	for i := range out.Targets {
+		if detailed[i] {
+			continue
+		}
 		t := &out.Targets[i]
-		t.Told = nil
-		if many && t.Phase.Successful() {
-			t.Plan, t.Inventory, t.Evidence = nil, nil, nil
+		t.Plan, t.Inventory, t.Evidence, t.Message = nil, nil, nil, ""
+		if len(t.Error) > briefError {
+			t.Error = t.Error[:briefError] + "…"
 		}
 	}
+	out.Record = withoutRoutine(p.Record)
 	return out
+}
+
+// Noteworthy picks at most n of a change's organizations for a summary:
+// first those that failed, then those at work or waiting, in the change's
+// order.
+func Noteworthy(ts []TargetSummary, n int) []TargetSummary {
+	idx := noteworthy(ts, n)
+	out := make([]TargetSummary, len(idx))
+	for i, j := range idx {
+		out[i] = ts[j]
+	}
+	return out
+}
+
+func noteworthy(ts []TargetSummary, n int) []int {
+	var failed, busy []int
+	for i, t := range ts {
+		switch {
+		case t.Error != "" || (t.Phase.Final() && !t.Phase.Successful()):
+			failed = append(failed, i)
+		case !t.Phase.Final() && t.Phase != PhasePending:
+			busy = append(busy, i)
+		}
+	}
+	shown := append(failed, busy...)
+	return shown[:min(n, len(shown))]
+}
+
+// withoutRoutine is a record without its routine entries.
+func withoutRoutine(r []RecordEntry) []RecordEntry {
+	return slices.DeleteFunc(slices.Clone(r), RecordEntry.Routine)
 }
 
 // Done counts the targets that reached a final phase.

@@ -205,7 +205,7 @@ func (c *change) approve(ctx workflow.Context, d Decision) (ChangeProgress, erro
 		c.p.Awaiting = nil
 	}
 	c.recordWho(ctx, "", RecordApproved, []Who{who}, fmt.Sprintf("wave %d: approval %d of %d by %s", wave, len(w.Approvals), c.policy.RequiredApprovals, who)+comment(d.Comment))
-	return c.p, nil
+	return c.p.Bounded(), nil
 }
 
 // roundNow is the approval round of the wave the change is at.
@@ -268,7 +268,7 @@ func (c *change) reject(ctx workflow.Context, d Decision) (ChangeProgress, error
 	d.Who = who
 	c.rejected = &d
 	c.recordWho(ctx, "", RecordRejected, []Who{who}, fmt.Sprintf("wave %d rejected by %s", c.p.CurrentWave, who)+comment(d.Comment))
-	return c.p, nil
+	return c.p.Bounded(), nil
 }
 
 // awaitingCleanup lists the organizations of the current wave that await a
@@ -340,7 +340,7 @@ func (c *change) confirmCleanup(ctx workflow.Context, cc CleanupConfirmation) (C
 		c.reasked[name] = true
 	}
 	c.delivered(ctx)
-	return c.p, nil
+	return c.p.Bounded(), nil
 }
 
 // mayControl: the requester and approvers steer a change.
@@ -427,7 +427,7 @@ func (c *change) steer(ctx workflow.Context, kind DecisionKind, ctl Control, rec
 		return c.p, err
 	}
 	c.recordWho(ctx, "", recorded, []Who{done.Who}, apply(done)+comment(done.Reason))
-	return c.p, nil
+	return c.p.Bounded(), nil
 }
 
 func cleanupDetail(c CleanupConfirmation) string {

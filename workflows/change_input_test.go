@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -117,5 +118,29 @@ func TestWindowOpensAtItsMinute(t *testing.T) {
 	inside := time.Date(2026, 11, 26, 3, 15, 0, 0, time.UTC)
 	if got := workflows.NextOpen(windows, inside); !got.Equal(inside) {
 		t.Errorf("at %s, inside the window, mutations wait until %s", inside, got)
+	}
+}
+
+// A wave holds at most MaxWaveOrganizations organizations, so that the
+// change's history stays within Temporal's limit; the refusal says how to
+// split the change.
+func TestAWaveHoldsAtMostMaxWaveOrganizations(t *testing.T) {
+	in := one(workflows.ActionEnable)
+	in.Organizations = nil
+	for i := range 10000 {
+		in.Organizations = append(in.Organizations, fmt.Sprintf("org-%05d", i))
+	}
+	err := in.Validate()
+	want := "a wave of 10000 organizations is more than 2000, the most one wave holds; split the change into waves, for example --waves 2000,2000,2000,2000,rest"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("one wave of 10,000: %v; want %q", err, want)
+	}
+	in.Waves = []string{"2000", "2000", "2000", "2000", "rest"}
+	if err := in.Validate(); err != nil {
+		t.Errorf("the split it suggests is refused: %v", err)
+	}
+	in.Waves = []string{"2000", "2001"}
+	if err := in.Validate(); err == nil || !strings.Contains(err.Error(), "a wave of 5999 organizations") {
+		t.Errorf("a last wave of 5,999 left over: %v; want it refused", err)
 	}
 }

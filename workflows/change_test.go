@@ -2,6 +2,8 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -422,32 +424,101 @@ func TestCleanupGateShowsWhatDependsOnTrustedAccess(t *testing.T) {
 	}
 }
 
-// Beyond DetailedTargets organizations, the progress leaves out the
-// details of those that ended well, which their own workflows keep; what
-// was told is left out at any size; the progress itself is not changed.
+// Beyond DetailedTargets organizations, a change's answers give the
+// details of at most DetailedTargets organizations, those that failed
+// first, then those at work or waiting, and leave out the record entries
+// that every organization makes when all goes well; what was told is left
+// out at any size; the progress itself is not changed.
 func TestBoundedProgressKeepsWhatPeopleNeed(t *testing.T) {
-	detailed := func(phase workflows.Phase) workflows.TargetSummary {
-		return workflows.TargetSummary{Phase: phase, Plan: &workflows.Plan{}, Evidence: &workflows.Evidence{}, Told: []workflows.ParentDecision{{}}}
+	detailed := func(org string, phase workflows.Phase) workflows.TargetSummary {
+		return workflows.TargetSummary{Organization: org, Phase: phase, Message: "approval of wave 1", Plan: &workflows.Plan{}, Evidence: &workflows.Evidence{}, Told: []workflows.ParentDecision{{}}}
 	}
-	few := workflows.ChangeProgress{Targets: []workflows.TargetSummary{detailed(workflows.PhaseSucceeded)}}
-	if b := few.Bounded(); b.Targets[0].Plan == nil || b.Targets[0].Evidence == nil || b.Targets[0].Told != nil {
-		t.Errorf("a change of one: %+v; want its plan and evidence, and nothing told", b.Targets[0])
+	routine := workflows.RecordEntry{Organization: "org-1", Kind: workflows.RecordOutcome, Detail: string(workflows.PhaseSucceeded)}
+	failure := workflows.RecordEntry{Organization: "org-2", Kind: workflows.RecordOutcome, Detail: "failed: AccessDenied"}
+	wave := workflows.RecordEntry{Kind: workflows.RecordWave, Detail: "wave 1 of 1 starts"}
+	record := []workflows.RecordEntry{wave, routine, failure}
+
+	few := workflows.ChangeProgress{Targets: []workflows.TargetSummary{detailed("org-1", workflows.PhaseSucceeded)}, Record: record}
+	b := few.Bounded()
+	if tg := b.Targets[0]; tg.Plan == nil || tg.Evidence == nil || tg.Told != nil || tg.Message == "" {
+		t.Errorf("a change of one: %+v; want its plan, evidence and message, and nothing told", tg)
 	}
+	if len(b.Record) != len(record) {
+		t.Errorf("a change of one has %d record entries; want all %d", len(b.Record), len(record))
+	}
+
 	var many workflows.ChangeProgress
-	for range workflows.DetailedTargets {
-		many.Targets = append(many.Targets, detailed(workflows.PhaseSucceeded))
+	for i := range workflows.DetailedTargets {
+		many.Targets = append(many.Targets, detailed(fmt.Sprintf("done-%d", i), workflows.PhaseSucceeded))
 	}
-	many.Targets = append(many.Targets, detailed(workflows.PhaseFailed), detailed(workflows.PhaseAwaitingApproval))
-	b := many.Bounded()
-	if tg := b.Targets[0]; tg.Plan != nil || tg.Evidence != nil || tg.Told != nil {
-		t.Errorf("an organization that ended well, in a change of %d: %+v; want no details", len(many.Targets), tg)
+	for i := range workflows.DetailedTargets {
+		many.Targets = append(many.Targets, detailed(fmt.Sprintf("waits-%d", i), workflows.PhaseAwaitingApproval))
 	}
-	for _, tg := range b.Targets[workflows.DetailedTargets:] {
-		if tg.Plan == nil || tg.Evidence == nil {
-			t.Errorf("an organization %s lost its details: %+v", tg.Phase, tg)
+	many.Targets = append(many.Targets, detailed("failed", workflows.PhaseFailed))
+	many.Targets[len(many.Targets)-1].Error = strings.Repeat("e", 5000)
+	many.Record = record
+	b = many.Bounded()
+	for _, tg := range b.Targets {
+		has := tg.Plan != nil && tg.Evidence != nil
+		switch {
+		case tg.Told != nil:
+			t.Errorf("%s: what it was told is given", tg.Organization)
+		case strings.HasPrefix(tg.Organization, "done-") && (has || tg.Message != ""):
+			t.Errorf("%s ended well: %+v; want no details and no stale message", tg.Organization, tg)
+		case tg.Organization == "failed" && (!has || len(tg.Error) != 5000):
+			t.Errorf("the failed organization: details %v, error of %d bytes; want its details and its error", has, len(tg.Error))
+		case tg.Organization == "waits-24" && (has || tg.Message != ""):
+			t.Errorf("%s: details of %d organizations given; want at most %d", tg.Organization, workflows.DetailedTargets+1, workflows.DetailedTargets)
+		case tg.Organization == "waits-0" && (!has || tg.Message == ""):
+			t.Errorf("%s, waiting: %+v; want its details and what it waits for", tg.Organization, tg)
 		}
 	}
-	if many.Targets[0].Plan == nil || many.Targets[0].Told == nil {
+	if got := b.Record; len(got) != 2 || got[0].Detail != wave.Detail || got[1].Detail != failure.Detail {
+		t.Errorf("record of a change of %d: %+v; want the wave and the failure, not the routine outcome", len(many.Targets), got)
+	}
+	for i := range workflows.DetailedTargets {
+		many.Targets = append(many.Targets, detailed(fmt.Sprintf("failed-%d", i), workflows.PhaseFailed))
+		many.Targets[len(many.Targets)-1].Error = strings.Repeat("e", 5000)
+	}
+	if tg := many.Bounded().Targets[len(many.Targets)-1]; tg.Plan != nil || len(tg.Error) > 1000 {
+		t.Errorf("a failure beyond the first %d: details %v, error of %d bytes; want no details, and the start of its error", workflows.DetailedTargets, tg.Plan != nil, len(tg.Error))
+	}
+	if many.Targets[0].Plan == nil || many.Targets[0].Told == nil || len(many.Record) != 3 || many.Record[1].Detail != routine.Detail {
 		t.Error("Bounded changed the progress it was given")
+	}
+}
+
+// A change over 10,000 organizations, every one waiting at its gate with
+// the plan and inventory of an enable with the managed trail, answers
+// within Temporal's 2 MB payload limit, with room to spare.
+func TestTheAnswersOfAChangeOf10000FitTemporalsLimit(t *testing.T) {
+	const n = 10000
+	p := workflows.ChangeProgress{ChangeID: "rollout-2026-11", Action: workflows.ActionEnable, Phase: workflows.PhaseAwaitingApproval, CurrentWave: 1}
+	for w := range n / workflows.MaxWaveOrganizations {
+		wave := workflows.WaveProgress{Number: w + 1, NeedsApproval: w == 0, Phase: workflows.PhasePending}
+		for i := range workflows.MaxWaveOrganizations {
+			org := fmt.Sprintf("org-%05d", w*workflows.MaxWaveOrganizations+i)
+			wave.Organizations = append(wave.Organizations, org)
+			plan := workflows.PlanEnable(workflows.State{}, "trailgate-org-trail", "trailgate-org-trail-logs")
+			p.Targets = append(p.Targets, workflows.TargetSummary{
+				Organization: org, WorkflowID: workflows.TargetWorkflowID(p.ChangeID, org), Wave: w + 1,
+				Phase: workflows.PhaseAwaitingApproval, Message: "approval of wave 1's plan",
+				Plan: &plan, Inventory: &workflows.Inventory{OrganizationTrails: []activities.TrailState{{Name: "audit", ARN: "arn:aws:cloudtrail:us-east-1:111122223333:trail/audit"}}},
+			})
+			p.Record = append(p.Record, workflows.RecordEntry{Organization: org, Kind: workflows.RecordOutcome, Detail: string(workflows.PhaseSucceeded)})
+		}
+		p.Waves = append(p.Waves, wave)
+	}
+	full, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bounded, err := json.Marshal(p.Bounded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d organizations: the whole progress takes %d bytes, the answer %d", n, len(full), len(bounded))
+	if len(bounded) > 1536*1024 {
+		t.Errorf("the answer for %d organizations takes %d bytes; Temporal refuses more than 2 MB", n, len(bounded))
 	}
 }

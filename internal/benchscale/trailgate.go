@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -128,7 +129,8 @@ func (d *devDefault) cli(ctx context.Context, bins Binaries, log io.Writer, args
 }
 
 // RunTrailgate measures one enable change over n organizations in one
-// wave, on a fresh dev default: requested by dave, approved by alice and
+// wave (in waves of workflows.MaxWaveOrganizations beyond it: only the
+// first needs approval), on a fresh dev default: requested by dave, approved by alice and
 // bob (the dev default's policy), each proving who they are as the CLI
 // does.
 func RunTrailgate(ctx context.Context, bins Binaries, n int, trail bool, log io.Writer) (Row, Shape, error) {
@@ -146,7 +148,11 @@ func RunTrailgate(ctx context.Context, bins Binaries, n int, trail bool, log io.
 
 	id := fmt.Sprintf("bench-%d-%s", n, map[bool]string{true: "trail", false: "no-trail"}[trail])
 	start := time.Now()
-	if err := d.cli(ctx, bins, log, "enable", "--all", "--change-id", id, "--profile", "dave", "--reason", "bench-scale"); err != nil {
+	enable := []string{"enable", "--all", "--change-id", id, "--profile", "dave", "--reason", "bench-scale"}
+	if n > workflows.MaxWaveOrganizations {
+		enable = append(enable, "--waves", strings.Join(workflows.WavesOfAtMost(workflows.MaxWaveOrganizations, n), ","))
+	}
+	if err := d.cli(ctx, bins, log, enable...); err != nil {
 		return row, Shape{}, err
 	}
 	if err := d.awaitPhase(ctx, id, workflows.PhaseAwaitingApproval); err != nil {

@@ -184,6 +184,9 @@ func TestDriftMadeByHandIsFoundAnnouncedOnceAndRemediated(t *testing.T) {
 	if on := w.readAWS()["acme-prod"]; len(on.TrustedAccess) != 0 {
 		t.Fatalf("remediation acted before approval: %+v", on)
 	}
+	// The remediation is approved once it stands at its gate, as people
+	// are told to.
+	w.expect(w.run("status", id, "--watch", "--until-gate"), 0)
 	w.expect(w.run("approve", id, "--profile", "alice"), 0)
 	w.expect(w.run("approve", id, "--profile", "bob", "--wait"), 0)
 	if r = w.audit(0).AuditReport; hasFinding(r, "acme-prod", activities.FindingTrustedAccess) {

@@ -381,7 +381,7 @@ has verified who requested the change.`),
 	f.StringArrayVar(&in.Organizations, "org", nil, "organization to change, by its name in the worker's configuration (repeatable)")
 	f.BoolVar(&in.All, "all", false, "change every organization of the configuration")
 	f.StringVar(&in.ChangeID, "change-id", "", "ID of the change (default <action>-<yyyymmdd-hhmmss>-<4 random>)")
-	f.StringSliceVar(&waves, "waves", nil, "waves, in order: a count (1), a share (25%) or rest; for example 1,25%,rest (default one wave of all)")
+	f.StringSliceVar(&waves, "waves", nil, fmt.Sprintf("waves, in order: a count (1), a share (25%%) or rest; for example 1,25%%,rest (default one wave of all); a wave holds at most %d organizations", workflows.MaxWaveOrganizations))
 	f.IntVar(&in.Concurrency, "concurrency", 0, "organizations of a wave that mutate at once (0: all of them)")
 	f.IntVar(&in.FailureBudget, "failure-budget", 0, "organizations that may fail before the change halts (0: halt at the first failure)")
 	f.StringArrayVar(&in.Windows, "window", nil, "maintenance window in UTC in which mutations may start, such as \"sat,sun 02:00+6h\" (repeatable)")

@@ -138,7 +138,7 @@ func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, lin
 	if len(p.Targets) > 0 {
 		shown := p.Targets
 		if !every && len(p.Targets) > statusOrganizations {
-			shown = noteworthy(p.Targets, statusOrganizations)
+			shown = workflows.Noteworthy(p.Targets, statusOrganizations)
 			fmt.Fprintf(w, "\nOrganizations: %s, %s\n", brief.Count(len(p.Targets)), phaseCounts(p.Targets))
 		} else {
 			fmt.Fprintln(w, "\nOrganizations")
@@ -167,22 +167,6 @@ func writeStatus(w io.Writer, p workflows.ChangeProgress, e changeExecution, lin
 // statusOrganizations is how many organizations status lists one by one
 // before it summarises.
 const statusOrganizations = workflows.DetailedTargets
-
-// noteworthy picks at most n organizations for a summary: first those that
-// failed, then those at work or waiting, in the change's order.
-func noteworthy(ts []workflows.TargetSummary, n int) []workflows.TargetSummary {
-	var failed, busy []workflows.TargetSummary
-	for _, t := range ts {
-		switch {
-		case t.Error != "" || (t.Phase.Final() && !t.Phase.Successful()):
-			failed = append(failed, t)
-		case !t.Phase.Final() && t.Phase != workflows.PhasePending:
-			busy = append(busy, t)
-		}
-	}
-	shown := append(failed, busy...)
-	return shown[:min(n, len(shown))]
-}
 
 // phaseCounts counts organizations by phase, most first: "950 succeeded,
 // 50 applying".
@@ -467,16 +451,7 @@ func (v *progressView) show(p workflows.ChangeProgress, entries []workflows.Reco
 // organization of a change makes when all goes well: a change over many
 // organizations is followed without them.
 func routine(e workflows.RecordEntry) bool {
-	if e.Organization == "" {
-		return false
-	}
-	switch e.Kind {
-	case workflows.RecordRefused, workflows.RecordRecheck, workflows.RecordError, workflows.RecordHalted, recordRetrying:
-		return false
-	case workflows.RecordOutcome:
-		return workflows.Phase(e.Detail).Successful()
-	}
-	return true
+	return e.Kind != recordRetrying && e.Routine()
 }
 
 // step says whether a change over many organizations has moved enough for
