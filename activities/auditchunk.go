@@ -132,9 +132,12 @@ func (a *Activities) readForAudit(ctx context.Context, o AuditChunkOrg) (OrgRead
 		return out, err
 	}
 	if o.Verified != nil {
+		// Unwrapped: the error names the query, which names the
+		// organization, and a wrapping would make a non-retryable error
+		// retryable.
 		v, err := a.LastVerified(ctx, *o.Verified)
 		if err != nil {
-			return out, fmt.Errorf("read what trailgate last verified for %s: %w", o.Organization, err)
+			return out, err
 		}
 		out.Verified = &v
 	}
