@@ -13,7 +13,7 @@ import (
 )
 
 // AuditWorkflow reads every organization of the worker's configuration,
-// compares it with its desired state and announces, once, each finding
+// auditChunk at a time, compares it with its desired state and announces, once, each finding
 // that appeared and each that was resolved since the previous audit. The
 // previous audit's result, kept by Temporal, is what makes "once" hold.
 // It never mutates: remediation is an ordinary change.
