@@ -163,30 +163,11 @@ type OrgAudit struct {
 // cannot read is a finding of its own, not an error: the audit of the
 // others goes on.
 func (a *Activities) AuditOrganization(ctx context.Context, in AuditOrgInput) (OrgAudit, error) {
-	out := OrgAudit{Organization: in.Organization, Desired: in.Desired, DesiredFrom: in.DesiredFrom, Findings: []Finding{}}
-	org, err := a.authority.organization(OrgInput{Organization: in.Organization})
+	r, err := a.readForAudit(ctx, AuditChunkOrg{AuditTarget: in.AuditTarget})
 	if err != nil {
-		return out, err
+		return OrgAudit{Organization: in.Organization, Desired: in.Desired, DesiredFrom: in.DesiredFrom, Findings: []Finding{}}, err
 	}
-	ref := OrgInput{Organization: org.Name, ManagementAccountID: org.ManagementAccountID}
-	if a.authority.Trail.Name != "" {
-		t := a.authority.Trail.For(org)
-		ref.Trail = TrailSettings{Name: t.Name, Bucket: t.Bucket}
-	}
-	st, err := a.ReadState(ctx, ref)
-	var inv Inventory
-	if err == nil {
-		inv, err = a.TakeInventory(ctx, ref)
-	}
-	if err != nil {
-		activity.GetLogger(ctx).Warn("audit could not read organization", "organization", org.Name, "error", err)
-		out.Findings = append(out.Findings, Finding{Kind: FindingUnreadable, Organization: org.Name,
-			Expected: "readable", Actual: err.Error()})
-		return out, nil
-	}
-	out.Current, out.Inventory = &st, &inv
-	out.Findings = Compare(org.Name, in.Desired, ref.Trail, st, inv)
-	return out, nil
+	return r.Audit(in.Desired, in.DesiredFrom), nil
 }
 
 // Compare says how an organization's live state and inventory differ

@@ -13,7 +13,7 @@ import (
 )
 
 // AuditWorkflow reads every organization of the worker's configuration,
-// compares it with its desired state and announces, once, each finding
+// auditChunk at a time, compares it with its desired state and announces, once, each finding
 // that appeared and each that was resolved since the previous audit. The
 // previous audit's result, kept by Temporal, is what makes "once" hold.
 // It never mutates: remediation is an ordinary change.
@@ -37,29 +37,14 @@ func AuditWorkflow(ctx workflow.Context, in AuditInput) (AuditReport, error) {
 	if err := workflow.ExecuteActivity(ctx, a.AuditTargets).Get(ctx, &targets); err != nil {
 		return report, fmt.Errorf("list the organizations to audit: %w", err)
 	}
-	// Each organization is read on its own; futures are collected in the
-	// configuration's order.
-	audits := make([]workflow.Future, len(targets))
-	for i, t := range targets {
-		settable, set := workflow.NewFuture(ctx)
-		audits[i] = settable
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			in, err := desiredFor(ctx, a, t)
-			if err != nil {
-				set.Set(nil, err)
-				return
-			}
-			var out activities.OrgAudit
-			err = workflow.ExecuteActivity(ctx, a.AuditOrganization, in).Get(ctx, &out)
-			set.Set(out, err)
-		})
+	var err error
+	if workflow.GetVersion(ctx, versionAuditChunks, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		report.Organizations, err = auditEachOrganization(ctx, a, targets)
+	} else {
+		report.Organizations, err = auditInChunks(ctx, a, targets)
 	}
-	for i, f := range audits {
-		var o OrgAudit
-		if err := f.Get(ctx, &o); err != nil {
-			return report, fmt.Errorf("audit organization %s: %w", targets[i].Organization, err)
-		}
-		report.Organizations = append(report.Organizations, o)
+	if err != nil {
+		return report, err
 	}
 
 	report.Findings, report.Appeared, report.Resolved = reconcile(previous.Findings, report.Organizations, report.At)
@@ -109,21 +94,6 @@ func verifiedQuery(org string) activities.VerifiedQuery {
 			TargetWorkflowName, OrganizationKey.GetName(), org, PhaseKey.GetName(), PhaseSucceeded, PhaseNoChange, PhaseRolledBack),
 		Attributes: []string{ActionKey.GetName(), PhaseKey.GetName(), ChangeIDKey.GetName()},
 	}
-}
-
-// desiredFor resolves what an organization is held to: its configuration's
-// word, else what trailgate last verified there.
-func desiredFor(ctx workflow.Context, a *activities.Activities, t activities.AuditTarget) (activities.AuditOrgInput, error) {
-	in := activities.AuditOrgInput{AuditTarget: t, Desired: t.Desired, DesiredFrom: "configuration"}
-	if t.Desired != "" {
-		return in, nil
-	}
-	var v activities.Verified
-	if err := workflow.ExecuteActivity(ctx, a.LastVerified, verifiedQuery(t.Organization)).Get(ctx, &v); err != nil {
-		return in, fmt.Errorf("read what trailgate last verified for %s: %w", t.Organization, err)
-	}
-	in.Desired, in.DesiredFrom = desiredFromVerified(v)
-	return in, nil
 }
 
 // desiredFromVerified is the state a verified target left: trusted access

@@ -52,6 +52,7 @@ func TestTrailgateMetricsAfterAChange(t *testing.T) {
 	if len(report.Appeared) == 0 {
 		t.Fatalf("the audit found no drift: %+v", report)
 	}
+	recordHistory(t, env, "metrics-audit", "audit")
 
 	// What a series must say beyond carrying its metric's labels.
 	want := map[string]map[string]string{

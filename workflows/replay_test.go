@@ -20,7 +20,7 @@ import (
 )
 
 // TestRecordedHistoriesReplay replays histories recorded from real runs
-// (TRAILGATE_RECORD_HISTORIES=1 go test -run "Against|SurvivesAWorker" ./workflows; keep the
+// (TRAILGATE_RECORD_HISTORIES=1 go test -run "Against|SurvivesAWorker|Metrics" ./workflows; keep the
 // files of earlier workflow versions, and add new ones beside them): a change
 // to the workflows that would break running workflows fails here.
 func TestRecordedHistoriesReplay(t *testing.T) {

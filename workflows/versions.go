@@ -45,6 +45,14 @@ const (
 	// thousand organizations released at once asked the change a thousand
 	// questions, which Temporal answers one at a time.
 	versionVouched = "vouched"
+
+	// versionAuditChunks: an audit reads its organizations auditChunk at a
+	// time, one activity a chunk that also asks what trailgate last
+	// verified, and holds them to their desired state in the workflow. An
+	// activity for each organization, and one more for what was verified,
+	// took an audit past Temporal's 51,200 history events beyond about
+	// 8,500 organizations.
+	versionAuditChunks = "audit-chunks"
 )
 
 //
