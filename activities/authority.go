@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/brief"
 	"github.com/trailgate/trailgate/internal/proof"
 )
 
@@ -76,7 +76,7 @@ func (auth Authority) organization(in OrgInput) (config.Organization, error) {
 	if i < 0 {
 		return config.Organization{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"organization %s is not in the worker's configuration (known: %s); add it under organizations: in the worker's configuration, or name another",
-			in.Organization, strings.Join(auth.names(), ", ")), ErrUnknownOrganization, nil)
+			in.Organization, brief.List(auth.names(), knownShown)), ErrUnknownOrganization, nil)
 	}
 	org := auth.Organizations[i]
 	if in.ManagementAccountID != "" && org.ManagementAccountID != in.ManagementAccountID {
@@ -86,6 +86,10 @@ func (auth Authority) organization(in OrgInput) (config.Organization, error) {
 	}
 	return org, nil
 }
+
+// knownShown is how many organization names an error lists before it
+// counts the rest: a configuration of 10,000 made an error of 120 KB.
+const knownShown = 10
 
 func (auth Authority) names() []string {
 	return mapped(auth.Organizations, func(o config.Organization) string { return o.Name })
@@ -97,6 +101,10 @@ type ResolveInput struct {
 	Organizations []string `json:"organizations"`
 	// ManageTrail asks for the managed trail's settings (enable).
 	ManageTrail bool `json:"manage_trail"`
+	// PolicyOnly checks that the configuration knows every organization
+	// and answers with the policy alone: a change over more organizations
+	// than one payload holds resolves each wave's when the wave starts.
+	PolicyOnly bool `json:"policy_only,omitempty"`
 }
 
 // Resolution is what the worker's configuration says about a change when
@@ -160,7 +168,10 @@ func (a *Activities) ResolveChange(_ context.Context, in ResolveInput) (Resoluti
 	if len(unknown) > 0 {
 		return Resolution{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"the worker's configuration has no organization %s (known: %s); the worker decides which organizations exist: name known ones, or add them to the worker's configuration",
-			strings.Join(unknown, ", "), strings.Join(a.authority.names(), ", ")), ErrUnknownOrganization, nil)
+			brief.List(unknown, knownShown), brief.List(a.authority.names(), knownShown)), ErrUnknownOrganization, nil)
+	}
+	if in.PolicyOnly {
+		res.Organizations = []OrgInput{}
 	}
 	return res, nil
 }

@@ -25,8 +25,12 @@ type change struct {
 	in ChangeInput
 	p  ChangeProgress
 	// resolution is what the worker's configuration said when the change
-	// started: its organizations as reached, and its policy.
+	// started: its organizations as reached, and its policy. With
+	// perWave, its organizations are those of the current wave, resolved
+	// when the wave started (versionWaveBound): the organizations of a
+	// change of 10,000 took 3.3 MB, past Temporal's 2 MB payload limit.
 	resolution activities.Resolution
+	perWave    bool
 	policy     GatePolicy
 	// index finds an organization's summary in p.Targets.
 	index map[string]int
@@ -86,7 +90,8 @@ func (c *change) settled(ctx workflow.Context) func() bool {
 // few at a time; a failure budget halts the change; pause, resume and
 // cancel steer it. Every decision is proven (see prove).
 func ChangeWorkflow(ctx workflow.Context, in ChangeInput) (ChangeProgress, error) {
-	if err := in.Validate(); err != nil {
+	perWave := workflow.GetVersion(ctx, versionWaveBound, workflow.DefaultVersion, 1) == 1
+	if err := in.validate(perWave && in.Carried == nil); err != nil {
 		return ChangeProgress{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
 	}
 	if in.Carried != nil && !continuedByItself(workflow.GetInfo(ctx)) {
@@ -99,7 +104,7 @@ func ChangeWorkflow(ctx workflow.Context, in ChangeInput) (ChangeProgress, error
 	// record; a cancellation through Temporal becomes a cancel of the change.
 	root := ctx
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	c, err := newChange(ctx, in)
+	c, err := newChange(ctx, in, perWave)
 	if err != nil {
 		return c.p, err
 	}
@@ -147,8 +152,8 @@ func continuedByItself(info *workflow.Info) bool {
 
 // newChange resolves a new change (or takes what a continued one carried)
 // and verifies its requester.
-func newChange(ctx workflow.Context, in ChangeInput) (*change, error) {
-	c := &change{in: in, index: map[string]int{}, used: newNonces(nil), reasked: map[string]bool{}}
+func newChange(ctx workflow.Context, in ChangeInput, perWave bool) (*change, error) {
+	c := &change{in: in, perWave: perWave, index: map[string]int{}, used: newNonces(nil), reasked: map[string]bool{}}
 	if in.Carried != nil {
 		c.p, c.resolution = in.Carried.Progress, in.Carried.Resolution
 		c.used = newNonces(in.Carried.UsedNonces)
@@ -172,7 +177,7 @@ func newChange(ctx workflow.Context, in ChangeInput) (*change, error) {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
 	})
 	if err := workflow.ExecuteActivity(actx, a.ResolveChange, activities.ResolveInput{
-		Organizations: in.Organizations, ManageTrail: in.Action == ActionEnable,
+		Organizations: in.Organizations, ManageTrail: in.Action == ActionEnable, PolicyOnly: c.perWave,
 	}).Get(ctx, &c.resolution); err != nil {
 		return c, c.refuseRequest(ctx, err)
 	}
@@ -284,8 +289,10 @@ func (c *change) runWave(ctx workflow.Context) {
 	wave.Phase = PhasePreflight
 	c.setPhase(ctx, PhasePreflight)
 	c.record(ctx, "", RecordWave, nil, fmt.Sprintf("wave %d of %d starts: %s", wave.Number, len(c.p.Waves), brief.List(wave.Organizations, DetailedTargets)))
-	for _, name := range wave.Organizations {
-		c.startTarget(ctx, name)
+	if c.resolveWave(ctx, wave) {
+		for _, name := range wave.Organizations {
+			c.startTarget(ctx, name)
+		}
 	}
 
 	// Every target plans and, for a disable, waits at the change's cleanup
@@ -493,6 +500,36 @@ func (c *change) release(ctx workflow.Context, wave *WaveProgress) {
 	c.delivered(ctx)
 }
 
+// resolveWave reads, for a change resolved wave by wave, what the worker's
+// configuration says of the wave's organizations now. When it cannot, each
+// of them fails with the reason, and none starts.
+func (c *change) resolveWave(ctx workflow.Context, wave *WaveProgress) bool {
+	if !c.perWave {
+		return true
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:             fmt.Sprintf("Resolve the organizations of wave %d in the worker's configuration", wave.Number),
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
+	})
+	var res activities.Resolution
+	err := workflow.ExecuteActivity(actx, a.ResolveChange, activities.ResolveInput{
+		Organizations: wave.Organizations, ManageTrail: c.in.Action == ActionEnable,
+	}).Get(ctx, &res)
+	if err == nil {
+		c.resolution.Organizations = res.Organizations
+		return true
+	}
+	why := fmt.Sprintf("the worker's configuration did not resolve wave %d: %s", wave.Number, message(err))
+	for _, name := range wave.Organizations {
+		t := &c.p.Targets[c.index[name]]
+		t.Phase, t.Error = PhaseFailed, why
+		c.p.Failed++
+	}
+	c.record(ctx, "", RecordError, nil, why)
+	return false
+}
+
 // startTarget starts one organization's child workflow and follows it to
 // its end.
 func (c *change) startTarget(ctx workflow.Context, name string) {
@@ -684,8 +721,18 @@ func (c *change) continueAsNew(ctx workflow.Context) error {
 	if len(carried.Targets) > DetailedTargets {
 		carried.Record = withoutRoutine(carried.Record)
 	}
+	resolution := c.resolution
+	if c.perWave {
+		// The next wave resolves its own.
+		resolution.Organizations = []OrgRef{}
+		for i := range carried.Targets {
+			if t := &carried.Targets[i]; t.Wave < c.p.CurrentWave {
+				t.Message, t.Told = "", nil
+			}
+		}
+	}
 	in := c.in
-	in.Carried = &Carried{Progress: carried, Resolution: c.resolution, UsedNonces: c.used.order}
+	in.Carried = &Carried{Progress: carried, Resolution: resolution, UsedNonces: c.used.order}
 	return workflow.NewContinueAsNewError(ctx, ChangeWorkflowName, in)
 }
 

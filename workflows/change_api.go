@@ -58,7 +58,8 @@ const (
 	// MaxWaveOrganizations is the most organizations one wave holds. A
 	// change's history takes about a dozen events for each organization of
 	// a wave, and a change continues as new only between waves: a wave of
-	// 4,000 would pass Temporal's limit of 51,200 events.
+	// 4,000 would pass Temporal's limit of 51,200 events. It is also as
+	// many organizations as the worker resolves in one answer.
 	MaxWaveOrganizations = 2000
 	maxReasonLength      = 2000
 	maxCommentLength     = 2000
@@ -69,7 +70,11 @@ const (
 
 // Validate says what is wrong with a change input, all at once: an
 // *InvalidInputError whose problems name the fields they are about.
-func (in ChangeInput) Validate() error {
+func (in ChangeInput) Validate() error { return in.validate(true) }
+
+// validate is Validate, with waves held to MaxWaveOrganizations only when
+// bounded: a change started before versionWaveBound was not.
+func (in ChangeInput) validate(bounded bool) error {
 	problems := changeAndActionProblems(in.ChangeID, in.Action)
 	if len(in.Organizations) == 0 {
 		problems = append(problems, Problem{Field: FieldOrganizations, Kind: ProblemMissing, Text: "no organizations: name some with --org, or use --all"})
@@ -90,7 +95,7 @@ func (in ChangeInput) Validate() error {
 	}
 	if sizes, err := PlanWaves(in.Waves, len(in.Organizations)); err != nil {
 		problems = append(problems, about(FieldWaves, err.Error())...)
-	} else if big := slices.Max(append(sizes, 0)); big > MaxWaveOrganizations {
+	} else if big := slices.Max(append(sizes, 0)); bounded && big > MaxWaveOrganizations {
 		problems = append(problems, about(FieldWaves, fmt.Sprintf("a wave of %d organizations is more than %d, the most one wave holds; split the change into waves, for example --waves %s",
 			big, MaxWaveOrganizations, strings.Join(WavesOfAtMost(MaxWaveOrganizations, len(in.Organizations)), ",")))...)
 	}

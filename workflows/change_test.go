@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -520,5 +521,49 @@ func TestTheAnswersOfAChangeOf10000FitTemporalsLimit(t *testing.T) {
 	t.Logf("%d organizations: the whole progress takes %d bytes, the answer %d", n, len(full), len(bounded))
 	if len(bounded) > 1536*1024 {
 		t.Errorf("the answer for %d organizations takes %d bytes; Temporal refuses more than 2 MB", n, len(bounded))
+	}
+}
+
+// A change checks at its start that the worker knows every organization,
+// and resolves each wave's organizations when the wave starts: the
+// organizations of a change of 10,000 did not fit one answer.
+func TestEachWaveIsResolvedWhenItStarts(t *testing.T) {
+	h := newChangeHarness(t)
+	h.approveAt(time.Hour, "alice", "bob")
+	h.approveAt(2*time.Hour, "alice", "bob")
+	p := h.runTo(changeInput("acme-prod", "acme-staging", "globex"), workflows.PhaseSucceeded)
+	want := []string{"policy only: acme-prod,acme-staging,globex", "acme-prod", "acme-staging,globex"}
+	if !slices.Equal(h.resolved, want) {
+		t.Errorf("resolved %q; want %q", h.resolved, want)
+	}
+	if p.Done() != 3 || p.Policy == nil || p.Policy.RequiredApprovals != 2 {
+		t.Errorf("the change ended with %d done and policy %+v", p.Done(), p.Policy)
+	}
+}
+
+// A wave the worker's configuration no longer resolves starts none of its
+// organizations: each fails with the reason, and the failure budget halts
+// the change.
+func TestAWaveTheWorkerNoLongerResolvesStartsNothing(t *testing.T) {
+	h := newChangeHarness(t)
+	h.resolve = func(in activities.ResolveInput) error {
+		if !in.PolicyOnly && slices.Contains(in.Organizations, "globex") {
+			return temporal.NewNonRetryableApplicationError("the worker's configuration has no organization globex", activities.ErrUnknownOrganization, nil)
+		}
+		return nil
+	}
+	h.approveAt(time.Hour, "alice", "bob")
+	p, err := h.run(changeInput("acme-prod", "acme-staging", "globex"))
+	if err == nil || p.Phase != workflows.PhaseHalted {
+		t.Fatalf("the change ended %s, err %v; want halted", p.Phase, err)
+	}
+	for _, org := range []string{"acme-staging", "globex"} {
+		tg := targetOf(t, p, org)
+		if tg.Phase != workflows.PhaseFailed || !strings.Contains(tg.Error, "did not resolve wave 2: the worker's configuration has no organization globex") {
+			t.Errorf("%s: %s, %q; want failed with the reason", org, tg.Phase, tg.Error)
+		}
+	}
+	if h.calls["preflight"] != 1 || !slices.Equal(h.enabled, []string{"acme-prod"}) {
+		t.Errorf("%d preflights, enabled %v; want wave 1 alone", h.calls["preflight"], h.enabled)
 	}
 }

@@ -39,6 +39,11 @@ type harness struct {
 	webhook func(activities.Reminder) error
 	// calls counts the calls of activities, by name.
 	calls map[string]int
+	// resolved are the organizations each ResolveChange was asked for, in
+	// order ("policy only:" first when it was); resolve, when set, may
+	// refuse one.
+	resolved []string
+	resolve  func(activities.ResolveInput) error
 }
 
 func newHarness(t *testing.T) *harness {
@@ -55,7 +60,20 @@ func newHarness(t *testing.T) *harness {
 		ReminderEvery:     24 * time.Hour,
 	}}
 	env.OnActivity(acts.ResolveChange, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ResolveInput) (activities.Resolution, error) {
-		res := activities.Resolution{Policy: h.policy}
+		asked := strings.Join(in.Organizations, ",")
+		if in.PolicyOnly {
+			asked = "policy only: " + asked
+		}
+		h.resolved = append(h.resolved, asked)
+		if h.resolve != nil {
+			if err := h.resolve(in); err != nil {
+				return activities.Resolution{}, err
+			}
+		}
+		res := activities.Resolution{Policy: h.policy, Organizations: []activities.OrgInput{}}
+		if in.PolicyOnly {
+			return res, nil
+		}
 		for _, name := range in.Organizations {
 			o := activities.OrgInput{Organization: name, ManagementAccountID: "111111111111"}
 			if in.ManageTrail && !h.noTrail {

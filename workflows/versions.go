@@ -53,6 +53,16 @@ const (
 	// took an audit past Temporal's 51,200 history events beyond about
 	// 8,500 organizations.
 	versionAuditChunks = "audit-chunks"
+
+	// versionWaveBound: a change holds each wave to MaxWaveOrganizations
+	// organizations, and resolves each wave's organizations in the
+	// worker's configuration when the wave starts, not all of them when
+	// the change starts (which still checks that it knows them all). The organizations of a
+	// change of 10,000 took 3.3 MB, past Temporal's 2 MB payload limit, in
+	// the answer that resolved them and again in the input that continued
+	// the change as new; a wave of them took the change past Temporal's
+	// limit of 51,200 history events.
+	versionWaveBound = "wave-bound"
 )
 
 //
