@@ -52,8 +52,12 @@ func (c *change) registerHandlers(ctx workflow.Context) error {
 			batch := c.receiveReports(ctx, reports)
 			if verified {
 				c.reading++
-				batch = c.readReports(ctx, batch)
+				var unanswered []TargetReport
+				batch, unanswered = c.readReports(ctx, batch)
 				c.reading--
+				if len(unanswered) > 0 && workflow.GetVersion(ctx, versionReask, workflow.DefaultVersion, 1) == 1 {
+					c.askAgain(ctx, unanswered)
+				}
 			}
 			for _, r := range batch {
 				c.onReport(r)

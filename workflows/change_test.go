@@ -567,3 +567,24 @@ func TestAWaveTheWorkerNoLongerResolvesStartsNothing(t *testing.T) {
 		t.Errorf("%d preflights, enabled %v; want wave 1 alone", h.calls["preflight"], h.enabled)
 	}
 }
+
+// A target that cannot be asked where it stands, as when a busy Temporal
+// times a query out, is asked again: the change still sees it at its
+// gate, and the change goes on.
+func TestATargetThatCouldNotBeAskedIsAskedAgain(t *testing.T) {
+	h := newChangeHarness(t)
+	asked := 0
+	h.unanswered = func(q activities.QueryInput) bool {
+		if q.WorkflowID != workflows.TargetWorkflowID("chg-1", "acme-staging") || q.Query != workflows.QueryProgress {
+			return false
+		}
+		asked++
+		return asked <= 3
+	}
+	h.approveAt(time.Hour, "alice", "bob")
+	h.approveAt(2*time.Hour, "alice", "bob")
+	p := h.runTo(changeInput("acme-prod", "acme-staging", "globex"), workflows.PhaseSucceeded)
+	if p.Done() != 3 || asked < 4 {
+		t.Errorf("%d done, acme-staging asked %d times; want all 3 done, asked until it answered", p.Done(), asked)
+	}
+}

@@ -44,6 +44,9 @@ type harness struct {
 	// refuse one.
 	resolved []string
 	resolve  func(activities.ResolveInput) error
+	// unanswered, when set, says whether a query of a workflow goes
+	// unanswered this time, as one a busy Temporal timed out.
+	unanswered func(activities.QueryInput) bool
 }
 
 func newHarness(t *testing.T) *harness {
@@ -129,6 +132,9 @@ func (h *harness) askWorkflow(_ context.Context, in activities.QueryInput) (json
 	var args []any
 	if in.Arg != "" {
 		args = append(args, in.Arg)
+	}
+	if h.unanswered != nil && h.unanswered(in) {
+		return nil, errors.New("context deadline exceeded")
 	}
 	id := in.WorkflowID
 	if id == "chg-1" {

@@ -89,10 +89,12 @@ func (t *target) takeDecisions(ctx workflow.Context, verified bool) {
 
 // readReports takes where targets stand from the targets themselves: their
 // progress queries, answered by their own code, rather than the reports
-// signalled, which anyone could have sent. A report whose target cannot be
-// asked, or does not confirm it, is dropped. Since versionBatched the
-// targets are asked together, askBatch at a time by each activity.
-func (c *change) readReports(ctx workflow.Context, batch []TargetReport) []TargetReport {
+// signalled, which anyone could have sent. A report whose target does not
+// confirm it is dropped; one whose target could not be asked (a query
+// Temporal timed out, an activity that failed) comes back in unanswered.
+// Since versionBatched the targets are asked together, askBatch at a time
+// by each activity.
+func (c *change) readReports(ctx workflow.Context, batch []TargetReport) (read, unanswered []TargetReport) {
 	var asks []activities.QueryInput
 	var known []TargetReport
 	for _, r := range batch {
@@ -102,28 +104,30 @@ func (c *change) readReports(ctx workflow.Context, batch []TargetReport) []Targe
 		}
 	}
 	if !c.batched {
-		var read []TargetReport
 		for i, r := range known {
 			var tp TargetProgress
 			if err := ask(ctx, asks[i].WorkflowID, QueryProgress, "", &tp); err == nil {
 				read = c.confirmed(read, r, tp)
+			} else {
+				unanswered = append(unanswered, r)
 			}
 		}
-		return read
+		return read, unanswered
 	}
 	var futures []workflow.Future
 	for from := 0; from < len(asks); from += askBatch {
 		chunk := asks[from:min(from+askBatch, len(asks))]
 		futures = append(futures, askMany(ctx, chunk, fmt.Sprintf("Ask %d organizations' workflows where they stand", len(chunk))))
 	}
-	var read []TargetReport
 	for n, f := range futures {
 		var answers []activities.Answer
 		if err := f.Get(ctx, &answers); err != nil {
+			unanswered = append(unanswered, known[n*askBatch:min((n+1)*askBatch, len(known))]...)
 			continue
 		}
 		for k, ans := range answers {
 			if ans.Error != "" {
+				unanswered = append(unanswered, known[n*askBatch+k])
 				continue
 			}
 			var tp TargetProgress
@@ -137,7 +141,34 @@ func (c *change) readReports(ctx workflow.Context, batch []TargetReport) []Targe
 			read = c.confirmed(read, known[n*askBatch+k], tp)
 		}
 	}
-	return read
+	return read, unanswered
+}
+
+// reaskAfter is how long a change waits before it asks again a target that
+// could not be asked where it stands.
+const reaskAfter = 5 * time.Second
+
+// askAgain asks the targets that could not be asked where they stand
+// again, after a pause, until each has answered or ended. Before
+// versionReask their reports were dropped: at 2,000 organizations a busy
+// Temporal timed some queries out, and those organizations waited at
+// their gate while the change never saw them arrive.
+func (c *change) askAgain(ctx workflow.Context, unanswered []TargetReport) {
+	c.reading++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { c.reading-- }()
+		for len(unanswered) > 0 {
+			_ = workflow.Sleep(ctx, reaskAfter)
+			unanswered = slices.DeleteFunc(unanswered, func(r TargetReport) bool {
+				return c.p.Targets[c.index[r.Organization]].Phase.Final()
+			})
+			var read []TargetReport
+			read, unanswered = c.readReports(ctx, unanswered)
+			for _, r := range read {
+				c.onReport(r)
+			}
+		}
+	})
 }
 
 // askBatch is how many targets one activity asks where they stand: their

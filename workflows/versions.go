@@ -63,6 +63,14 @@ const (
 	// the change as new; a wave of them took the change past Temporal's
 	// limit of 51,200 history events.
 	versionWaveBound = "wave-bound"
+
+	// versionReask: a change asks again, after a pause, a target that
+	// could not be asked where it stands, instead of dropping its report.
+	// At 2,000 organizations a busy Temporal timed some of those queries
+	// out, and the change waited for organizations that already stood at
+	// their gate. The version is asked only when a target could not be
+	// asked, so a history without such a failure holds no marker for it.
+	versionReask = "reask"
 )
 
 //
