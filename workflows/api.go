@@ -652,6 +652,13 @@ type TargetProgress struct {
 	Record       []RecordEntry `json:"record"`
 }
 
+// ChangeTaskTimeout is how long one workflow task of a change may take. A
+// task of a change of thousands of organizations takes in their reports
+// by thousands, and one timed out is replayed whole, which takes longer
+// still: at 10,000 organizations on a busy worker, Temporal's default of
+// 10 seconds timed such tasks out again and again.
+const ChangeTaskTimeout = time.Minute
+
 // TargetWorkflowID is the workflow ID of one organization's part of a
 // change: <change-id>/<org-name>.
 func TargetWorkflowID(changeID, orgName string) string {

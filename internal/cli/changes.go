@@ -78,7 +78,8 @@ func (c changes) start(ctx context.Context, ci workflows.ChangeInput) error {
 			workflows.ActionKey.ValueSet(string(ci.Action)),
 			workflows.PhaseKey.ValueSet(string(workflows.PhasePending)),
 		),
-		StaticSummary: changeSummary(ci),
+		StaticSummary:       changeSummary(ci),
+		WorkflowTaskTimeout: workflows.ChangeTaskTimeout,
 	}
 	if _, err := c.client.ExecuteWorkflow(ctx, opts, workflows.ChangeWorkflowName, ci); err != nil {
 		return explain(err, ci.ChangeID, "start")

@@ -76,6 +76,7 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 				v.warn(err)
 				continue
 			}
+			tick.Reset(pollFor(s.poll, len(p.Targets)))
 			for _, e := range v.show(p, s.liveEntries(ctx, p, &live)) {
 				// Only the change's own gates wait for people; an
 				// organization's gate waits for the change, which may not
@@ -90,6 +91,15 @@ func (s *session) follow(ctx context.Context, changeID string, opts followOption
 			}
 		}
 	}
+}
+
+// pollFor is how often a change of n organizations is followed: a second
+// more for each thousand. Each round asks the change and some of its
+// organizations where they stand, work for the worker that runs them; a
+// change of 10,000 asked every second spent its workflow tasks answering,
+// and they timed out.
+func pollFor(poll time.Duration, n int) time.Duration {
+	return max(poll, time.Duration(n/1000)*time.Second)
 }
 
 // stoppedFollowing says that following ended, not the change.

@@ -104,6 +104,9 @@ func TestCLI(t *testing.T) {
 		w.expect(w.run("enable", "--org", "acme-prod", "--org", "acme-staging", "--waves", "1,rest", "--approve-every-wave",
 			"--change-id", enableID, "--reason", "CHG-1", "--profile", "dave"), 0, "Change "+enableID+" started", "requested by "+verified("dave"), ":user/dave)", "/namespaces/default/workflows/"+enableID)
 		w.expect(w.run("enable", "--all", "--change-id", enableID, "--profile", "dave"), 2, "already exists")
+		if d, err := w.env.Client.DescribeWorkflowExecution(context.Background(), enableID, ""); err != nil || d.GetExecutionConfig().GetDefaultWorkflowTaskTimeout().AsDuration() != workflows.ChangeTaskTimeout {
+			t.Errorf("the change's workflow task timeout: %v, %v; want %s", d.GetExecutionConfig().GetDefaultWorkflowTaskTimeout(), err, workflows.ChangeTaskTimeout)
+		}
 		w.expect(w.run("status", enableID, "--watch", "--until-gate"), 0, "awaits 2 approval(s) of wave 1 from alice, bob")
 
 		w.expect(w.run("confirm-cleanup", enableID, "--profile", "carol"), 2, "no organization awaits cleanup confirmation")

@@ -160,3 +160,13 @@ func TestPlanInBatchesShowsEachBatchInOrderAndFewAtOnce(t *testing.T) {
 		t.Errorf("planInBatches returned %v, want the batch's error", err)
 	}
 }
+
+// A change over thousands of organizations is followed less often: each
+// round is work for the worker that runs it.
+func TestALargeChangeIsFollowedLessOften(t *testing.T) {
+	for n, want := range map[int]time.Duration{1: time.Second, 999: time.Second, 2000: 2 * time.Second, 10000: 10 * time.Second} {
+		if got := pollFor(time.Second, n); got != want {
+			t.Errorf("a change of %d organizations is followed every %s; want %s", n, got, want)
+		}
+	}
+}

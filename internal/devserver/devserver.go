@@ -220,13 +220,12 @@ func prepareDatabase(dbFile, namespace string, attrs map[string]enumspb.IndexedV
 	return conf, nil
 }
 
-// sqlConfig is how the server opens the database: in write-ahead-log mode,
-// where a commit appends to the log and only a checkpoint rewrites the
-// database, with synchronous=NORMAL, which syncs the log at checkpoints
-// rather than at every commit. A process killed at any point loses nothing
-// committed; only a crash of the machine itself may lose the last commits.
-// busy_timeout lets the server's connections wait for each other instead
-// of failing.
+// sqliteConns is how many connections the server keeps to its database,
+// shared by every service and by visibility. In write-ahead-log mode
+// readers do not wait for the one writer; with a single connection, every
+// read waited for every write.
+const sqliteConns = 4
+
 // internalPort picks a port for one of the server's own services.
 var internalPort = FreePort
 
@@ -274,10 +273,19 @@ func (o *Options) startServer(sqlConf *serverconfig.SQL, logLevel *slog.LevelVar
 	return server, nil
 }
 
+// sqlConfig is how the server opens the database: in write-ahead-log mode,
+// where a commit appends to the log and only a checkpoint rewrites the
+// database, with synchronous=NORMAL, which syncs the log at checkpoints
+// rather than at every commit. A process killed at any point loses nothing
+// committed; only a crash of the machine itself may lose the last commits.
+// busy_timeout lets the server's connections wait for each other instead
+// of failing, and sqliteConns of them share the database.
 func sqlConfig(dbFile string) *serverconfig.SQL {
 	return &serverconfig.SQL{
 		PluginName:   sqliteplugin.PluginName,
 		DatabaseName: dbFile,
+		MaxConns:     sqliteConns,
+		MaxIdleConns: sqliteConns,
 		ConnectAttributes: map[string]string{
 			"mode":         "rwc",
 			"journal_mode": "wal",
