@@ -60,8 +60,9 @@ const (
 	// the change starts (which still checks that it knows them all). The organizations of a
 	// change of 10,000 took 3.3 MB, past Temporal's 2 MB payload limit, in
 	// the answer that resolved them and again in the input that continued
-	// the change as new; a wave of them took the change past Temporal's
-	// limit of 51,200 history events.
+	// the change as new; and at the 8 events and 15 KB of history an
+	// organization of a wave takes, one wave of them would pass Temporal's
+	// limits of 51,200 events and 50 MB.
 	versionWaveBound = "wave-bound"
 
 	// versionReask: a change asks again, after a pause, a target that
