@@ -119,6 +119,12 @@ func (c changes) describe(ctx context.Context, changeID string) (changeExecution
 	if t := info.GetStartTime(); t != nil {
 		e.Started = t.AsTime()
 	}
+	// A change that continued as new started with its first run.
+	if first := info.GetFirstRunId(); first != "" && first != info.GetExecution().GetRunId() {
+		if d, err := c.client.DescribeWorkflowExecution(ctx, changeID, first); err == nil && d.GetWorkflowExecutionInfo().GetStartTime() != nil {
+			e.Started = d.GetWorkflowExecutionInfo().GetStartTime().AsTime()
+		}
+	}
 	if t := info.GetCloseTime(); t != nil {
 		e.Closed = t.AsTime()
 	}
