@@ -714,8 +714,11 @@ func (c *change) continueAsNew(ctx workflow.Context) error {
 	carried := c.p
 	carried.Targets = slices.Clone(c.p.Targets)
 	for i := range carried.Targets {
-		if carried.Targets[i].Wave < c.p.CurrentWave {
-			carried.Targets[i].Plan, carried.Targets[i].Inventory, carried.Targets[i].Evidence = nil, nil, nil
+		if t := &carried.Targets[i]; t.Wave < c.p.CurrentWave {
+			t.Plan, t.Inventory, t.Evidence = nil, nil, nil
+			if c.perWave {
+				t.Message, t.Told = "", nil
+			}
 		}
 	}
 	if len(carried.Targets) > DetailedTargets {
@@ -725,11 +728,6 @@ func (c *change) continueAsNew(ctx workflow.Context) error {
 	if c.perWave {
 		// The next wave resolves its own.
 		resolution.Organizations = []OrgRef{}
-		for i := range carried.Targets {
-			if t := &carried.Targets[i]; t.Wave < c.p.CurrentWave {
-				t.Message, t.Told = "", nil
-			}
-		}
 	}
 	in := c.in
 	in.Carried = &Carried{Progress: carried, Resolution: resolution, UsedNonces: c.used.order}

@@ -284,7 +284,12 @@ func TestSandboxRefusesBadInput(t *testing.T) {
 			var code int
 			select {
 			case code = <-r.code:
-			case line := <-r.lines:
+			case line, ok := <-r.lines:
+				if !ok {
+					// It ended without a word on standard output.
+					code = <-r.code
+					break
+				}
 				code = r.stop(t)
 				t.Fatalf("trailgate sandbox started on bad input and printed %q (exit status %d once stopped)", line, code)
 			case <-time.After(30 * time.Second):
