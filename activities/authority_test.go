@@ -2,8 +2,10 @@ package activities_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -58,5 +60,26 @@ func TestResolvedChangeCarriesTheWorkersTrailAndPolicy(t *testing.T) {
 	res, err = acts.ResolveChange(ctx, activities.ResolveInput{Organizations: []string{orgs[0].Name}})
 	if err != nil || len(res.Organizations) != 1 || !reflect.DeepEqual(res.Organizations[0].Trail, activities.TrailSettings{}) {
 		t.Errorf("a change without a managed trail resolved as %+v (%v)", res.Organizations, err)
+	}
+}
+
+// A change over many organizations asks first for the policy alone: every
+// organization is checked, none is resolved, and an unknown one is named
+// with a few of those the worker knows, not all of them.
+func TestPolicyOnlyChecksEveryOrganizationAndResolvesNone(t *testing.T) {
+	var orgs []config.Organization
+	for i := range 50 {
+		orgs = append(orgs, config.Organization{Name: fmt.Sprintf("org-%02d", i), ManagementAccountID: fmt.Sprintf("1111111111%02d", i)})
+	}
+	auth := activities.Authority{Organizations: orgs, Approvals: config.Approvals{Required: 2, Approvers: []string{"alice", "bob"}}}
+	acts := activities.NewWithFactory(awsclient.NewFactoryFromConfig(aws.Config{}, nil), auth, activities.Polling{})
+	ctx := context.Background()
+	res, err := acts.ResolveChange(ctx, activities.ResolveInput{Organizations: []string{"org-01", "org-02"}, ManageTrail: true, PolicyOnly: true})
+	if err != nil || len(res.Organizations) != 0 || res.Policy.RequiredApprovals != 2 {
+		t.Errorf("policy only: %+v (%v); want the policy and no organization", res, err)
+	}
+	_, err = acts.ResolveChange(ctx, activities.ResolveInput{Organizations: []string{"org-01", "initech"}, PolicyOnly: true})
+	if err == nil || !strings.Contains(err.Error(), "no organization initech") || !strings.Contains(err.Error(), "(50 in all)") || strings.Contains(err.Error(), "org-20") {
+		t.Errorf("policy only, with an unknown organization: %v; want initech refused, 10 known names and the count", err)
 	}
 }
