@@ -20,3 +20,7 @@ func SetRetryBudget(d time.Duration) (restore func()) {
 	retryBudget = d
 	return func() { retryBudget = old }
 }
+
+// VersionFewerCalls is the version since which organizations' workflows
+// make their AWS calls in few activities.
+const VersionFewerCalls = versionFewerCalls

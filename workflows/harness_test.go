@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/workflows"
@@ -49,7 +50,17 @@ type harness struct {
 	unanswered func(activities.QueryInput) bool
 }
 
+// newHarness answers the AWS activities one by one, as organizations'
+// workflows called them before versionFewerCalls: tests of the gates and
+// the procedure set each call's answer. newFewerCallsHarness answers the
+// activities organizations' workflows call since.
 func newHarness(t *testing.T) *harness {
+	h := newHarnessOf(t)
+	h.env.OnGetVersion(workflows.VersionFewerCalls, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	return h
+}
+
+func newHarnessOf(t *testing.T) *harness {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	workflows.Register(env)

@@ -30,6 +30,8 @@ type target struct {
 
 	// depth: the procedure in depth (versionAWSDepth).
 	depth bool
+	// fewer: the calls of each phase in one activity (versionFewerCalls).
+	fewer bool
 }
 
 // TargetWorkflow changes one organization of a change: preflight, read,
@@ -63,10 +65,14 @@ func TargetWorkflow(ctx workflow.Context, in TargetInput) (TargetProgress, error
 	}
 	t.takeDecisions(ctx, workflow.GetVersion(ctx, versionVerifiedSignals, workflow.DefaultVersion, 1) == 1)
 	t.depth = workflow.GetVersion(ctx, versionAWSDepth, workflow.DefaultVersion, 1) == 1
-	_ = workflow.UpsertTypedSearchAttributes(ctx,
-		ChangeIDKey.ValueSet(in.ChangeID),
-		ActionKey.ValueSet(string(in.Action)),
-		OrganizationKey.ValueSet(name))
+	t.fewer = t.depth && workflow.GetVersion(ctx, versionFewerCalls, workflow.DefaultVersion, 1) == 1
+	if !t.fewer {
+		// The change sets them when it starts the target.
+		_ = workflow.UpsertTypedSearchAttributes(ctx,
+			ChangeIDKey.ValueSet(in.ChangeID),
+			ActionKey.ValueSet(string(in.Action)),
+			OrganizationKey.ValueSet(name))
+	}
 	detail := fmt.Sprintf("%s requested %s of trusted access for CloudTrail", in.Requester, in.Action)
 	if in.Reason != "" {
 		detail += ": " + in.Reason
@@ -104,15 +110,8 @@ func (t *target) run(ctx workflow.Context) error {
 	// CloudTrail's own log names the change and its requester.
 	org.Session = activities.Session{ChangeID: t.in.ChangeID, SourceIdentity: t.in.Requester}
 	t.setPhase(ctx, PhasePreflight)
-	var id activities.Identity
-	if err := t.call(ctx, "Preflight: identity and organization of "+org.Organization, a.Preflight, org, &id); err != nil {
-		return err
-	}
-	t.record(ctx, RecordPreflight, nil, fmt.Sprintf("caller %s in management account %s of %s (feature set %s)", id.ARN, id.ManagementAccountID, id.OrganizationID, id.FeatureSet))
-
-	t.setPhase(ctx, PhasePlanning)
-	var cur State
-	if err := t.call(ctx, "Read CloudTrail integration of "+org.Organization, a.ReadState, org, &cur); err != nil {
+	cur, err := t.survey(ctx, org)
+	if err != nil {
 		return err
 	}
 	switch t.in.Action {
@@ -123,6 +122,35 @@ func (t *target) run(ctx workflow.Context) error {
 	default:
 		return t.rollback(ctx, org, cur)
 	}
+}
+
+// survey runs the preflight and reads the organization's CloudTrail
+// integration: in one activity since versionFewerCalls, in two before.
+func (t *target) survey(ctx workflow.Context, org activities.OrgInput) (State, error) {
+	preflight := func(id activities.Identity) {
+		t.record(ctx, RecordPreflight, nil, fmt.Sprintf("caller %s in management account %s of %s (feature set %s)", id.ARN, id.ManagementAccountID, id.OrganizationID, id.FeatureSet))
+	}
+	if t.fewer {
+		var s activities.Survey
+		if err := t.call(ctx, "Preflight and read of the CloudTrail integration of "+org.Organization, a.SurveyOrganization, org, &s); err != nil {
+			return s.State, err
+		}
+		preflight(s.Identity)
+		if t.in.Action != ActionEnable {
+			// Planning a disable or a rollback takes an inventory first.
+			t.setPhase(ctx, PhasePlanning)
+		}
+		return s.State, nil
+	}
+	var id activities.Identity
+	if err := t.call(ctx, "Preflight: identity and organization of "+org.Organization, a.Preflight, org, &id); err != nil {
+		return State{}, err
+	}
+	preflight(id)
+	t.setPhase(ctx, PhasePlanning)
+	var cur State
+	err := t.call(ctx, "Read CloudTrail integration of "+org.Organization, a.ReadState, org, &cur)
+	return cur, err
 }
 
 func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State) error {
@@ -141,6 +169,9 @@ func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State
 	if done, err := t.awaitRelease(ctx); done || err != nil {
 		return err
 	}
+	if t.fewer {
+		return t.enableApproved(ctx, org, cur, plan, replan)
+	}
 	if t.depth {
 		var done bool
 		var err error
@@ -150,7 +181,7 @@ func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State
 	}
 	t.setPhase(ctx, PhaseApplying)
 	if plan.Has(StepEnableTrustedAccess) {
-		if err := t.mutate(ctx, "Enable trusted access for cloudtrail.amazonaws.com", a.EnableTrustedAccess, org, nil); err != nil {
+		if err := t.mutate(ctx, t.mutationSummary(activities.MutateEnableTrustedAccess, org), a.EnableTrustedAccess, org, nil); err != nil {
 			return err
 		}
 	}
@@ -160,7 +191,7 @@ func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State
 		}
 	}
 	if plan.Has(StepRegisterAdmins) {
-		if err := t.mutate(ctx, "Register CloudTrail delegated administrators "+strings.Join(org.Trail.DelegatedAdministrators, ", "), a.RegisterDelegatedAdministrators, org, nil); err != nil {
+		if err := t.mutate(ctx, t.mutationSummary(activities.MutateRegisterAdmins, org), a.RegisterDelegatedAdministrators, org, nil); err != nil {
 			return err
 		}
 	}
@@ -168,7 +199,7 @@ func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State
 	if org.Trail.Name != "" {
 		trail := activities.TrailInput{OrgInput: org, OrganizationID: cur.OrganizationID}
 		if plan.Has(StepBucketPolicy) {
-			if err := t.mutate(ctx, "Organization-trail policy on bucket "+org.Trail.Bucket, a.EnsureTrailBucket, trail, nil); err != nil {
+			if err := t.mutate(ctx, t.mutationSummary(activities.MutateBucketPolicy, org), a.EnsureTrailBucket, trail, nil); err != nil {
 				return err
 			}
 		}
@@ -177,7 +208,7 @@ func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State
 		}
 		if plan.Has(StepCreateTrail) || plan.Has(StepConvertTrail) || plan.Has(StepStartLogging) {
 			var ts activities.TrailMutation
-			if err := t.mutate(ctx, "Organization trail "+org.Trail.Name+" created and logging", a.EnsureOrganizationTrail, trail, &ts); err != nil {
+			if err := t.mutate(ctx, t.mutationSummary(activities.MutateOrganizationTrail, org), a.EnsureOrganizationTrail, trail, &ts); err != nil {
 				return err
 			}
 			trailARNs = []string{ts.ARN}
@@ -193,7 +224,7 @@ func (t *target) enable(ctx workflow.Context, org activities.OrgInput, cur State
 // createRole creates the service-linked role. (Before versionAWSDepth
 // the activity answered whether it created it; nothing used the answer.)
 func (t *target) createRole(ctx workflow.Context, org activities.OrgInput) error {
-	return t.mutate(ctx, "Create service-linked role AWSServiceRoleForCloudTrail", a.EnsureServiceLinkedRole, org, nil)
+	return t.mutate(ctx, t.mutationSummary(activities.MutateCreateRole, org), a.EnsureServiceLinkedRole, org, nil)
 }
 
 func (t *target) disable(ctx workflow.Context, org activities.OrgInput, cur State) error {
@@ -248,12 +279,23 @@ func (t *target) rollback(ctx workflow.Context, org activities.OrgInput, cur Sta
 		}
 	}
 	t.setPhase(ctx, PhaseApplying)
-	if !t.depth || plan.Has(StepEnableTrustedAccess) {
-		if err := t.mutate(ctx, "Re-enable trusted access for cloudtrail.amazonaws.com", a.EnableTrustedAccess, org, nil); err != nil {
+	if t.fewer {
+		var kinds []activities.MutationKind
+		if plan.Has(StepEnableTrustedAccess) {
+			kinds = append(kinds, activities.MutateEnableTrustedAccess)
+		}
+		if plan.Has(StepCreateRole) {
+			kinds = append(kinds, activities.MutateCreateRole)
+		}
+		if _, err := t.apply(ctx, activities.ApplyInput{TrailInput: activities.TrailInput{OrgInput: org}, Mutations: kinds}); err != nil {
+			return err
+		}
+	} else if !t.depth || plan.Has(StepEnableTrustedAccess) {
+		if err := t.mutate(ctx, t.mutationSummary(activities.MutateEnableTrustedAccess, org), a.EnableTrustedAccess, org, nil); err != nil {
 			return err
 		}
 	}
-	if t.depth && plan.Has(StepCreateRole) {
+	if t.depth && !t.fewer && plan.Has(StepCreateRole) {
 		if err := t.createRole(ctx, org); err != nil {
 			return err
 		}
@@ -320,6 +362,9 @@ func (t *target) mutate(ctx workflow.Context, summary string, activity, input, r
 // ends the target in the final phase.
 func (t *target) verify(ctx workflow.Context, activity any, in activities.VerifyInput, final Phase) error {
 	t.setPhase(ctx, PhaseVerifying)
+	if t.fewer {
+		return t.confirm(ctx, in, final)
+	}
 	var ev Evidence
 	if err := workflow.ExecuteActivity(t.verifyOptions(ctx), activity, in).Get(ctx, &ev); err != nil {
 		return err
@@ -350,7 +395,9 @@ func (t *target) setPhase(ctx workflow.Context, p Phase) {
 		t.progress.Awaiting = nil
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, PhaseKey.ValueSet(string(p)))
-	_ = workflow.UpsertMemo(ctx, map[string]any{"phase": string(p), "organization": t.progress.Organization, "action": string(t.in.Action)})
+	if !t.fewer {
+		_ = workflow.UpsertMemo(ctx, map[string]any{"phase": string(p), "organization": t.progress.Organization, "action": string(t.in.Action)})
+	}
 	workflow.SetCurrentDetails(ctx, t.details())
 }
 
@@ -510,7 +557,12 @@ var retryBudget = 30 * time.Minute
 // call runs one AWS activity with the call options; when its retries run
 // out, the error says what was tried, for how long, and the last error.
 func (t *target) call(ctx workflow.Context, summary string, activity, input, result any) error {
-	err := workflow.ExecuteActivity(t.callOptions(ctx, summary), activity, input).Get(ctx, result)
+	return gaveUp(summary, workflow.ExecuteActivity(t.callOptions(ctx, summary), activity, input).Get(ctx, result))
+}
+
+// gaveUp is err, or, when the call's retries ran out, an error that says
+// what was tried, for how long, and the last error.
+func gaveUp(summary string, err error) error {
 	var actErr *temporal.ActivityError
 	var timeout *temporal.TimeoutError
 	if err == nil || !errors.As(err, &actErr) || (actErr.RetryState() != enumspb.RETRY_STATE_TIMEOUT && !errors.As(err, &timeout)) {

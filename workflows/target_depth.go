@@ -97,6 +97,9 @@ func addedImpact(confirmed, inv Inventory) []string {
 	return added
 }
 
+// stillMatches is the record of a recheck that found AWS as approved.
+const stillMatches = "right before acting, AWS still matches what was approved"
+
 // replanner plans again from a fresh read; blocked says why the plan
 // cannot go ahead.
 type replanner func(now State) (plan Plan, blocked string)
@@ -110,9 +113,19 @@ type replanner func(now State) (plan Plan, blocked string)
 // shrank to nothing ends the target as no change. It returns the plan and
 // state to act on.
 func (t *target) recheck(ctx workflow.Context, org activities.OrgInput, approved Plan, replan replanner, inventory bool) (Plan, State, bool, error) {
+	return t.recheckFrom(ctx, org, approved, replan, inventory, nil)
+}
+
+// recheckFrom is recheck, with read, when set, as its first read of AWS.
+// The activity that read it reads again before acting: after approval
+// again, the recheck returns to it instead of reading itself.
+func (t *target) recheckFrom(ctx workflow.Context, org activities.OrgInput, approved Plan, replan replanner, inventory bool, read *State) (Plan, State, bool, error) {
+	readsAgain := read != nil
 	for {
 		var now State
-		if err := t.call(ctx, "Read "+org.Organization+" again before acting", a.ReadState, org, &now); err != nil {
+		if read != nil {
+			now, read = *read, nil
+		} else if err := t.call(ctx, "Read "+org.Organization+" again before acting", a.ReadState, org, &now); err != nil {
 			return approved, now, false, err
 		}
 		plan, blocked := replan(now)
@@ -139,7 +152,7 @@ func (t *target) recheck(ctx workflow.Context, org activities.OrgInput, approved
 			t.progress.Plan = &plan
 			t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since approval the plan has new steps (%s); nothing was changed: the plan needs approval again", DescribeSteps(added)))
 			t.released = false
-			if done, err := t.awaitRelease(ctx); done || err != nil {
+			if done, err := t.awaitRelease(ctx); done || err != nil || readsAgain {
 				return plan, now, done, err
 			}
 			approved = plan
@@ -155,7 +168,7 @@ func (t *target) recheck(ctx workflow.Context, org activities.OrgInput, approved
 			t.record(ctx, RecordRecheck, nil, fmt.Sprintf("since approval AWS shows some steps done by hand (%s): going ahead with the rest (%s)", DescribeSteps(gone), DescribeSteps(plan.Steps)))
 			return plan, now, false, nil
 		}
-		t.record(ctx, RecordRecheck, nil, "right before acting, AWS still matches what was approved")
+		t.record(ctx, RecordRecheck, nil, stillMatches)
 		return plan, now, false, nil
 	}
 }
@@ -200,12 +213,17 @@ func (t *target) probe(ctx workflow.Context, in activities.VerifyInput) error {
 	if err := workflow.ExecuteActivity(t.verifyOptions(ctx), a.ProbeMemberAccount, in).Get(ctx, &mp); err != nil {
 		return err
 	}
+	t.probed(ctx, mp)
+	return nil
+}
+
+// probed records what a member account sees.
+func (t *target) probed(ctx workflow.Context, mp activities.MemberProbe) {
 	seen := make([]string, 0, len(mp.Trails))
 	for _, tr := range mp.Trails {
 		seen = append(seen, fmt.Sprintf("%s (organization trail %t, logging %t)", tr.ARN, tr.IsOrganizationTrail, tr.IsLogging))
 	}
 	t.record(ctx, RecordProbe, nil, fmt.Sprintf("member account %s, through %s, sees after %d read(s): %s", mp.AccountID, mp.RoleARN, mp.Checks, strings.Join(seen, ", ")))
-	return nil
 }
 
 // linkEvents links the target's AWS requests to CloudTrail's management
@@ -226,6 +244,11 @@ func (t *target) linkEvents(ctx workflow.Context, org activities.OrgInput) {
 		t.record(ctx, RecordEvents, nil, "CloudTrail events not linked: "+message(err))
 		return
 	}
+	t.linked(ctx, ev, calls)
+}
+
+// linked records which of calls CloudTrail's events show.
+func (t *target) linked(ctx workflow.Context, ev activities.Events, calls []activities.Call) {
 	detail := fmt.Sprintf("CloudTrail shows %d of %d request(s) as management events", len(ev.Found), len(calls))
 	if len(ev.Found) > 0 {
 		e := ev.Found[0]

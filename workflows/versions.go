@@ -72,6 +72,20 @@ const (
 	// their gate. The version is asked only when a target could not be
 	// asked, so a history without such a failure holds no marker for it.
 	versionReask = "reask"
+
+	// versionFewerCalls: an enable makes its AWS calls in three
+	// activities where it made eleven: its preflight and first read in one
+	// (SurveyOrganization); the read right before acting and the plan's
+	// mutations in one (ApplyMutations, which makes nothing when AWS no
+	// longer shows what the plan was made from, and leaves the recheck to
+	// decide); and verification, the member-account probe and the
+	// CloudTrail lookup in one (ConfirmChange). A rollback makes its
+	// mutations in one activity too. An organization's workflow no longer
+	// sets a memo at every phase (nothing read it), nor the search
+	// attributes its change set when it started it. Each activity is some
+	// four writes to Temporal's store: at a thousand organizations these
+	// were most of a change's time.
+	versionFewerCalls = "fewer-calls"
 )
 
 //

@@ -11,11 +11,13 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -424,7 +426,7 @@ func (c changes) retriesOf(ctx context.Context, t workflows.TargetSummary) []Ret
 		if a.GetAttempt() < 2 {
 			continue
 		}
-		r := Retry{Organization: t.Organization, Call: a.GetActivityType().GetName(), Attempt: a.GetAttempt(), LastError: a.GetLastFailure().GetMessage()}
+		r := Retry{Organization: t.Organization, Call: callOf(a), Attempt: a.GetAttempt(), LastError: a.GetLastFailure().GetMessage()}
 		if ts := a.GetNextAttemptScheduleTime(); ts != nil {
 			r.NextAttempt = ts.AsTime().UTC()
 		}
@@ -435,6 +437,22 @@ func (c changes) retriesOf(ctx context.Context, t workflows.TargetSummary) []Ret
 	}
 	return out
 }
+
+// callOf names the call a pending activity retries: its type and, for
+// the activity that makes a plan's mutations, the step that failed.
+func callOf(a *workflowpb.PendingActivityInfo) string {
+	name := a.GetActivityType().GetName()
+	var res activities.ApplyResult
+	details := a.GetLastFailure().GetApplicationFailureInfo().GetDetails()
+	if name == applyMutations && details != nil && converter.GetDefaultDataConverter().FromPayloads(details, &res) == nil && res.Failed != "" {
+		name += " (" + string(res.Failed) + ")"
+	}
+	return name
+}
+
+// applyMutations is the name of the activity that makes a plan's
+// mutations, as the worker registers it (after its method).
+const applyMutations = "ApplyMutations"
 
 // question is a short workflow that changes nothing, run on the worker's
 // task queue for its answer: a plan, who a proof proves, an audit.
