@@ -1,6 +1,7 @@
 package awssandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -30,6 +31,9 @@ type saver struct {
 	// the file holds, so that an older snapshot never replaces a newer.
 	file    sync.Mutex
 	written uint64
+
+	// buf is the writer's: one writer runs at a time.
+	buf bytes.Buffer
 }
 
 // commit saves the state now, when a mutation made it dirty; the caller
@@ -116,7 +120,7 @@ func (s *Sandbox) writer() {
 		began := time.Now()
 		s.mu.Lock()
 		v := s.version
-		data, err := s.encode()
+		data, err := s.encode(&sv.buf)
 		s.mu.Unlock()
 		next = began.Add(time.Duration(float64(time.Since(began)) / savingShare))
 		if err == nil {
@@ -136,20 +140,25 @@ func (s *Sandbox) writer() {
 // save encodes the state as of version v and writes it; the caller holds
 // s.mu.
 func (s *Sandbox) save(v uint64) error {
-	data, err := s.encode()
+	var buf bytes.Buffer
+	data, err := s.encode(&buf)
 	if err != nil {
 		return err
 	}
 	return s.write(v, data)
 }
 
-// encode is the state as saved; the caller holds s.mu.
-func (s *Sandbox) encode() ([]byte, error) {
-	data, err := json.Marshal(s.st)
-	if err != nil {
+// encode is the state as saved, in buf; the caller holds s.mu. The
+// writer encodes into a buffer of its own, again and again: a state of
+// thousands of organizations is megabytes, and json.Marshal kept several
+// copies of it (its pool's buffer, grown by doubling, and the copy it
+// returns).
+func (s *Sandbox) encode(buf *bytes.Buffer) ([]byte, error) {
+	buf.Reset()
+	if err := json.NewEncoder(buf).Encode(s.st); err != nil {
 		return nil, fmt.Errorf("encode sandbox state: %w", err)
 	}
-	return data, nil
+	return buf.Bytes(), nil
 }
 
 // write writes the state as of version v, unless the file already holds a
