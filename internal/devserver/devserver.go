@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -100,6 +101,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	one := onePartition(dbFile)
 	frontendAddr := hostPort(opts.Host, opts.FrontendPort)
 	logLevel := new(slog.LevelVar)
 	logLevel.Set(opts.ServerLogLevel.Level())
@@ -108,7 +110,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		// The ports of the server's own services are free when chosen, but
 		// another process may take one before the server binds it: then the
 		// server is started again on others.
-		server, err = opts.startServer(sqlConf, logLevel)
+		server, err = opts.startServer(sqlConf, logLevel, one)
 		var fatal serverFatal
 		if err == nil || !errors.As(err, &fatal) || attempt == startAttempts {
 			break
@@ -200,6 +202,9 @@ func prepareDatabase(dbFile, namespace string, attrs map[string]enumspb.IndexedV
 		// half-made database that later starts would trust.
 		fresh := dbFile + ".new"
 		_ = os.Remove(fresh)
+		if err := os.WriteFile(dbFile+onePartitionMarker, nil, 0o644); err != nil {
+			return nil, fmt.Errorf("mark new Temporal database %s: %w", dbFile, err)
+		}
 		if err := sqliteschema.SetupSchema(setupConfig(fresh)); err != nil {
 			_ = os.Remove(fresh)
 			return nil, fmt.Errorf("set up Temporal schema in %s: %w", fresh, err)
@@ -227,6 +232,50 @@ func prepareDatabase(dbFile, namespace string, attrs map[string]enumspb.IndexedV
 // the server's transactions met SQLITE_BUSY and were retried.
 const sqliteConns = 1
 
+// dynamicConfig is the server's dynamic configuration, with one partition
+// a task queue when onePartition.
+func dynamicConfig(onePartition bool) dynamicconfig.StaticClient {
+	dc := dynamicconfig.StaticClient{
+		// A single-host server serves one person's UI: let it list freely.
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+		// The history events a change's workflows refer back to (each
+		// organization's start, its activities) are read from this
+		// cache, or else from SQLite. Temporal's 512 KB default held a
+		// few hundred: a change of 1,000 organizations read its own
+		// history back for every organization it started, and took
+		// 60 s, not 27 s, to reach its gate.
+		dynamicconfig.EventsCacheMaxSizeBytes.Key(): eventsCacheBytes,
+	}
+	maps.Copy(dc, partitions(onePartition))
+	return dc
+}
+
+// partitions is how many partitions each task queue has: one, in a
+// database made with the marker onePartition looks for (one), and
+// Temporal's default otherwise. One worker polls one server here: four partitions
+// only forwarded tasks and polls between them, and a change of 1,000
+// organizations took 54 s, not 67 s, in one. A database made before keeps
+// four: tasks waiting in the other three would never be polled again.
+func partitions(one bool) dynamicconfig.StaticClient {
+	if !one {
+		return nil
+	}
+	return dynamicconfig.StaticClient{
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
+	}
+}
+
+// onePartitionMarker, next to the database, says that its task queues have
+// had one partition from the start.
+const onePartitionMarker = ".one-partition"
+
+// onePartition says whether the database's task queues have one partition.
+func onePartition(dbFile string) bool {
+	_, err := os.Stat(dbFile + onePartitionMarker)
+	return err == nil
+}
+
 // eventsCacheBytes is the size of the history service's events cache.
 const eventsCacheBytes = 64 << 20
 
@@ -240,7 +289,7 @@ const startAttempts = 3
 // startServer builds and starts the server, its own services on ports
 // chosen now. What the server calls fatal (see serverLog.Fatal) comes back
 // as an error, after what did start is stopped.
-func (o *Options) startServer(sqlConf *serverconfig.SQL, logLevel *slog.LevelVar) (server temporal.Server, err error) {
+func (o *Options) startServer(sqlConf *serverconfig.SQL, logLevel *slog.LevelVar, onePartition bool) (server temporal.Server, err error) {
 	serverConf, err := o.serverConfig(sqlConf)
 	if err != nil {
 		return nil, err
@@ -263,17 +312,7 @@ func (o *Options) startServer(sqlConf *serverconfig.SQL, logLevel *slog.LevelVar
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(staticHosts(serverConf)),
 		temporal.WithLogger(serverLog{logger: o.Logger, level: logLevel}),
-		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
-			// A single-host server serves one person's UI: let it list freely.
-			dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
-			// The history events a change's workflows refer back to (each
-			// organization's start, its activities) are read from this
-			// cache, or else from SQLite. Temporal's 512 KB default held a
-			// few hundred: a change of 1,000 organizations read its own
-			// history back for every organization it started, and took
-			// 60 s, not 27 s, to reach its gate.
-			dynamicconfig.EventsCacheMaxSizeBytes.Key(): eventsCacheBytes,
-		}),
+		temporal.WithDynamicConfigClient(dynamicConfig(onePartition)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("build Temporal server: %w", err)
