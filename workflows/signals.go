@@ -42,7 +42,7 @@ func ask(ctx workflow.Context, workflowID, query, arg string, out any) error {
 // fromChange reports whether the change this target belongs to told it d:
 // its told query lists a decision of the same kind, at the same time.
 func (t *target) fromChange(ctx workflow.Context, d ParentDecision) (bool, error) {
-	if d.Word != "" && workflow.GetVersion(ctx, versionVouched, workflow.DefaultVersion, 1) == 1 {
+	if d.Word != "" && (t.fewer || workflow.GetVersion(ctx, versionVouched, workflow.DefaultVersion, 1) == 1) {
 		// The worker's word for the decision: checked here, with no
 		// question to the change, which a thousand organizations would
 		// ask at once.

@@ -63,9 +63,12 @@ func TargetWorkflow(ctx workflow.Context, in TargetInput) (TargetProgress, error
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (TargetProgress, error) { return t.progress, nil }); err != nil {
 		return t.progress, err
 	}
-	t.takeDecisions(ctx, workflow.GetVersion(ctx, versionVerifiedSignals, workflow.DefaultVersion, 1) == 1)
-	t.depth = workflow.GetVersion(ctx, versionAWSDepth, workflow.DefaultVersion, 1) == 1
-	t.fewer = t.depth && workflow.GetVersion(ctx, versionFewerCalls, workflow.DefaultVersion, 1) == 1
+	// A target of versionFewerCalls is of every version before it: it asks
+	// Temporal for none of them, each of which would record a marker and
+	// index the workflow again.
+	t.fewer = workflow.GetVersion(ctx, versionFewerCalls, workflow.DefaultVersion, 1) == 1
+	t.takeDecisions(ctx, t.fewer || workflow.GetVersion(ctx, versionVerifiedSignals, workflow.DefaultVersion, 1) == 1)
+	t.depth = t.fewer || workflow.GetVersion(ctx, versionAWSDepth, workflow.DefaultVersion, 1) == 1
 	if !t.fewer {
 		// The change sets them when it starts the target.
 		_ = workflow.UpsertTypedSearchAttributes(ctx,

@@ -84,7 +84,12 @@ const (
 	// sets a memo at every phase (nothing read it), nor the search
 	// attributes its change set when it started it. Each activity is some
 	// four writes to Temporal's store: at a thousand organizations these
-	// were most of a change's time.
+	// were most of a change's time. A target of this version asks for it
+	// first and for none before it (verified-signals, aws-depth,
+	// vouched), which it implies: each GetVersion records a marker and
+	// indexes the workflow again. (Histories recorded while it still asked
+	// for them, *-before-implied-versions.json, replay too: the SDK skips
+	// version markers no code asks for.)
 	versionFewerCalls = "fewer-calls"
 )
 
