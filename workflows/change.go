@@ -891,10 +891,33 @@ func (c *change) waveAny(w *WaveProgress, ok func(TargetSummary) bool) bool {
 	return !c.waveAll(w, func(t TargetSummary) bool { return !ok(t) })
 }
 
+// waveOutcome says how a wave's organizations ended: each by name in a
+// wave of up to DetailedTargets, and by phase in a larger one, naming a
+// few of those that did not end well (a wave of 1,000 named each in a
+// line of 24 KB).
 func (c *change) waveOutcome(w *WaveProgress) string {
 	var parts []string
+	if len(w.Organizations) <= DetailedTargets {
+		for _, name := range w.Organizations {
+			parts = append(parts, fmt.Sprintf("%s %s", name, c.p.Targets[c.index[name]].Phase))
+		}
+		return strings.Join(parts, ", ")
+	}
+	var phases []Phase
+	named := map[Phase][]string{}
 	for _, name := range w.Organizations {
-		parts = append(parts, fmt.Sprintf("%s %s", name, c.p.Targets[c.index[name]].Phase))
+		p := c.p.Targets[c.index[name]].Phase
+		if _, ok := named[p]; !ok {
+			phases = append(phases, p)
+		}
+		named[p] = append(named[p], name)
+	}
+	for _, p := range phases {
+		part := brief.Count(len(named[p])) + " " + string(p)
+		if !p.Successful() {
+			part += " (" + brief.List(named[p], 5) + ")"
+		}
+		parts = append(parts, part)
 	}
 	return strings.Join(parts, ", ")
 }

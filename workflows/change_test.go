@@ -588,3 +588,35 @@ func TestATargetThatCouldNotBeAskedIsAskedAgain(t *testing.T) {
 		t.Errorf("%d done, acme-staging asked %d times; want all 3 done, asked until it answered", p.Done(), asked)
 	}
 }
+
+// The record of a wave of more than DetailedTargets organizations says how
+// many ended in each phase, and names a few of those that did not end
+// well, not every organization.
+func TestTheEndOfALargeWaveIsCountedNotListed(t *testing.T) {
+	h := newHarness(t)
+	on := offState()
+	on.TrustedAccess, on.ServiceLinkedRole, on.BucketPolicyReady = true, true, true
+	on.Trail = &workflows.TrailState{ARN: trailARN, IsOrganizationTrail: true, IsLogging: true}
+	h.on(acts.ReadState).Return(func(_ context.Context, in activities.OrgInput) (workflows.State, error) {
+		if in.Organization == "org-03" || in.Organization == "org-07" {
+			return workflows.State{}, temporal.NewNonRetryableApplicationError("denied", "AccessDeniedException", nil)
+		}
+		return on, nil
+	})
+	var orgs []string
+	for i := 1; i <= workflows.DetailedTargets+5; i++ {
+		orgs = append(orgs, fmt.Sprintf("org-%02d", i))
+	}
+	in := changeInput(orgs...)
+	in.Waves, in.FailureBudget = nil, 2
+	p, _ := h.run(in)
+	var ends []string
+	for _, e := range p.Record {
+		if e.Kind == workflows.RecordWave && strings.HasPrefix(e.Detail, "wave 1 ends") {
+			ends = append(ends, e.Detail)
+		}
+	}
+	if want := "wave 1 ends: 28 nothing-to-do, 2 failed (org-03, org-07)"; len(ends) != 1 || ends[0] != want {
+		t.Errorf("the end of the wave is recorded as %q; want %q", ends, want)
+	}
+}
