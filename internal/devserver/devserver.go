@@ -356,8 +356,21 @@ func setupConfig(dbFile string) *serverconfig.SQL {
 	}
 }
 
+// ownPort picks a port for one of the server's own services, never one
+// of the ports the options name: chosen free before the server starts,
+// they are not bound yet, and the UI, started last, found its port taken
+// by one of the server's services.
+func (o *Options) ownPort() (int, error) {
+	for {
+		port, err := internalPort(o.Host)
+		if err != nil || (port != o.FrontendPort && port != o.UIPort) {
+			return port, err
+		}
+	}
+}
+
 func (o *Options) serverConfig(sqlConf *serverconfig.SQL) (*serverconfig.Config, error) {
-	httpPort, err := internalPort(o.Host)
+	httpPort, err := o.ownPort()
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +381,7 @@ func (o *Options) serverConfig(sqlConf *serverconfig.SQL) (*serverconfig.Config,
 		if name == string(primitives.FrontendService) {
 			svc.RPC.GRPCPort = o.FrontendPort
 			svc.RPC.HTTPPort = httpPort
-		} else if svc.RPC.GRPCPort, err = internalPort(o.Host); err != nil {
+		} else if svc.RPC.GRPCPort, err = o.ownPort(); err != nil {
 			return nil, err
 		}
 		services[name] = svc

@@ -45,3 +45,21 @@ func heldPort(t *testing.T) int {
 	t.Cleanup(func() { ln.Close() })
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// The server's own services never take a port the options name, which is
+// free but not yet bound while the server starts.
+func TestTheServersOwnPortsAreNotThoseTheOptionsName(t *testing.T) {
+	var handed atomic.Int32
+	internalPort = func(host string) (int, error) {
+		if handed.Add(1) <= 2 {
+			return 4242, nil
+		}
+		return FreePort(host)
+	}
+	defer func() { internalPort = FreePort }()
+	o := Options{Host: "127.0.0.1", FrontendPort: 7777, UIPort: 4242}
+	port, err := o.ownPort()
+	if err != nil || port == 4242 || port == 7777 || handed.Load() != 3 {
+		t.Errorf("own port %d (%v) after %d choices; want neither 4242 nor 7777, chosen the third time", port, err, handed.Load())
+	}
+}
