@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/trailgate/trailgate/internal/awsclient"
 )
 
 // FindEvents links a change's calls to their management events in
@@ -71,8 +73,13 @@ func (a *Activities) FindEvents(ctx context.Context, in EventsInput) (Events, er
 // cloudTrailRecord is the part of an event's CloudTrail record that links
 // it to a call and a person.
 type cloudTrailRecord struct {
-	EventID      string `json:"eventID"`
-	RequestID    string `json:"requestID"`
+	EventID      string    `json:"eventID"`
+	RequestID    string    `json:"requestID"`
+	EventName    string    `json:"eventName"`
+	EventSource  string    `json:"eventSource"`
+	EventTime    time.Time `json:"eventTime"`
+	AWSRegion    string    `json:"awsRegion"`
+	ReadOnly     bool      `json:"readOnly"`
 	UserIdentity struct {
 		SessionContext struct {
 			SourceIdentity string `json:"sourceIdentity"`
@@ -80,9 +87,32 @@ type cloudTrailRecord struct {
 	} `json:"userIdentity"`
 }
 
+// event is the record as an Event of the call it records.
+func (rec cloudTrailRecord) event(ev cttypes.Event) Event {
+	id := rec.EventID
+	if id == "" {
+		id = aws.ToString(ev.EventId)
+	}
+	return Event{
+		Call:           Call{Operation: rec.EventName, Service: rec.EventSource, Region: rec.AWSRegion, At: rec.EventTime, RequestID: rec.RequestID},
+		EventID:        id,
+		Username:       aws.ToString(ev.Username),
+		SourceIdentity: rec.UserIdentity.SessionContext.SourceIdentity,
+	}
+}
+
 // lookupEvents adds the events of one region, by request ID, following
 // every page.
 func lookupEvents(ctx context.Context, ct *cloudtrail.Client, username string, since time.Time, byRequest map[string]Event) error {
+	return eachEvent(ctx, ct, username, since, func(rec cloudTrailRecord, ev cttypes.Event) {
+		byRequest[rec.RequestID] = rec.event(ev)
+	})
+}
+
+// eachEvent passes each event of username since then in one region, with
+// its record, to f, following every page. An event without a request ID
+// links to no call and is left out.
+func eachEvent(ctx context.Context, ct *cloudtrail.Client, username string, since time.Time, f func(cloudTrailRecord, cttypes.Event)) error {
 	p := cloudtrail.NewLookupEventsPaginator(ct, &cloudtrail.LookupEventsInput{
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyUsername, AttributeValue: aws.String(username)}},
 		StartTime:        aws.Time(since),
@@ -91,18 +121,40 @@ func lookupEvents(ctx context.Context, ct *cloudtrail.Client, username string, s
 		for _, ev := range page.Events {
 			var rec cloudTrailRecord
 			if err := json.Unmarshal([]byte(aws.ToString(ev.CloudTrailEvent)), &rec); err != nil || rec.RequestID == "" {
-				// An event without a request ID links to no call.
 				continue
 			}
-			id := rec.EventID
-			if id == "" {
-				id = aws.ToString(ev.EventId)
-			}
-			byRequest[rec.RequestID] = Event{
-				EventID:        id,
-				Username:       aws.ToString(ev.Username),
-				SourceIdentity: rec.UserIdentity.SessionContext.SourceIdentity,
-			}
+			f(rec, ev)
 		}
 	})
+}
+
+// earlierCalls are the calls that change the organization, made in its
+// session since then, that made does not hold, as CloudTrail shows them:
+// those of an attempt cut short. Best effort: CloudTrail may not show
+// them yet, and a lookup that fails finds none.
+func (a *Activities) earlierCalls(ctx context.Context, in OrgInput, since time.Time, made []Applied) []Call {
+	c, err := a.forOrg(ctx, in)
+	if err != nil {
+		return nil
+	}
+	who, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil
+	}
+	mine := map[string]bool{}
+	for _, m := range made {
+		for _, call := range m.Calls {
+			mine[call.RequestID] = true
+		}
+	}
+	var out []Call
+	for _, region := range slices.Compact([]string{awsclient.OrganizationsRegion, c.Region}) {
+		_ = eachEvent(ctx, c.CloudTrailIn(region), usernameOf(aws.ToString(who.Arn)), since, func(rec cloudTrailRecord, ev cttypes.Event) {
+			if !rec.ReadOnly && !mine[rec.RequestID] {
+				out = append(out, rec.event(ev).Call)
+			}
+		})
+	}
+	slices.SortFunc(out, func(x, y Call) int { return x.At.Compare(y.At) })
+	return out
 }

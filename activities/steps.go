@@ -56,6 +56,10 @@ type ApplyInput struct {
 	// organization is read again first, and when AWS shows anything else
 	// nothing is made.
 	Expect *State `json:"expect,omitempty"`
+	// Since is when the plan was released: an attempt that takes over from
+	// one cut short looks up in CloudTrail the calls made since then in
+	// the change's session that it did not make itself.
+	Since time.Time `json:"since,omitempty"`
 }
 
 // ApplyResult is what ApplyMutations made, or, when AWS no longer showed
@@ -67,6 +71,9 @@ type ApplyResult struct {
 	Applied []Applied `json:"applied"`
 	// Failed is the step that failed: a mutation, or ReadAgain.
 	Failed MutationKind `json:"failed,omitempty"`
+	// Earlier are the calls earlier attempts made, which a retry finds in
+	// CloudTrail: their own results were lost with them.
+	Earlier []Call `json:"earlier,omitempty"`
 }
 
 // ReadAgain is ApplyMutations' read of the organization before it acts,
@@ -102,7 +109,11 @@ func (a *Activities) ApplyMutations(ctx context.Context, in ApplyInput) (ApplyRe
 		}
 	}
 	applied, err := a.applyAll(ctx, in)
-	return ApplyResult{Applied: applied}, err
+	res := ApplyResult{Applied: applied}
+	if err == nil && activity.GetInfo(ctx).Attempt > 1 && !in.Since.IsZero() {
+		res.Earlier = a.earlierCalls(ctx, in.OrgInput, in.Since.Truncate(time.Second), applied)
+	}
+	return res, err
 }
 
 // untouched is st without what mutations change.

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/trailgate/trailgate/activities"
 	"github.com/trailgate/trailgate/internal/awssandbox"
@@ -89,5 +92,60 @@ func TestAFailedMutationCarriesThoseMadeBeforeIt(t *testing.T) {
 	if err := appErr.Details(&res); err != nil || len(res.Applied) != 2 || res.Applied[0].Kind != activities.MutateEnableTrustedAccess ||
 		res.Applied[1].Kind != activities.MutateCreateRole || len(res.Applied[1].Calls) != 1 || res.Failed != activities.MutateBucketPolicy {
 		t.Errorf("details %+v, %v; want trusted access and the role, with their calls, and the bucket policy failed", res, err)
+	}
+}
+
+// An attempt that does not end well (here CreateTrail's response lost as
+// often as the AWS SDK tries; a worker that dies is another) loses its
+// results with it; the attempt that takes over finds the calls it made in
+// CloudTrail, under the change's session, and leaves out its own.
+func TestTheCallsOfAnEarlierAttemptAreFoundInCloudTrail(t *testing.T) {
+	env, acts, in := inSandbox(t, awssandbox.Options{})
+	in.Trail = activities.TrailSettings{Name: "org-trail", Bucket: "org-trail-logs", MultiRegion: true}
+	in.Session = activities.Session{ChangeID: "chg-cut-short", SourceIdentity: "dave"}
+	s, err := acts.SurveyOrganization(context.Background(), in.OrgInput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Sandbox.SetFaults([]awssandbox.Fault{{Service: "cloudtrail", Operation: "CreateTrail", Applied: true, Drop: true, Count: 3}})
+	var suite testsuite.WorkflowTestSuite
+	wenv := suite.NewTestWorkflowEnvironment()
+	wenv.RegisterActivity(acts)
+	wenv.RegisterWorkflowWithOptions(func(ctx workflow.Context, in activities.ApplyInput) (activities.ApplyResult, error) {
+		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Millisecond, MaximumAttempts: 2},
+		})
+		var res activities.ApplyResult
+		err := workflow.ExecuteActivity(ctx, acts.ApplyMutations, in).Get(ctx, &res)
+		return res, err
+	}, workflow.RegisterOptions{Name: "apply"})
+	wenv.ExecuteWorkflow("apply", activities.ApplyInput{TrailInput: in, Expect: &s.State, Since: time.Now(), Mutations: []activities.MutationKind{
+		activities.MutateEnableTrustedAccess, activities.MutateCreateRole, activities.MutateBucketPolicy, activities.MutateOrganizationTrail,
+	}})
+	var res activities.ApplyResult
+	if err := wenv.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if err := wenv.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	mine := map[string]bool{}
+	for _, a := range res.Applied {
+		for _, c := range a.Calls {
+			mine[c.RequestID] = true
+		}
+	}
+	var earlier []string
+	for _, c := range res.Earlier {
+		earlier = append(earlier, c.Operation)
+		if mine[c.RequestID] || c.RequestID == "" || c.Service == "" || c.At.IsZero() {
+			t.Errorf("earlier call %+v: want another attempt's, with its service, time and request ID", c)
+		}
+	}
+	for _, op := range []string{"EnableAWSServiceAccess", "CreateServiceLinkedRole", "CreateBucket", "PutBucketPolicy"} {
+		if !slices.Contains(earlier, op) {
+			t.Errorf("the calls of the earlier attempt: %v; want %s among them", earlier, op)
+		}
 	}
 }

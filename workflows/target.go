@@ -290,7 +290,7 @@ func (t *target) rollback(ctx workflow.Context, org activities.OrgInput, cur Sta
 		if plan.Has(StepCreateRole) {
 			kinds = append(kinds, activities.MutateCreateRole)
 		}
-		if _, err := t.apply(ctx, activities.ApplyInput{TrailInput: activities.TrailInput{OrgInput: org}, Mutations: kinds}); err != nil {
+		if _, err := t.apply(ctx, activities.ApplyInput{TrailInput: activities.TrailInput{OrgInput: org}, Mutations: kinds, Since: workflow.Now(ctx)}); err != nil {
 			return err
 		}
 	} else if !t.depth || plan.Has(StepEnableTrustedAccess) {

@@ -67,6 +67,7 @@ func (t *target) applyEnable(ctx workflow.Context, org activities.OrgInput, cur 
 		TrailInput: activities.TrailInput{OrgInput: org, OrganizationID: cur.OrganizationID},
 		Mutations:  kinds,
 		Expect:     &cur,
+		Since:      workflow.Now(ctx),
 	})
 	for _, done := range res.Applied {
 		if done.Trail != nil {
@@ -111,6 +112,9 @@ func (t *target) apply(ctx workflow.Context, in activities.ApplyInput) (activiti
 	}
 	if in.Expect != nil && (err == nil || (res.Failed != "" && res.Failed != activities.ReadAgain)) {
 		t.record(ctx, RecordRecheck, nil, stillMatches)
+	}
+	if len(res.Earlier) > 0 {
+		t.mutated(ctx, "Made by an attempt cut short, as CloudTrail shows it", res.Earlier)
 	}
 	for _, done := range res.Applied {
 		t.mutated(ctx, t.mutationSummary(done.Kind, in.OrgInput), done.Calls)

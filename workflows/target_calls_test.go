@@ -25,6 +25,7 @@ import (
 type fewer struct {
 	h         *harness
 	changed   *workflows.State
+	earlier   []activities.Call
 	asked     []activities.ApplyInput
 	confirmed []activities.ConfirmInput
 }
@@ -53,7 +54,7 @@ func newFewer(t *testing.T, st workflows.State, failAt activities.MutationKind, 
 			}
 			applied = append(applied, done)
 		}
-		return activities.ApplyResult{Applied: applied}, nil
+		return activities.ApplyResult{Applied: applied, Earlier: f.earlier}, nil
 	})
 	f.h.on(acts.ConfirmChange).Return(func(_ context.Context, in activities.ConfirmInput) (activities.Confirmation, error) {
 		f.confirmed = append(f.confirmed, in)
@@ -193,4 +194,24 @@ func TestAPlanAWSNoLongerMatchesIsMadeOnlyAfterTheRecheck(t *testing.T) {
 			t.Errorf("rechecks recorded: %q", r)
 		}
 	})
+}
+
+// The calls of an attempt cut short, which the attempt that took over
+// found in CloudTrail, are recorded, and confirmed with the others.
+func TestTheCallsOfAnAttemptCutShortAreRecorded(t *testing.T) {
+	f := newFewer(t, offState(), "", nil)
+	f.earlier = []activities.Call{{Operation: "CreateServiceLinkedRole", Service: "iam.amazonaws.com", RequestID: "req-cut-short"}}
+	if _, err := f.h.run(one(workflows.ActionEnable)); err != nil {
+		t.Fatal(err)
+	}
+	m := recorded(f.h.target("acme-prod"), workflows.RecordMutation)
+	if len(m) != 5 || m[0] != "Made by an attempt cut short, as CloudTrail shows it (AWS request CreateServiceLinkedRole req-cut-short)" {
+		t.Errorf("mutations recorded: %q", m)
+	}
+	if len(f.confirmed) != 1 || len(f.confirmed[0].Calls) != 5 {
+		t.Errorf("confirmation asked: %+v; want the earlier attempt's call looked up too", f.confirmed)
+	}
+	if f.asked[0].Since.IsZero() {
+		t.Errorf("the plan was asked without when it was released: %+v", f.asked[0])
+	}
 }
