@@ -22,13 +22,20 @@ func (a *Activities) Preflight(ctx context.Context, in OrgInput) (Identity, erro
 	if err != nil {
 		return Identity{}, err
 	}
+	id, _, err := preflight(ctx, c, in)
+	return id, err
+}
+
+// preflight is Preflight with the organization's clients; it returns the
+// organization as DescribeOrganization answered, for a read to follow.
+func preflight(ctx context.Context, c *awsclient.Clients, in OrgInput) (Identity, *organizations.DescribeOrganizationOutput, error) {
 	who, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return Identity{}, awsError(fmt.Sprintf("identify the caller for organization %s", orgLabel(in)), err)
+		return Identity{}, nil, awsError(fmt.Sprintf("identify the caller for organization %s", orgLabel(in)), err)
 	}
 	out, err := describeOrganization(ctx, c, in)
 	if err != nil {
-		return Identity{}, err
+		return Identity{}, nil, err
 	}
 	id := Identity{
 		AccountID:           aws.ToString(who.Account),
@@ -37,7 +44,7 @@ func (a *Activities) Preflight(ctx context.Context, in OrgInput) (Identity, erro
 		ManagementAccountID: aws.ToString(out.Organization.MasterAccountId),
 		FeatureSet:          string(out.Organization.FeatureSet),
 	}
-	return id, CheckManagementAccount(in, id)
+	return id, out, CheckManagementAccount(in, id)
 }
 
 // describeOrganization reads the organization that the clients act in.
@@ -87,6 +94,13 @@ func (a *Activities) ReadState(ctx context.Context, in OrgInput) (State, error) 
 	if err != nil {
 		return State{}, err
 	}
+	return readState(ctx, c, in, out)
+}
+
+// readState is ReadState with the organization's clients and what
+// DescribeOrganization answered.
+func readState(ctx context.Context, c *awsclient.Clients, in OrgInput, out *organizations.DescribeOrganizationOutput) (State, error) {
+	var err error
 	st := State{
 		OrganizationID:      aws.ToString(out.Organization.Id),
 		ManagementAccountID: aws.ToString(out.Organization.MasterAccountId),

@@ -23,13 +23,18 @@ type Survey struct {
 	State    State    `json:"state"`
 }
 
-// SurveyOrganization is Preflight, then ReadState, in one activity.
+// SurveyOrganization is Preflight, then ReadState, in one activity, which
+// asks DescribeOrganization once for both.
 func (a *Activities) SurveyOrganization(ctx context.Context, in OrgInput) (Survey, error) {
-	id, err := a.Preflight(ctx, in)
+	c, err := a.forOrg(ctx, in)
 	if err != nil {
 		return Survey{}, err
 	}
-	st, err := a.ReadState(ctx, in)
+	id, org, err := preflight(ctx, c, in)
+	if err != nil {
+		return Survey{}, err
+	}
+	st, err := readState(ctx, c, in, org)
 	if err != nil {
 		return Survey{}, err
 	}
