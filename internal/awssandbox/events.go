@@ -41,8 +41,11 @@ type managementEvent struct {
 	readOnly    bool
 	time        time.Time
 	resources   []eventResource
-	// record is the CloudTrailEvent: the full event record as JSON.
-	record string
+	// record is the CloudTrailEvent, the full event record, encoded only
+	// when a lookup returns the event: a change over 1,000 organizations
+	// leaves tens of thousands of events, and their records encoded at
+	// once were a seventh of the dev default's heap.
+	record eventRecord
 }
 
 // eventResource is a resource of an event as LookupEvents lists it.
@@ -82,6 +85,45 @@ type eventHistory struct {
 	mu     sync.Mutex
 	seq    uint64
 	places map[string]*[2]eventRing // by account and region; [0] writes, [1] reads
+
+	// Events share what repeats between them, each kept at most
+	// maxShared times: the caller's identity, by access key and the ID of
+	// the role it took, and user agents.
+	shared     sync.Mutex
+	identities map[[2]string]userIdentity
+	agents     map[string]string
+}
+
+const maxShared = 4096
+
+// identity is the identity recorded for key, which took the role roleID,
+// made by newIdentity the first time.
+func (h *eventHistory) identity(key, roleID string, newIdentity func() userIdentity) userIdentity {
+	h.shared.Lock()
+	defer h.shared.Unlock()
+	if id, ok := h.identities[[2]string{key, roleID}]; ok {
+		return id
+	}
+	if len(h.identities) >= maxShared || h.identities == nil {
+		h.identities = map[[2]string]userIdentity{}
+	}
+	id := newIdentity()
+	h.identities[[2]string{key, roleID}] = id
+	return id
+}
+
+// userAgent is agent, as one copy events share.
+func (h *eventHistory) userAgent(agent string) string {
+	h.shared.Lock()
+	defer h.shared.Unlock()
+	if a, ok := h.agents[agent]; ok {
+		return a
+	}
+	if len(h.agents) >= maxShared || h.agents == nil {
+		h.agents = map[string]string{}
+	}
+	h.agents[agent] = agent
+	return agent
 }
 
 func historyPlace(accountID, region string) string { return accountID + "/" + region }
@@ -187,26 +229,26 @@ func readOnlyOperation(op string) bool {
 
 // eventRecord is a CloudTrail event record, as CloudTrailEvent holds it.
 type eventRecord struct {
-	EventVersion       string         `json:"eventVersion"`
-	UserIdentity       userIdentity   `json:"userIdentity"`
-	EventTime          string         `json:"eventTime"`
-	EventSource        string         `json:"eventSource"`
-	EventName          string         `json:"eventName"`
-	AWSRegion          string         `json:"awsRegion"`
-	SourceIPAddress    string         `json:"sourceIPAddress"`
-	UserAgent          string         `json:"userAgent"`
-	ErrorCode          string         `json:"errorCode,omitempty"`
-	ErrorMessage       string         `json:"errorMessage,omitempty"`
-	RequestParameters  map[string]any `json:"requestParameters"`
-	ResponseElements   map[string]any `json:"responseElements"`
-	RequestID          string         `json:"requestID"`
-	EventID            string         `json:"eventID"`
-	ReadOnly           bool           `json:"readOnly"`
-	Resources          []recordARN    `json:"resources,omitempty"`
-	EventType          string         `json:"eventType"`
-	ManagementEvent    bool           `json:"managementEvent"`
-	RecipientAccountID string         `json:"recipientAccountId"`
-	EventCategory      string         `json:"eventCategory"`
+	EventVersion       string          `json:"eventVersion"`
+	UserIdentity       userIdentity    `json:"userIdentity"`
+	EventTime          string          `json:"eventTime"`
+	EventSource        string          `json:"eventSource"`
+	EventName          string          `json:"eventName"`
+	AWSRegion          string          `json:"awsRegion"`
+	SourceIPAddress    string          `json:"sourceIPAddress"`
+	UserAgent          string          `json:"userAgent"`
+	ErrorCode          string          `json:"errorCode,omitempty"`
+	ErrorMessage       string          `json:"errorMessage,omitempty"`
+	RequestParameters  json.RawMessage `json:"requestParameters"`
+	ResponseElements   map[string]any  `json:"responseElements"`
+	RequestID          string          `json:"requestID"`
+	EventID            string          `json:"eventID"`
+	ReadOnly           bool            `json:"readOnly"`
+	Resources          []recordARN     `json:"resources,omitempty"`
+	EventType          string          `json:"eventType"`
+	ManagementEvent    bool            `json:"managementEvent"`
+	RecipientAccountID string          `json:"recipientAccountId"`
+	EventCategory      string          `json:"eventCategory"`
 }
 
 type userIdentity struct {
@@ -269,7 +311,7 @@ func (s *Sandbox) newEvent(r *http.Request, c *caller, body []byte, reqID string
 		EventName:          e.name,
 		AWSRegion:          region,
 		SourceIPAddress:    sourceIP(r),
-		UserAgent:          r.UserAgent(),
+		UserAgent:          s.events.userAgent(r.UserAgent()),
 		RequestParameters:  requestParameters(r, c, body),
 		RequestID:          reqID,
 		EventID:            e.id,
@@ -289,12 +331,18 @@ func (s *Sandbox) newEvent(r *http.Request, c *caller, body []byte, reqID string
 		}
 		rec.Resources = append(rec.Resources, recordARN{AccountID: arnAccount(arn), Type: res.Type, ARN: arn})
 	}
-	data, err := json.Marshal(rec)
-	if err != nil {
-		data = []byte("{}")
-	}
-	e.record = string(data)
+	e.record = rec
 	return e, region
+}
+
+// cloudTrailEvent is the event's record as LookupEvents' CloudTrailEvent
+// holds it.
+func (e *managementEvent) cloudTrailEvent() string {
+	data, err := json.Marshal(&e.record)
+	if err != nil {
+		return "{}"
+	}
+	return string(data)
 }
 
 // username is the caller as LookupEvents' Username shows it: an assumed
@@ -309,7 +357,23 @@ func (c *caller) username() string {
 	return c.account.UserName
 }
 
+// userIdentity is the caller as an event record names it. Calls with the
+// same key share one: the identity is the same for every call.
 func (s *Sandbox) userIdentity(c *caller) userIdentity {
+	var roleID string
+	if c.key.temporary() {
+		s.mu.Lock()
+		if r := c.account.Roles[c.key.RoleName]; r != nil {
+			roleID = r.ID
+		}
+		s.mu.Unlock()
+	}
+	return s.events.identity(c.key.AccessKeyID, roleID, func() userIdentity { return newUserIdentity(c, roleID) })
+}
+
+// newUserIdentity is the identity of c, whose role, if it took one, has
+// the ID roleID.
+func newUserIdentity(c *caller, roleID string) userIdentity {
 	id := userIdentity{
 		PrincipalID: c.userID(),
 		ARN:         c.arn(),
@@ -321,12 +385,7 @@ func (s *Sandbox) userIdentity(c *caller) userIdentity {
 		return id
 	}
 	id.Type = "AssumedRole"
-	issuer := sessionIssuer{Type: "Role", ARN: c.principalARN(), AccountID: c.account.ID, UserName: c.key.RoleName}
-	s.mu.Lock()
-	if r := c.account.Roles[c.key.RoleName]; r != nil {
-		issuer.PrincipalID = r.ID
-	}
-	s.mu.Unlock()
+	issuer := sessionIssuer{Type: "Role", ARN: c.principalARN(), AccountID: c.account.ID, UserName: c.key.RoleName, PrincipalID: roleID}
 	id.SessionContext = &sessionContext{
 		SessionIssuer:  issuer,
 		Attributes:     sessionAttributes{CreationDate: c.key.IssuedAt.UTC().Format(time.RFC3339), MFAAuthenticated: "false"},
@@ -351,9 +410,9 @@ func sourceIP(r *http.Request) string {
 	return host
 }
 
-// requestParameters are a call's parameters as CloudTrail logs them: the
-// top-level members, named in lower camel case.
-func requestParameters(r *http.Request, c *caller, body []byte) map[string]any {
+// requestParameters are a call's parameters as CloudTrail logs them, as
+// JSON: the top-level members, named in lower camel case.
+func requestParameters(r *http.Request, c *caller, body []byte) json.RawMessage {
 	out := map[string]any{}
 	switch serviceProtocol(c.service) {
 	case protoJSON:
@@ -380,7 +439,11 @@ func requestParameters(r *http.Request, c *caller, body []byte) map[string]any {
 	if len(out) == 0 {
 		return nil
 	}
-	return out
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil
+	}
+	return data
 }
 
 func lowerCamel(s string) string {
@@ -522,7 +585,7 @@ func (s *Sandbox) ctLookupEvents(c *caller, req lookupEventsInput) (any, *apiErr
 				EventSource:     e.source,
 				Username:        e.username,
 				Resources:       append([]eventResource{}, e.resources...),
-				CloudTrailEvent: e.record,
+				CloudTrailEvent: e.cloudTrailEvent(),
 			})
 			return true
 		})

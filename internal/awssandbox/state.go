@@ -303,15 +303,36 @@ func loadState(path string) (*state, error) {
 // directory, synced, then renamed over the old one, so that a crash leaves
 // either the old file or the new one, never a torn one.
 func writeFileAtomic(path string, data []byte) error {
+	tmp, err := createBeside(path)
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	return replaceWith(tmp, path)
+}
+
+// createBeside creates a temporary file in path's directory, creating the
+// directory if need be.
+func createBeside(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create directory %s: %w", filepath.Dir(path), err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
+	return tmp, nil
+}
+
+// replaceWith syncs and closes tmp, written in full, and renames it over
+// path; tmp is gone either way.
+func replaceWith(tmp *os.File, path string) error {
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
+	err := tmp.Sync()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
