@@ -172,11 +172,24 @@ func (c *Clients) InRole(roleARN string) *Clients {
 		return r
 	}
 	cfg := c.cfg.Copy()
-	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(c.STS, roleARN,
+	cfg.Credentials = renewed(stscreds.NewAssumeRoleProvider(c.STS, roleARN,
 		func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = c.SessionName }))
 	r := newClients(cfg, c.SessionName, c.pathStyle)
 	c.roles[roleARN] = r
 	return r
+}
+
+// renewBefore is how long before they expire assumed credentials are
+// renewed. A call signed with credentials about to expire reached AWS
+// after they had, and was refused with ExpiredToken: an audit or a change
+// of thousands of calls, running for longer than the 15 minutes assumed
+// credentials last, met it now and then.
+const renewBefore = 2 * time.Minute
+
+// renewed caches the credentials of provider, renewing them renewBefore
+// they expire.
+func renewed(provider aws.CredentialsProvider) *aws.CredentialsCache {
+	return aws.NewCredentialsCache(provider, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = renewBefore })
 }
 
 // Factory builds and caches Clients per organization and session. It is
@@ -293,7 +306,7 @@ func (f *Factory) ForOrganization(ctx context.Context, org config.Organization, 
 					o.ExternalID = aws.String(org.ExternalID)
 				}
 			})
-		cfg.Credentials = aws.NewCredentialsCache(provider)
+		cfg.Credentials = renewed(provider)
 	}
 	c := newClients(cfg, name, f.base.BaseEndpoint != nil)
 	f.clients[key] = &cachedClients{clients: c, used: now}
