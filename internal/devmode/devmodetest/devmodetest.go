@@ -5,8 +5,11 @@ package devmodetest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,7 +44,13 @@ func Start(t testing.TB) *devmode.Environment {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// The ports Config finds are free when it looks, but another test
+	// process may take one before the server binds it: then the test
+	// starts again on other ports, rather than failing for a neighbour.
 	env, err := devmode.Start(ctx, Config(t), quiet())
+	for tries := 1; err != nil && portTaken(err) && tries < 3; tries++ {
+		env, err = devmode.Start(ctx, Config(t), quiet())
+	}
 	if err != nil {
 		t.Fatalf("start the dev default: %v", err)
 	}
@@ -51,6 +60,12 @@ func Start(t testing.TB) *devmode.Environment {
 		_ = env.Close(ctx)
 	})
 	return env
+}
+
+// portTaken reports whether err says a port was taken.
+func portTaken(err error) bool {
+	var inUse *devserver.PortInUseError
+	return errors.As(err, &inUse) || errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
 }
 
 // StartWorker starts a worker on env's configuration, with trailgate's
