@@ -18,8 +18,9 @@ import (
 const rawEnv = "TRAILGATE_BENCH_RAW"
 
 type rawSpec struct {
-	N     int
-	Shape Shape
+	N        int
+	Shape    Shape
+	Protocol bool
 }
 
 // RunRawHere runs the raw-Temporal row when this process was started for
@@ -33,7 +34,7 @@ func RunRawHere(ctx context.Context, stdout io.Writer) (bool, error) {
 	if err := json.Unmarshal([]byte(spec), &in); err != nil {
 		return true, fmt.Errorf("%s=%q: %w", rawEnv, spec, err)
 	}
-	row, err := RunRaw(ctx, in.N, in.Shape)
+	row, err := RunRaw(ctx, in.N, in.Shape, in.Protocol)
 	if err != nil {
 		return true, fmt.Errorf("raw Temporal: %w", err)
 	}
@@ -42,8 +43,8 @@ func RunRawHere(ctx context.Context, stdout io.Writer) (bool, error) {
 
 // runRawProcess runs the raw-Temporal row in a fresh process of exe, which
 // calls RunRawHere first thing.
-func runRawProcess(exe string, args []string, n int, s Shape) (Row, error) {
-	spec, _ := json.Marshal(rawSpec{n, s})
+func runRawProcess(exe string, args []string, n int, s Shape, protocol bool) (Row, error) {
+	spec, _ := json.Marshal(rawSpec{n, s, protocol})
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), rawEnv+"="+string(spec))
 	cmd.Stderr = os.Stderr

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -22,11 +23,23 @@ import (
 // once, each running the same number of activities and local activities as
 // one organization's workflow of trailgate, one after another, each doing
 // nothing.
+//
+// The raw-protocol row's add trailgate's protocol around the activities:
+// each child records the same number of version markers and search
+// attribute upserts, reports to the parent as often as an organization
+// reports to its change, and waits for as many signals from it; the parent
+// sends them once every child has reported, as a change releases its
+// organizations at the gate.
 const (
-	rawParentName = "bench-raw-change"
-	rawChildName  = "bench-raw-organization"
-	rawNoopName   = "bench-raw-noop"
-	rawTaskQueue  = "bench-raw"
+	rawParentName      = "bench-raw-change"
+	rawChildName       = "bench-raw-organization"
+	protocolParentName = "bench-raw-protocol-change"
+	protocolChildName  = "bench-raw-protocol-organization"
+	rawNoopName        = "bench-raw-noop"
+	rawTaskQueue       = "bench-raw"
+
+	reportSignal  = "bench-report"
+	releaseSignal = "bench-release"
 )
 
 type rawInput struct {
@@ -38,7 +51,7 @@ func rawParent(ctx workflow.Context, in rawInput) error {
 	futures := make([]workflow.ChildWorkflowFuture, in.N)
 	for i := range futures {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID: fmt.Sprintf("%s/%05d", workflow.GetInfo(ctx).WorkflowExecution.ID, i),
+			WorkflowID: childID(ctx, i),
 		})
 		futures[i] = workflow.ExecuteChildWorkflow(cctx, rawChildName, in.Shape)
 	}
@@ -68,13 +81,105 @@ func rawChild(ctx workflow.Context, s Shape) error {
 
 func rawNoop(context.Context) error { return nil }
 
+// childID is the workflow ID of the parent's i-th child.
+func childID(ctx workflow.Context, i int) string {
+	return fmt.Sprintf("%s/%05d", workflow.GetInfo(ctx).WorkflowExecution.ID, i)
+}
+
+func protocolParent(ctx workflow.Context, in rawInput) error {
+	futures := make([]workflow.ChildWorkflowFuture, in.N)
+	for i := range futures {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            childID(ctx, i),
+			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.PhaseKey.ValueSet("pending")),
+		})
+		futures[i] = workflow.ExecuteChildWorkflow(cctx, protocolChildName, in.Shape)
+	}
+	reports := workflow.GetSignalChannel(ctx, reportSignal)
+	for range in.N * in.Shape.SignalsSent {
+		reports.Receive(ctx, nil)
+	}
+	for range in.Shape.SignalsReceived {
+		sent := make([]workflow.Future, in.N)
+		for i := range sent {
+			sent[i] = workflow.SignalExternalWorkflow(ctx, childID(ctx, i), "", releaseSignal, nil)
+		}
+		for _, f := range sent {
+			if err := f.Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range futures {
+		if err := f.Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// protocolChild runs the activities of s as an organization does: a phase
+// before each, the first alone, then the report and the wait for the
+// release, then the local activities and the rest; a last phase at the
+// end. Upserts beyond that come at the end; fewer leave the last ones out.
+func protocolChild(ctx workflow.Context, s Shape) error {
+	for i := range s.VersionMarkers {
+		workflow.GetVersion(ctx, fmt.Sprintf("bench-%d", i), workflow.DefaultVersion, 1)
+	}
+	phases := s.Upserts - s.VersionMarkers
+	phase := func() {
+		if phases > 0 {
+			phases--
+			_ = workflow.UpsertTypedSearchAttributes(ctx, workflows.PhaseKey.ValueSet(fmt.Sprintf("phase-%d", phases)))
+		}
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
+	for i := range s.Activities {
+		phase()
+		if err := workflow.ExecuteActivity(actx, rawNoopName).Get(ctx, nil); err != nil {
+			return err
+		}
+		if i > 0 {
+			continue
+		}
+		phase()
+		parent := workflow.GetInfo(ctx).ParentWorkflowExecution
+		for range s.SignalsSent {
+			if err := workflow.SignalExternalWorkflow(ctx, parent.ID, "", reportSignal, nil).Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+		for range s.SignalsReceived {
+			workflow.GetSignalChannel(ctx, releaseSignal).Receive(ctx, nil)
+		}
+		for range s.LocalActivities {
+			if err := workflow.ExecuteLocalActivity(lctx, rawNoopName).Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+	}
+	for phases > 0 {
+		phase()
+	}
+	return nil
+}
+
 // RunRaw measures raw Temporal in this process: the embedded server on a
 // fresh data directory, as the dev default runs it, and a worker with the
 // options trailgate's worker has, running one parent over n children of
 // shape s. The process's CPU and peak memory are read from /proc/self, so
 // RunRaw belongs in a process of its own.
-func RunRaw(ctx context.Context, n int, s Shape) (Row, error) {
-	row := Row{Name: "raw-temporal", N: n, Note: s.String()}
+//
+// With protocol, the children run trailgate's protocol around the
+// activities too (see protocolChild): the row is then raw-protocol.
+func RunRaw(ctx context.Context, n int, s Shape, protocol bool) (Row, error) {
+	row := Row{Name: "raw-temporal", N: n}
+	parent, child := rawParentName, rawChildName
+	if protocol {
+		row.Name = "raw-protocol"
+		parent, child = protocolParentName, protocolChildName
+	}
 	dir, err := os.MkdirTemp("", "trailgate-bench-raw-*")
 	if err != nil {
 		return row, err
@@ -101,6 +206,8 @@ func RunRaw(ctx context.Context, n int, s Shape) (Row, error) {
 	w := worker.New(c, rawTaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(rawParent, workflow.RegisterOptions{Name: rawParentName})
 	w.RegisterWorkflowWithOptions(rawChild, workflow.RegisterOptions{Name: rawChildName})
+	w.RegisterWorkflowWithOptions(protocolParent, workflow.RegisterOptions{Name: protocolParentName})
+	w.RegisterWorkflowWithOptions(protocolChild, workflow.RegisterOptions{Name: protocolChildName})
 	w.RegisterActivityWithOptions(rawNoop, activityName(rawNoopName))
 	if err := w.Start(); err != nil {
 		return row, err
@@ -112,7 +219,7 @@ func RunRaw(ctx context.Context, n int, s Shape) (Row, error) {
 		return row, err
 	}
 	start := time.Now()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "bench-raw", TaskQueue: rawTaskQueue}, rawParentName, rawInput{N: n, Shape: s})
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "bench-raw", TaskQueue: rawTaskQueue}, parent, rawInput{N: n, Shape: s})
 	if err != nil {
 		return row, err
 	}
@@ -126,10 +233,20 @@ func RunRaw(ctx context.Context, n int, s Shape) (Row, error) {
 	}
 	row.CPU, row.PeakRSS = after.CPU-before.CPU, after.PeakRSS
 
+	// The note says what a child ran, as its history shows it.
+	ran, err := shapeOf(ctx, c, fmt.Sprintf("%s/%05d", run.GetID(), 0))
+	if err != nil {
+		return row, err
+	}
+	row.Note = ran.String()
+	if protocol {
+		row.Note = ran.protocol()
+	}
+
 	var token []byte
 	for {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query: fmt.Sprintf("WorkflowType = %q", rawChildName), NextPageToken: token, PageSize: 1000,
+			Query: fmt.Sprintf("WorkflowType = %q", child), NextPageToken: token, PageSize: 1000,
 		})
 		if err != nil {
 			return row, err

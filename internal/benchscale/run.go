@@ -26,8 +26,9 @@ func Ns(spec string) ([]int, error) {
 }
 
 // Table runs every row of the table: for each n of ns, the change with and
-// without the managed trail and raw Temporal of the same shape (run as
-// self, with selfArgs, in a process of its own), then the AWS CLI baseline.
+// without the managed trail and raw Temporal of the same shape, without and
+// with trailgate's protocol (each run as self, with selfArgs, in a process
+// of its own), then the AWS CLI baseline.
 // Progress goes to progress, the processes' output to log.
 func Table(ctx context.Context, bins Binaries, ns []int, self string, selfArgs []string, progress, log io.Writer) ([]Row, error) {
 	var rows []Row
@@ -42,12 +43,14 @@ func Table(ctx context.Context, bins Binaries, ns []int, self string, selfArgs [
 			rows = append(rows, row)
 			shape = s
 		}
-		fmt.Fprintf(progress, "bench-scale: raw Temporal n=%d...\n", n)
-		raw, err := runRawProcess(self, selfArgs, n, shape)
-		if err != nil {
-			return rows, fmt.Errorf("raw Temporal n=%d: %w", n, err)
+		for _, protocol := range []bool{false, true} {
+			fmt.Fprintf(progress, "bench-scale: raw Temporal n=%d protocol=%v...\n", n, protocol)
+			raw, err := runRawProcess(self, selfArgs, n, shape, protocol)
+			if err != nil {
+				return rows, fmt.Errorf("raw Temporal n=%d protocol=%v: %w", n, protocol, err)
+			}
+			rows = append(rows, raw)
 		}
-		rows = append(rows, raw)
 	}
 	fmt.Fprintln(progress, "bench-scale: AWS CLI baseline at n=10...")
 	cli, err := RunAWSCLI(ctx, min(10, ns[0]), true, ns, log)

@@ -181,7 +181,7 @@ func RunTrailgate(ctx context.Context, bins Binaries, n int, trail bool, log io.
 	if row.PerOrg, err = d.perOrganization(ctx, id, released); err != nil {
 		return row, Shape{}, err
 	}
-	shape, err := d.shapeOf(ctx, workflows.TargetWorkflowID(id, p.Targets[0].Organization))
+	shape, err := shapeOf(ctx, d.client, workflows.TargetWorkflowID(id, p.Targets[0].Organization))
 	if err != nil {
 		return row, Shape{}, err
 	}
@@ -241,16 +241,27 @@ func (d *devDefault) perOrganization(ctx context.Context, id string, released ti
 // local activities, and its history's length.
 type Shape struct {
 	Activities, LocalActivities, Events int
+	// The protocol around the activities: version markers, search
+	// attribute upserts (a version marker's among them), signals sent to
+	// the change and received from it.
+	VersionMarkers, Upserts, SignalsSent, SignalsReceived int
 }
 
 func (s Shape) String() string {
 	return fmt.Sprintf("%d activities, %d local, %d events per organization", s.Activities, s.LocalActivities, s.Events)
 }
 
-// shapeOf counts what an organization's workflow ran, from its history.
-func (d *devDefault) shapeOf(ctx context.Context, workflowID string) (Shape, error) {
+// protocol says what of the protocol around the activities s has.
+func (s Shape) protocol() string {
+	return fmt.Sprintf("%d activities, %d local, %d version markers, %d upserts, %d signals sent, %d received, %d events per organization",
+		s.Activities, s.LocalActivities, s.VersionMarkers, s.Upserts, s.SignalsSent, s.SignalsReceived, s.Events)
+}
+
+// shapeOf counts what a workflow ran, from its history: an
+// organization's, or a raw row's child.
+func shapeOf(ctx context.Context, c client.Client, workflowID string) (Shape, error) {
 	var s Shape
-	it := d.client.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
@@ -267,9 +278,18 @@ func (s *Shape) count(e *historypb.HistoryEvent) {
 	case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 		s.Activities++
 	case enumspb.EVENT_TYPE_MARKER_RECORDED:
-		if e.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" {
+		switch e.GetMarkerRecordedEventAttributes().GetMarkerName() {
+		case "LocalActivity":
 			s.LocalActivities++
+		case "Version":
+			s.VersionMarkers++
 		}
+	case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+		s.Upserts++
+	case enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+		s.SignalsSent++
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+		s.SignalsReceived++
 	}
 }
 
