@@ -108,7 +108,9 @@ type Sandbox struct {
 	dirty bool
 	// version counts the changes to st; saving saves them (see save.go).
 	version uint64
-	saving  saver
+	// pruned is when AssumeRole last looked for keys to forget.
+	pruned time.Time
+	saving saver
 
 	fmu    sync.Mutex
 	faults []Fault
