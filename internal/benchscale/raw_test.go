@@ -18,14 +18,20 @@ func TestRawTemporalRunsTheShapeItIsGiven(t *testing.T) {
 		name     string
 		want     string
 	}{
-		{false, "raw-temporal", "3 activities, 1 local, 24 events per organization"},
-		{true, "raw-protocol", "3 activities, 1 local, 1 version markers, 6 upserts, 1 signals sent, 1 received, 40 events per organization"},
+		{false, "raw-temporal", "3 activities, 1 local"},
+		{true, "raw-protocol", "3 activities, 1 local, 1 version markers, 6 upserts, 1 signals sent, 1 received"},
 	} {
 		row, err := benchscale.RunRaw(context.Background(), 3, shape, tc.protocol)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if row.Name != tc.name || row.Note != tc.want || len(row.PerOrg) != 3 || row.Wall <= 0 {
+		// How many events a history takes depends on which arrive while a
+		// workflow task runs; the rest does not.
+		ran, events := row.Note, ""
+		if i := strings.LastIndex(row.Note, ", "); i >= 0 {
+			ran, events = row.Note[:i], row.Note[i+2:]
+		}
+		if row.Name != tc.name || ran != tc.want || !strings.HasSuffix(events, " events per organization") || len(row.PerOrg) != 3 || row.Wall <= 0 {
 			t.Errorf("%s ran as %s: %q, %d children ended, in %s; want %q", tc.name, row.Name, row.Note, len(row.PerOrg), row.Wall, tc.want)
 		}
 		if strings.Contains(row.Note, "0 activities") {
