@@ -41,7 +41,19 @@ type Temporal struct {
 	APIKey string `mapstructure:"api_key" yaml:"api_key,omitempty" json:"-"`
 	// UIURL is the base of the Temporal UI, used to print links to changes.
 	UIURL string `mapstructure:"ui_url" yaml:"ui_url" json:"ui_url"`
+	// Compression is how calls to Temporal and their answers travel:
+	// CompressionGzip or CompressionNone.
+	Compression string `mapstructure:"compression" yaml:"compression" json:"compression"`
 }
+
+// The values of temporal.compression. Gzip spares a slow link, at the cost
+// of CPU at both ends; the dev default's server runs in the same process,
+// where gzip took a tenth of the CPU of a change over 1,000 organizations
+// and spared nothing.
+const (
+	CompressionGzip = "gzip"
+	CompressionNone = "none"
+)
 
 // TLS configures TLS or mTLS to the Temporal frontend. A client certificate
 // needs both CertFile and KeyFile.
@@ -284,6 +296,8 @@ func Default() Config {
 			Namespace: "default",
 			TaskQueue: "trailgate",
 			UIURL:     "http://127.0.0.1:8233",
+			// The Temporal SDK's own default.
+			Compression: CompressionGzip,
 		},
 		AWS: AWS{Region: "us-east-1"},
 		Trail: Trail{

@@ -528,3 +528,25 @@ func TestValidateRegionsProbesAndDelegatedAdministrators(t *testing.T) {
 		t.Errorf("an organization's own list wins, got %v", got)
 	}
 }
+
+// temporal.compression is gzip unless set; a value that is neither gzip
+// nor none is refused, saying which are.
+func TestTemporalCompression(t *testing.T) {
+	dir := isolate(t)
+	c, err := config.Load(config.LoadOptions{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Temporal.Compression != config.CompressionGzip {
+		t.Errorf("temporal.compression defaults to %q, want gzip", c.Temporal.Compression)
+	}
+	t.Setenv("TRAILGATE_TEMPORAL_COMPRESSION", "none")
+	if c, err = config.Load(config.LoadOptions{WorkDir: dir}); err != nil || c.Temporal.Compression != config.CompressionNone {
+		t.Errorf("TRAILGATE_TEMPORAL_COMPRESSION=none gives %q, %v", c.Temporal.Compression, err)
+	}
+	t.Setenv("TRAILGATE_TEMPORAL_COMPRESSION", "zstd")
+	_, err = config.Load(config.LoadOptions{WorkDir: dir})
+	if err == nil || !strings.Contains(err.Error(), `temporal.compression is "zstd"; set gzip`) || !strings.Contains(err.Error(), "or none") {
+		t.Errorf("an unknown compression is not refused clearly: %v", err)
+	}
+}

@@ -79,6 +79,9 @@ func (c Config) Validate() error {
 	if t.TLS.KeyFile != "" && t.TLS.CertFile == "" {
 		add("temporal.tls.key_file is set without temporal.tls.cert_file; mTLS needs both the client certificate and its private key")
 	}
+	if t.Compression != CompressionGzip && t.Compression != CompressionNone {
+		add("temporal.compression is %q; set %s (the default: smaller messages, more CPU) or %s (for a Temporal on this machine or a fast link)", t.Compression, CompressionGzip, CompressionNone)
+	}
 	if t.UIURL != "" {
 		if err := checkHTTPURL(t.UIURL); err != nil {
 			add("temporal.ui_url %q %v; set the Temporal UI's base URL, such as http://127.0.0.1:8233, or leave it empty", t.UIURL, err)

@@ -15,7 +15,10 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/trailgate/trailgate/config"
+	"github.com/trailgate/trailgate/internal/devmode"
 	"github.com/trailgate/trailgate/internal/devserver"
+	"github.com/trailgate/trailgate/internal/temporalclient"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -198,7 +201,15 @@ func RunRaw(ctx context.Context, n int, s Shape, protocol bool) (Row, error) {
 		return row, err
 	}
 	defer func() { _ = srv.Stop() }()
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Logger: quiet{}})
+	// The worker's connection is the dev default's: its effective
+	// configuration, with the embedded server's address.
+	temporal := devmode.Effective(config.Default(), dir, srv.FrontendAddress(), "", nil).Temporal
+	opts, err := temporalclient.Options(temporal, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		return row, err
+	}
+	opts.Namespace, opts.Logger = "default", quiet{}
+	c, err := client.Dial(opts)
 	if err != nil {
 		return row, err
 	}

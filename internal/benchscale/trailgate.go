@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/devserver"
+	"github.com/trailgate/trailgate/internal/temporalclient"
 	"github.com/trailgate/trailgate/workflows"
 )
 
@@ -86,7 +88,12 @@ func (d *devDefault) awaitWorker(ctx context.Context, address string) error {
 		return err
 	}
 	d.queue = cfg.Temporal.TaskQueue
-	if d.client, err = client.Dial(client.Options{HostPort: address, Namespace: cfg.Temporal.Namespace, Logger: quiet{}}); err != nil {
+	opts, err := temporalclient.Options(cfg.Temporal, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		return err
+	}
+	opts.HostPort, opts.Logger = address, quiet{}
+	if d.client, err = client.Dial(opts); err != nil {
 		return fmt.Errorf("reach the dev default's Temporal at %s: %w", address, err)
 	}
 	for {

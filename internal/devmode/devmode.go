@@ -143,9 +143,11 @@ func Effective(cfg config.Config, dataDir, temporalAddress, uiURL string, aws *a
 	c := cfg
 	c.Temporal.Address = temporalAddress
 	c.Temporal.UIURL = uiURL
-	// The embedded server speaks plain gRPC on the loopback interface.
+	// The embedded server speaks plain gRPC on the loopback interface,
+	// where compression costs CPU and spares nothing.
 	c.Temporal.TLS = config.TLS{}
 	c.Temporal.APIKey = ""
+	c.Temporal.Compression = config.CompressionNone
 	return onSandbox(c, dataDir, aws)
 }
 

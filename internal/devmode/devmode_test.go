@@ -157,6 +157,7 @@ func TestEffectiveKeepsTheUsersPeopleAndTrail(t *testing.T) {
 	cfg.Approvals.CloudTrailAdmins = []string{"frank"}
 	cfg.Trail.Name, cfg.Trail.Bucket = "audit", "audit-logs"
 	cfg.Temporal.APIKey = "from-production"
+	cfg.Temporal.Compression = config.CompressionGzip
 
 	got := devmode.Effective(cfg, "/data", "127.0.0.1:7233", "http://127.0.0.1:8233", nil)
 	if strings.Join(got.Approvals.Approvers, ",") != "erin" || got.Approvals.Required != 1 || got.Approvals.CloudTrailAdmins[0] != "frank" {
@@ -167,6 +168,9 @@ func TestEffectiveKeepsTheUsersPeopleAndTrail(t *testing.T) {
 	}
 	if got.Temporal.APIKey != "" {
 		t.Error("the embedded Temporal would be sent an API key meant for another cluster")
+	}
+	if got.Temporal.Compression != config.CompressionNone {
+		t.Errorf("the embedded Temporal, in the same process, is called with compression %q", got.Temporal.Compression)
 	}
 }
 

@@ -34,6 +34,9 @@ func Options(cfg config.Temporal, logger *slog.Logger, metrics client.MetricsHan
 		return client.Options{}, err
 	}
 	opts.ConnectionOptions.TLS = tlsConf
+	if cfg.Compression == config.CompressionNone {
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
 	if cfg.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.APIKey)
 	}

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/trailgate/trailgate/config"
 	"github.com/trailgate/trailgate/internal/temporalclient"
 )
@@ -141,6 +143,25 @@ func TestPlainConnectionHasNoTLS(t *testing.T) {
 	}
 	if opts.HostPort != "127.0.0.1:7233" || opts.Namespace != "default" || opts.Logger == nil {
 		t.Fatalf("options %+v do not carry the configured address, namespace and logger", opts)
+	}
+}
+
+// Calls to Temporal are compressed by default, as the SDK does, and not
+// when temporal.compression says none.
+func TestCompressionIsTheConfigurations(t *testing.T) {
+	cfg := config.Default().Temporal
+	opts, err := temporalclient.Options(cfg, slog.Default(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.ConnectionOptions.GrpcCompression != nil {
+		t.Errorf("by default the SDK is given compression %#v, not its own default (gzip)", opts.ConnectionOptions.GrpcCompression)
+	}
+	cfg.Compression = config.CompressionNone
+	if opts, _ = temporalclient.Options(cfg, slog.Default(), nil); opts.ConnectionOptions.GrpcCompression == nil {
+		t.Error("temporal.compression none leaves the SDK compressing")
+	} else if _, none := opts.ConnectionOptions.GrpcCompression.(*client.GrpcCompressionNone); !none {
+		t.Errorf("temporal.compression none gives the SDK %#v", opts.ConnectionOptions.GrpcCompression)
 	}
 }
 
