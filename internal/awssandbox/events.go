@@ -86,9 +86,9 @@ type eventHistory struct {
 	seq    uint64
 	places map[string]*[2]eventRing // by account and region; [0] writes, [1] reads
 
-	// Events share what repeats between them, each kept at most
-	// maxShared times: the caller's identity, by access key and the ID of
-	// the role it took, and user agents.
+	// Events share what repeats between them, up to maxShared of each
+	// kind: the caller's identity, by access key and the ID of the role it
+	// took, and user agents. Past that, sharing starts afresh.
 	shared     sync.Mutex
 	identities map[[2]string]userIdentity
 	agents     map[string]string
