@@ -33,14 +33,10 @@ func (a *Activities) FindEvents(ctx context.Context, in EventsInput) (Events, er
 		return Events{}, err
 	}
 	doing := fmt.Sprintf("look up the events of the calls to organization %s", orgLabel(in.OrgInput))
-	// CloudTrail's user name is the role session name (tg-<change ID>) of an
-	// assumed role, and the user's name for default credentials that name no
-	// session: GetCallerIdentity says which.
-	who, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	username, err := sessionUsername(ctx, c)
 	if err != nil {
 		return Events{}, awsError(doing, err)
 	}
-	username := usernameOf(aws.ToString(who.Arn))
 	since := in.Calls[0].At
 	var regions []string
 	for _, call := range in.Calls {
@@ -68,6 +64,17 @@ func (a *Activities) FindEvents(ctx context.Context, in EventsInput) (Events, er
 		found.Found = append(found.Found, e)
 	}
 	return found, nil
+}
+
+// sessionUsername is CloudTrail's user name for the calls of c: the role
+// session name (tg-<change ID>) of an assumed role, and the user's name for
+// default credentials that name no session. GetCallerIdentity says which.
+func sessionUsername(ctx context.Context, c *awsclient.Clients) (string, error) {
+	who, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", err
+	}
+	return usernameOf(aws.ToString(who.Arn)), nil
 }
 
 // cloudTrailRecord is the part of an event's CloudTrail record that links
@@ -137,7 +144,7 @@ func (a *Activities) earlierCalls(ctx context.Context, in OrgInput, since time.T
 	if err != nil {
 		return nil
 	}
-	who, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	username, err := sessionUsername(ctx, c)
 	if err != nil {
 		return nil
 	}
@@ -149,7 +156,7 @@ func (a *Activities) earlierCalls(ctx context.Context, in OrgInput, since time.T
 	}
 	var out []Call
 	for _, region := range slices.Compact([]string{awsclient.OrganizationsRegion, c.Region}) {
-		_ = eachEvent(ctx, c.CloudTrailIn(region), usernameOf(aws.ToString(who.Arn)), since, func(rec cloudTrailRecord, ev cttypes.Event) {
+		_ = eachEvent(ctx, c.CloudTrailIn(region), username, since, func(rec cloudTrailRecord, ev cttypes.Event) {
 			if !rec.ReadOnly && !mine[rec.RequestID] {
 				out = append(out, rec.event(ev).Call)
 			}
